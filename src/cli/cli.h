@@ -1,0 +1,49 @@
+/* The command-line front end: argument parsing and printing only; every
+ * action is a libvessel call. */
+#ifndef VESSEL_CLI_H
+#define VESSEL_CLI_H
+
+#include <stdbool.h>
+
+#include "core/error.h"
+#include "lifecycle/container.h"
+
+typedef struct vs_cli {
+	vs_runtime rt;
+} vs_cli;
+
+typedef struct vs_command {
+	const char *name;
+	int (*run)(vs_cli *cli, int argc, char **argv);
+	const char *summary;
+	const char *usage;   /* printed by --help and on a usage error */
+} vs_command;
+
+/* Each command lives in its own file. */
+int cmd_create(vs_cli *cli, int argc, char **argv);
+int cmd_start(vs_cli *cli, int argc, char **argv);
+int cmd_state(vs_cli *cli, int argc, char **argv);
+int cmd_kill(vs_cli *cli, int argc, char **argv);
+int cmd_delete(vs_cli *cli, int argc, char **argv);
+int cmd_run(vs_cli *cli, int argc, char **argv);
+int cmd_list(vs_cli *cli, int argc, char **argv);
+int cmd_spec(vs_cli *cli, int argc, char **argv);
+int cmd_features(vs_cli *cli, int argc, char **argv);
+
+const vs_command *cli_find_command(const char *name);
+
+/* Print the error (stderr and log) and return its exit code. */
+int cli_fail(const vs_err *err);
+/* A usage problem in a command: message + usage, exit 2... runc uses 1. */
+int cli_usage_error(const vs_command *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* True (and usage printed) if argv has -h/--help. */
+bool cli_wants_help(const vs_command *cmd, int argc, char **argv);
+/* Exactly one positional argument (the container id) after options. */
+const char *cli_one_id(const vs_command *cmd, int argc, char **argv, int optind_);
+
+/* Shared by create and run: the options both accept. */
+#include "lifecycle/backend.h"
+int cli_parse_create_opts(const vs_command *cmd, int argc, char **argv, vs_create_opts *opts,
+			  bool *detach, const char **id);
+
+#endif

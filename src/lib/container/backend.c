@@ -1,0 +1,282 @@
+/* The container backend, runtime side: prepares namespaces and cgroups,
+ * clones the init, feeds it id maps, and implements start/status/kill. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cgroup/cgroup.h"
+#include "container/internal.h"
+#include "container/sync.h"
+#include "core/cleanup.h"
+#include "core/fs.h"
+#include "core/log.h"
+#include "core/proc.h"
+#include "lifecycle/container.h"
+
+#define EXEC_FIFO     "exec.fifo"
+#define CGROUP_RECORD "cgroups.created"
+
+static int state_file(const vs_container *c, const char *name, char *out, size_t len, vs_err *err)
+{
+	return vs_path_join(out, len, c->dir, name, err);
+}
+
+static int write_id_map(pid_t pid, const char *file, const vs_idmap *m, size_t n, vs_err *err)
+{
+	char path[64], buf[4096];
+	size_t off = 0;
+	for (size_t i = 0; i < n; i++) {
+		int w = snprintf(buf + off, sizeof(buf) - off, "%u %u %u\n", m[i].container_id, m[i].host_id, m[i].size);
+		if (w < 0 || (size_t)w >= sizeof(buf) - off)
+			return vs_fail(err, E2BIG, "linux.%s: too many mappings", file);
+		off += (size_t)w;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	if (vs_write_file(path, buf, off, 0644, err) < 0)
+		return vs_err_wrap(err, "linux.%s", !strcmp(file, "uid_map") ? "uidMappings" : "gidMappings");
+	return 0;
+}
+
+static int write_time_offsets(const vs_config *cfg, vs_err *err)
+{
+	char buf[128];
+	int n = snprintf(buf, sizeof(buf), "monotonic %lld %lld\nboottime %lld %lld\n",
+			 (long long)cfg->time_offsets[0][0], (long long)cfg->time_offsets[0][1],
+			 (long long)cfg->time_offsets[1][0], (long long)cfg->time_offsets[1][1]);
+	if (vs_write_file("/proc/self/timens_offsets", buf, (size_t)n, 0644, err) < 0)
+		return vs_err_wrap(err, "linux.timeOffsets");
+	return 0;
+}
+
+/* Namespaces the runtime itself can enter before cloning without losing
+ * what it needs (pid and time only affect children anyway). User and mount
+ * namespaces are joined by the init, which owns nothing on the host. */
+static bool joined_in_parent(enum vs_ns_type t)
+{
+	return t != VS_NS_USER && t != VS_NS_MNT;
+}
+
+static int open_namespaces(const vs_config *cfg, int fds[VS_NS_COUNT], vs_err *err)
+{
+	for (int t = 0; t < VS_NS_COUNT; t++) {
+		fds[t] = -1;
+		if (!cfg->ns[t].path)
+			continue;
+		fds[t] = open(cfg->ns[t].path, O_RDONLY | O_CLOEXEC);
+		if (fds[t] < 0)
+			return vs_fail_errno(err, "linux.namespaces: %s namespace %s", vs_ns_name(t), cfg->ns[t].path);
+	}
+	return 0;
+}
+
+static void close_namespaces(int fds[VS_NS_COUNT])
+{
+	for (int t = 0; t < VS_NS_COUNT; t++)
+		if (fds[t] >= 0)
+			close(fds[t]);
+}
+
+static int enter_parent_namespaces(const vs_config *cfg, const int fds[VS_NS_COUNT], vs_err *err)
+{
+	for (int t = 0; t < VS_NS_COUNT; t++)
+		if (fds[t] >= 0 && joined_in_parent(t) && setns(fds[t], vs_ns_clone_flag(t)) < 0)
+			return vs_fail_errno(err, "setns %s %s", vs_ns_name(t), cfg->ns[t].path);
+	if (cfg->ns[VS_NS_TIME].present && !cfg->ns[VS_NS_TIME].path) {
+		if (unshare(vs_ns_clone_flag(VS_NS_TIME)) < 0)
+			return vs_fail_errno(err, "unshare time namespace");
+		if (cfg->has_time_offsets && write_time_offsets(cfg, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Split new namespaces into those created by clone and those the init
+ * creates after joining a user namespace by path (so it owns them). */
+static void clone_flags(const vs_config *cfg, int *at_clone, int *deferred)
+{
+	static const enum vs_ns_type late[] = {VS_NS_MNT, VS_NS_UTS, VS_NS_IPC, VS_NS_NET};
+	bool user_join = cfg->ns[VS_NS_USER].path != NULL;
+	*at_clone = 0;
+	*deferred = 0;
+	if (cfg->ns[VS_NS_PID].present && !cfg->ns[VS_NS_PID].path)
+		*at_clone |= CLONE_NEWPID;
+	if (cfg->ns[VS_NS_USER].present && !user_join)
+		*at_clone |= CLONE_NEWUSER;
+	for (size_t i = 0; i < sizeof(late) / sizeof(late[0]); i++)
+		if (cfg->ns[late[i]].present && !cfg->ns[late[i]].path)
+			*(user_join ? deferred : at_clone) |= vs_ns_clone_flag(late[i]);
+}
+
+static int validate(const vs_config *cfg, const vs_create_opts *opts, vs_err *err)
+{
+	if (!cfg->ns[VS_NS_MNT].present)
+		return vs_fail(err, 0, "config.json: linux.namespaces: a mount namespace is required");
+	if (cfg->process.terminal)
+		return vs_fail(err, 0, "config.json: process.terminal: terminals are not supported yet%s",
+			       opts->console_socket ? "" : " (and no --console-socket was given)");
+	if (opts->preserve_fds < 0)
+		return vs_fail(err, 0, "--preserve-fds: must not be negative");
+	return 0;
+}
+
+static int container_create(vs_container *c, const vs_config *cfg, const vs_create_opts *opts, vs_err *err)
+{
+	if (validate(cfg, opts, err) < 0)
+		return -1;
+
+	char cg_path[PATH_MAX], record[PATH_MAX], fifo[PATH_MAX];
+	vs_cgroup_host host;
+	if (vs_cgroup_detect(&host, NULL, err) < 0 ||
+	    vs_cgroup_resolve_path(cfg->cgroups_path, c->state.id, cg_path, sizeof(cg_path), err) < 0 ||
+	    state_file(c, CGROUP_RECORD, record, sizeof(record), err) < 0 ||
+	    state_file(c, EXEC_FIFO, fifo, sizeof(fifo), err) < 0)
+		return -1;
+	c->state.cgroup_path = strdup(cg_path);
+	if (!c->state.cgroup_path)
+		return vs_fail(err, ENOMEM, "create");
+	if (vs_cgroup_create(&host, cg_path, record, err) < 0)
+		return -1;
+
+	if (mkfifo(fifo, 0600) < 0)
+		return vs_fail_errno(err, "mkfifo %s", fifo);
+	/* O_RDWR: the init's read blocks until start writes, and never at open. */
+	vs_autoclose int fifo_fd = open(fifo, O_RDWR | O_CLOEXEC);
+	if (fifo_fd < 0)
+		return vs_fail_errno(err, "open %s", fifo);
+
+	vs_init_ctx ctx = {.cfg = cfg, .opts = opts, .fifo_fd = fifo_fd, .cgroup_path = cg_path};
+	int rc = -1;
+	if (open_namespaces(cfg, ctx.ns_fds, err) < 0)
+		goto out;
+	if (enter_parent_namespaces(cfg, ctx.ns_fds, err) < 0)
+		goto out;
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		vs_fail_errno(err, "socketpair");
+		goto out;
+	}
+	int at_clone;
+	clone_flags(cfg, &at_clone, &ctx.deferred_unshare);
+	/* fork-like clone: the child continues on a copy of our stack. */
+	pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)(at_clone | SIGCHLD), NULL, NULL, NULL, NULL);
+	if (pid < 0) {
+		vs_fail_errno(err, "clone (flags 0x%x)", at_clone);
+		close(sv[0]);
+		close(sv[1]);
+		goto out;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		ctx.sync_fd = sv[1];
+		vs_container_init(&ctx);
+	}
+	close(sv[1]);
+	c->state.pid = pid;
+	vs_proc_stat(pid, &c->state.start_time, NULL);
+
+	if (cfg->ns[VS_NS_USER].present && !cfg->ns[VS_NS_USER].path &&
+	    (write_id_map(pid, "uid_map", cfg->uid_mappings, cfg->n_uid_mappings, err) < 0 ||
+	     write_id_map(pid, "gid_map", cfg->gid_mappings, cfg->n_gid_mappings, err) < 0))
+		goto out_sock;
+	if (vs_cgroup_enter(&host, cg_path, pid, err) < 0)
+		goto out_sock;
+	if (vs_sync_send(sv[0], VS_SYNC_GO, NULL) < 0) {
+		vs_fail_errno(err, "sync with container init");
+		goto out_sock;
+	}
+	vs_sync_msg m;
+	if (vs_sync_recv(sv[0], &m, err) < 0)
+		goto out_sock;
+	if (m.type == VS_SYNC_ERROR) {
+		err->errnum = m.errnum;
+		snprintf(err->msg, sizeof(err->msg), "%s", m.msg);
+		err->exit_code = 1;
+		goto out_sock;
+	}
+	if (m.type != VS_SYNC_READY) {
+		vs_fail(err, 0, "unexpected message %d from container init", m.type);
+		goto out_sock;
+	}
+	rc = 0;
+out_sock:
+	close(sv[0]);
+out:
+	close_namespaces(ctx.ns_fds);
+	return rc;
+}
+
+static int container_start(vs_container *c, vs_err *err)
+{
+	char fifo[PATH_MAX];
+	if (state_file(c, EXEC_FIFO, fifo, sizeof(fifo), err) < 0)
+		return -1;
+	/* Non-blocking write open fails with ENXIO if the init (the only reader) is gone. */
+	vs_autoclose int fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENXIO)
+			return vs_fail(err, 0, "container init (pid %d) is gone", (int)c->state.pid);
+		return vs_fail_errno(err, "open %s", fifo);
+	}
+	if (write(fd, "0", 1) != 1)
+		return vs_fail_errno(err, "write %s", fifo);
+	/* The fifo's existence means "created"; from now on the status is running. */
+	if (unlink(fifo) < 0)
+		return vs_fail_errno(err, "unlink %s", fifo);
+	return 0;
+}
+
+static vs_status container_status(vs_container *c)
+{
+	if (c->state.status == VS_STATUS_CREATING && c->state.pid == 0)
+		return VS_STATUS_CREATING;
+	if (!vs_proc_alive(c->state.pid, c->state.start_time))
+		return VS_STATUS_STOPPED;
+	char fifo[PATH_MAX];
+	if (state_file(c, EXEC_FIFO, fifo, sizeof(fifo), NULL) == 0 && access(fifo, F_OK) == 0)
+		return c->state.status == VS_STATUS_CREATING ? VS_STATUS_CREATING : VS_STATUS_CREATED;
+	return VS_STATUS_RUNNING;
+}
+
+static int container_kill(vs_container *c, int sig, bool all, vs_err *err)
+{
+	bool alive = vs_proc_alive(c->state.pid, c->state.start_time);
+	if (all && c->state.cgroup_path) {
+		vs_cgroup_host host;
+		if (vs_cgroup_detect(&host, NULL, err) < 0)
+			return -1;
+		if (vs_cgroup_signal_all(&host, c->state.cgroup_path, sig, err) < 0)
+			return -1;
+	}
+	if (!alive)
+		return all ? 0 : vs_fail(err, ESRCH, "container process %d", (int)c->state.pid);
+	if (kill(c->state.pid, sig) < 0 && !(all && errno == ESRCH))
+		return vs_fail_errno(err, "kill pid %d with signal %d", (int)c->state.pid, sig);
+	return 0;
+}
+
+static int container_destroy(vs_container *c, vs_err *err)
+{
+	char record[PATH_MAX];
+	if (state_file(c, CGROUP_RECORD, record, sizeof(record), err) < 0)
+		return -1;
+	return vs_cgroup_destroy(record, err);
+}
+
+const vs_backend_ops vs_container_backend = {
+	.name = "container",
+	.create = container_create,
+	.start = container_start,
+	.status = container_status,
+	.kill = container_kill,
+	.destroy = container_destroy,
+};

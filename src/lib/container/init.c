@@ -1,0 +1,150 @@
+/* The container init: the cloned child that builds the container around
+ * itself, reports READY, waits on the exec fifo for `start`, then execs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "container/internal.h"
+#include "container/sync.h"
+#include "core/fs.h"
+
+static int set_sysctls(const vs_config *cfg, vs_err *err)
+{
+	for (size_t i = 0; i < cfg->n_sysctl; i++) {
+		char path[PATH_MAX] = "/proc/sys/";
+		size_t off = strlen(path);
+		for (const char *k = cfg->sysctl[i].key; *k && off < sizeof(path) - 1; k++)
+			path[off++] = *k == '.' ? '/' : *k;
+		path[off] = '\0';
+		const char *v = cfg->sysctl[i].value;
+		if (vs_write_file(path, v, strlen(v), 0644, err) < 0)
+			return vs_err_wrap(err, "linux.sysctl %s", cfg->sysctl[i].key);
+	}
+	return 0;
+}
+
+static int set_hostnames(const vs_config *cfg, vs_err *err)
+{
+	if (cfg->hostname && sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
+		return vs_fail_errno(err, "sethostname \"%s\"", cfg->hostname);
+	if (cfg->domainname && setdomainname(cfg->domainname, strlen(cfg->domainname)) < 0)
+		return vs_fail_errno(err, "setdomainname \"%s\"", cfg->domainname);
+	return 0;
+}
+
+static int enter_namespaces(vs_init_ctx *ctx, vs_err *err)
+{
+	const vs_config *cfg = ctx->cfg;
+	/* The user namespace first: it decides who owns what is created after. */
+	if (ctx->ns_fds[VS_NS_USER] >= 0 && setns(ctx->ns_fds[VS_NS_USER], CLONE_NEWUSER) < 0)
+		return vs_fail_errno(err, "setns user %s", cfg->ns[VS_NS_USER].path);
+	if (cfg->ns[VS_NS_USER].present) {
+		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+			return vs_fail_errno(err, "become root in the user namespace (is uid/gid 0 mapped?)");
+	}
+	if (ctx->ns_fds[VS_NS_MNT] >= 0 && setns(ctx->ns_fds[VS_NS_MNT], CLONE_NEWNS) < 0)
+		return vs_fail_errno(err, "setns mount %s", cfg->ns[VS_NS_MNT].path);
+	if (ctx->deferred_unshare && unshare(ctx->deferred_unshare) < 0)
+		return vs_fail_errno(err, "unshare namespaces 0x%x", ctx->deferred_unshare);
+	/* cgroup namespace only now: the parent has moved us into our cgroup. */
+	if (cfg->ns[VS_NS_CGROUP].present && !cfg->ns[VS_NS_CGROUP].path && unshare(CLONE_NEWCGROUP) < 0)
+		return vs_fail_errno(err, "unshare cgroup namespace");
+	return 0;
+}
+
+/* Only the std fds and --preserve-fds reach the program; internal fds are
+ * O_CLOEXEC already, this catches anything inherited from our caller. */
+static int limit_fds(int preserve, vs_err *err)
+{
+	for (int fd = 3; fd < 3 + preserve; fd++) {
+		int fl = fcntl(fd, F_GETFD);
+		if (fl >= 0 && fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC) < 0)
+			return vs_fail_errno(err, "preserve fd %d", fd);
+	}
+	if (syscall(SYS_close_range, 3 + preserve, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		return vs_fail_errno(err, "close_range");
+	return 0;
+}
+
+static int setup(vs_init_ctx *ctx, char *exe, size_t exelen, vs_err *err)
+{
+	const vs_config *cfg = ctx->cfg;
+	const vs_process *p = &cfg->process;
+	vs_sync_msg m;
+	if (vs_sync_recv(ctx->sync_fd, &m, err) < 0)
+		return -1;
+	if (m.type != VS_SYNC_GO)
+		return vs_fail(err, 0, "unexpected sync message %d", m.type);
+	if (enter_namespaces(ctx, err) < 0 || set_hostnames(cfg, err) < 0)
+		return -1;
+	if (vs_rootfs_setup(ctx, err) < 0 || set_sysctls(cfg, err) < 0 || vs_rootfs_finalize(cfg, err) < 0)
+		return -1;
+	if (vs_mkdir_p(p->cwd, 0755, err) < 0)
+		return vs_err_wrap(err, "process.cwd");
+	if (chdir(p->cwd) < 0)
+		return vs_fail_errno(err, "process.cwd: chdir %s", p->cwd);
+	if (vs_find_executable(p, exe, exelen, err) < 0)
+		return -1;
+	if (p->has_oom_score_adj) {
+		char buf[16];
+		int n = snprintf(buf, sizeof(buf), "%d", p->oom_score_adj);
+		if (vs_write_file("/proc/self/oom_score_adj", buf, (size_t)n, 0644, err) < 0)
+			return vs_err_wrap(err, "process.oomScoreAdj");
+	}
+	if (vs_process_apply_rlimits(p, err) < 0)
+		return -1;
+	if (p->has_umask)
+		umask(p->umask);
+	else
+		umask(022);
+	if (vs_process_drop_privileges(p, err) < 0)
+		return -1;
+	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return vs_fail_errno(err, "prctl(PR_SET_NO_NEW_PRIVS)");
+	/* cwd again as the target user: it must be able to enter it. */
+	if (chdir(p->cwd) < 0)
+		return vs_fail_errno(err, "process.cwd: chdir %s as uid %u", p->cwd, (unsigned)p->uid);
+	return limit_fds(ctx->opts->preserve_fds, err);
+}
+
+void vs_container_init(vs_init_ctx *ctx)
+{
+	vs_err err = {0};
+	char exe[PATH_MAX];
+	/* Die with the runtime while it is still setting us up. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (setup(ctx, exe, sizeof(exe), &err) < 0) {
+		vs_sync_send(ctx->sync_fd, VS_SYNC_ERROR, &err);
+		_exit(1);
+	}
+	prctl(PR_SET_PDEATHSIG, 0);
+	if (vs_sync_send(ctx->sync_fd, VS_SYNC_READY, NULL) < 0)
+		_exit(1);
+	close(ctx->sync_fd);
+
+	/* Block until `start` writes to the fifo (opened O_RDWR by us, so it
+	 * never blocks at open and start can tell whether we are still here). */
+	char c;
+	ssize_t r;
+	do
+		r = read(ctx->fifo_fd, &c, 1);
+	while (r < 0 && errno == EINTR);
+	if (r != 1)
+		_exit(1);
+	close(ctx->fifo_fd);
+
+	execve(exe, ctx->cfg->process.args, ctx->cfg->process.env ? ctx->cfg->process.env : (char *[]){NULL});
+	dprintf(STDERR_FILENO, "vessel: exec %s: %s\n", exe, strerror(errno));
+	_exit(127);
+}

@@ -1,0 +1,40 @@
+/* Shared between the container backend's parent side and its init. */
+#ifndef VESSEL_CONTAINER_INTERNAL_H
+#define VESSEL_CONTAINER_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "core/error.h"
+#include "lifecycle/backend.h"
+#include "oci/config.h"
+
+typedef struct vs_init_ctx {
+	const vs_config *cfg;
+	const vs_create_opts *opts;
+	int sync_fd;         /* child end of the sync socket */
+	int fifo_fd;         /* O_PATH fd of exec.fifo, opened by the parent */
+	int ns_fds[VS_NS_COUNT]; /* fds of namespaces to join in the child, or -1 */
+	int deferred_unshare; /* CLONE_NEW* flags to unshare in the child */
+	const char *cgroup_path; /* the container's cgroup, for cgroup mounts */
+} vs_init_ctx;
+
+/* The container init: runs in the cloned child, never returns. */
+__attribute__((noreturn)) void vs_container_init(vs_init_ctx *ctx);
+
+/* rootfs.c: everything from mount propagation to pivot_root and masking. */
+int vs_rootfs_setup(const vs_init_ctx *ctx, vs_err *err);
+/* After pivot: masked and read-only paths, read-only root. */
+int vs_rootfs_finalize(const vs_config *cfg, vs_err *err);
+
+/* devices.c: default devices, linux.devices, /dev symlinks (rootfs not yet pivoted). */
+int vs_devices_setup(const vs_config *cfg, const char *rootfs, bool in_userns, vs_err *err);
+
+/* privileges.c: rlimits, user, capabilities, no_new_privs. */
+int vs_process_apply_rlimits(const vs_process *p, vs_err *err);
+int vs_process_drop_privileges(const vs_process *p, vs_err *err);
+
+/* Locate args[0] in PATH from the process env (like execvp, but checked
+ * before start so a missing program fails create). */
+int vs_find_executable(const vs_process *p, char *out, size_t len, vs_err *err);
+
+#endif

@@ -1,0 +1,252 @@
+#include "core/fs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+
+int vs_read_file(const char *path, char **out, size_t *len, vs_err *err)
+{
+	vs_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return vs_fail_errno(err, "open %s", path);
+	size_t cap = 4096, n = 0;
+	vs_autofree char *buf = malloc(cap);
+	if (!buf)
+		return vs_fail(err, ENOMEM, "read %s", path);
+	for (;;) {
+		if (n + 1 >= cap) {
+			if (cap > (64u << 20))
+				return vs_fail(err, EFBIG, "read %s", path);
+			char *nb = realloc(buf, cap * 2);
+			if (!nb)
+				return vs_fail(err, ENOMEM, "read %s", path);
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, buf + n, cap - n - 1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return vs_fail_errno(err, "read %s", path);
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	*out = vs_steal_ptr(&buf);
+	return 0;
+}
+
+static int write_fd_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, data, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		data += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int vs_write_file(const char *path, const char *data, size_t len, mode_t mode, vs_err *err)
+{
+	vs_autoclose int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return vs_fail_errno(err, "open %s", path);
+	if (write_fd_all(fd, data, len) < 0)
+		return vs_fail_errno(err, "write %s", path);
+	return 0;
+}
+
+int vs_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode, vs_err *err)
+{
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
+		return vs_fail(err, ENAMETOOLONG, "write %s", path);
+	vs_autoclose int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return vs_fail_errno(err, "open %s", tmp);
+	if (write_fd_all(fd, data, len) < 0 || fsync(fd) < 0) {
+		int e = errno;
+		unlink(tmp);
+		return vs_fail(err, e, "write %s", tmp);
+	}
+	if (rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
+		return vs_fail(err, e, "rename %s to %s", tmp, path);
+	}
+	return 0;
+}
+
+int vs_mkdir_p(const char *path, mode_t mode, vs_err *err)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+	if (len == 0 || len >= sizeof(buf))
+		return vs_fail(err, ENAMETOOLONG, "mkdir %s", path);
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char saved = *p;
+			*p = '\0';
+			if (mkdir(buf, mode) < 0 && errno != EEXIST)
+				return vs_fail_errno(err, "mkdir %s", buf);
+			if (errno == EEXIST) {
+				struct stat st;
+				if (stat(buf, &st) == 0 && !S_ISDIR(st.st_mode))
+					return vs_fail(err, ENOTDIR, "mkdir %s", buf);
+			}
+			*p = saved;
+			if (saved == '\0')
+				break;
+		}
+	}
+	return 0;
+}
+
+static int remove_at(int parent_fd, const char *name, dev_t dev, vs_err *err, const char *top)
+{
+	struct stat st;
+	if (fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : vs_fail_errno(err, "stat %s/%s", top, name);
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlinkat(parent_fd, name, 0) < 0 && errno != ENOENT)
+			return vs_fail_errno(err, "unlink %s/%s", top, name);
+		return 0;
+	}
+	if (st.st_dev != dev)
+		return vs_fail(err, EBUSY, "remove %s/%s: is a mount point", top, name);
+	int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return vs_fail_errno(err, "open %s/%s", top, name);
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return vs_fail_errno(err, "opendir %s/%s", top, name);
+	}
+	struct dirent *de;
+	int rc = 0;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (remove_at(dirfd(d), de->d_name, dev, err, top) < 0) {
+			rc = -1;
+			break;
+		}
+	}
+	closedir(d);
+	if (rc == 0 && unlinkat(parent_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return vs_fail_errno(err, "rmdir %s/%s", top, name);
+	return rc;
+}
+
+int vs_remove_tree(const char *path, vs_err *err)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : vs_fail_errno(err, "stat %s", path);
+	return remove_at(AT_FDCWD, path, st.st_dev, err, path);
+}
+
+int vs_path_join(char *out, size_t outlen, const char *a, const char *b, vs_err *err)
+{
+	size_t la = strlen(a);
+	while (la > 1 && a[la - 1] == '/')
+		la--;
+	while (*b == '/')
+		b++;
+	int n = snprintf(out, outlen, "%.*s%s%s", (int)la, a, (la == 1 && a[0] == '/') ? "" : "/", b);
+	if (n < 0 || (size_t)n >= outlen)
+		return vs_fail(err, ENAMETOOLONG, "path %s/%s", a, b);
+	return 0;
+}
+
+/* Component-wise resolution in the style of filepath-securejoin. `resolved`
+ * holds the path relative to root (always starting with '/'); `rest` holds the
+ * components still to walk, which grows when a symlink is expanded. */
+int vs_secure_join(const char *root, const char *unsafe, char *out, size_t outlen, vs_err *err)
+{
+	char resolved[PATH_MAX] = "";
+	char rest[PATH_MAX];
+	if (strlen(unsafe) >= sizeof(rest))
+		return vs_fail(err, ENAMETOOLONG, "path %s", unsafe);
+	strcpy(rest, unsafe);
+	int links = 0;
+	size_t rlen = 0;
+
+	char *p = rest;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		char *end = strchr(p, '/');
+		size_t clen = end ? (size_t)(end - p) : strlen(p);
+		char comp[NAME_MAX + 1];
+		if (clen > NAME_MAX)
+			return vs_fail(err, ENAMETOOLONG, "path %s", unsafe);
+		memcpy(comp, p, clen);
+		comp[clen] = '\0';
+		p += clen;
+
+		if (!strcmp(comp, "."))
+			continue;
+		if (!strcmp(comp, "..")) {
+			char *slash = strrchr(resolved, '/');
+			if (slash)
+				*slash = '\0';
+			rlen = strlen(resolved);
+			continue;
+		}
+		if (rlen + 1 + clen + 1 > sizeof(resolved))
+			return vs_fail(err, ENAMETOOLONG, "path %s", unsafe);
+		size_t prev = rlen;
+		resolved[rlen++] = '/';
+		memcpy(resolved + rlen, comp, clen + 1);
+		rlen += clen;
+
+		char full[PATH_MAX];
+		if (vs_path_join(full, sizeof(full), root, resolved, err) < 0)
+			return -1;
+		struct stat st;
+		if (lstat(full, &st) < 0 || !S_ISLNK(st.st_mode))
+			continue; /* missing or not a link: keep as is (may be created later) */
+		if (++links > 255)
+			return vs_fail(err, ELOOP, "path %s under %s", unsafe, root);
+		char target[PATH_MAX];
+		ssize_t tl = readlink(full, target, sizeof(target) - 1);
+		if (tl < 0)
+			return vs_fail_errno(err, "readlink %s", full);
+		target[tl] = '\0';
+		/* Replace the link by its target: absolute targets restart at root. */
+		resolved[prev] = '\0';
+		rlen = prev;
+		if (target[0] == '/') {
+			resolved[0] = '\0';
+			rlen = 0;
+		}
+		char next[PATH_MAX];
+		if (snprintf(next, sizeof(next), "%s/%s", target, p) >= (int)sizeof(next))
+			return vs_fail(err, ENAMETOOLONG, "path %s", unsafe);
+		strcpy(rest, next);
+		p = rest;
+	}
+	return vs_path_join(out, outlen, root, rlen ? resolved : "/", err);
+}

@@ -1,0 +1,33 @@
+/* Small filesystem helpers with error reporting that names the path. */
+#ifndef VESSEL_CORE_FS_H
+#define VESSEL_CORE_FS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "core/error.h"
+
+/* Read a whole file into a NUL-terminated malloc'd buffer. */
+int vs_read_file(const char *path, char **out, size_t *len, vs_err *err);
+
+/* Write (truncate) a file; used for /proc and /sys knobs as well. */
+int vs_write_file(const char *path, const char *data, size_t len, mode_t mode, vs_err *err);
+
+/* Write via a temporary file, fsync and rename, so readers never see a torn file. */
+int vs_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode, vs_err *err);
+
+/* mkdir -p; existing directories are fine. */
+int vs_mkdir_p(const char *path, mode_t mode, vs_err *err);
+
+/* rm -rf that does not cross mount points; missing path is success. */
+int vs_remove_tree(const char *path, vs_err *err);
+
+/* Resolve `unsafe` as if `root` were "/": symlinks are followed but can never
+ * lead outside root (absolute targets and ".." are clamped at root). The
+ * result is root + the resolved path, written to out (PATH_MAX bytes). */
+int vs_secure_join(const char *root, const char *unsafe, char *out, size_t outlen, vs_err *err);
+
+/* Join two path pieces with exactly one '/', into out. Fails on overflow. */
+int vs_path_join(char *out, size_t outlen, const char *a, const char *b, vs_err *err);
+
+#endif

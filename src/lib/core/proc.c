@@ -1,0 +1,45 @@
+#include "core/proc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cleanup.h"
+#include "core/fs.h"
+
+int vs_proc_stat(pid_t pid, uint64_t *start_time, char *state)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	vs_autofree char *buf = NULL;
+	if (pid <= 0 || vs_read_file(path, &buf, NULL, NULL) < 0)
+		return -1;
+	/* comm may contain spaces and parentheses: parse after the last ')'. */
+	char *p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return -1;
+	p += 2;
+	if (state)
+		*state = *p;
+	/* p points at field 3; start time is field 22. */
+	for (int field = 3; field < 22; field++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return -1;
+		p++;
+	}
+	if (start_time)
+		*start_time = strtoull(p, NULL, 10);
+	return 0;
+}
+
+bool vs_proc_alive(pid_t pid, uint64_t start_time)
+{
+	uint64_t st;
+	char state;
+	if (vs_proc_stat(pid, &st, &state) < 0)
+		return false;
+	if (start_time && st != start_time)
+		return false;
+	return state != 'Z' && state != 'X';
+}

@@ -1,0 +1,23 @@
+#include "lifecycle/backend.h"
+
+#include <string.h>
+
+#define VS_BACKEND_ANNOTATION "io.vessel.backend"
+
+const vs_backend_ops *vs_backend_by_name(const char *name, vs_err *err)
+{
+	if (!strcmp(name, vs_container_backend.name))
+		return &vs_container_backend;
+	if (!strcmp(name, "microvm"))
+		return vs_fail(err, 0, "backend \"microvm\" is not available yet"), NULL;
+	vs_fail(err, 0, "unknown backend \"%s\" (expected container or microvm)", name);
+	return NULL;
+}
+
+const vs_backend_ops *vs_backend_for_config(const vs_config *cfg, vs_err *err)
+{
+	json_object *v;
+	if (cfg->annotations && json_object_object_get_ex(cfg->annotations, VS_BACKEND_ANNOTATION, &v))
+		return vs_backend_by_name(json_object_get_string(v), err);
+	return &vs_container_backend;
+}

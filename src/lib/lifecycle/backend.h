@@ -1,0 +1,44 @@
+/* The seam between lifecycle and isolation: each backend (container today,
+ * microVM next) implements these operations. Lifecycle code never asks which
+ * backend it drives. All ops are called with the container lock held. */
+#ifndef VESSEL_LIFECYCLE_BACKEND_H
+#define VESSEL_LIFECYCLE_BACKEND_H
+
+#include <stdbool.h>
+
+#include "core/error.h"
+#include "oci/config.h"
+#include "oci/state.h"
+
+typedef struct vs_container vs_container;
+
+typedef struct vs_create_opts {
+	const char *bundle;
+	const char *pid_file;
+	const char *console_socket;
+	bool no_pivot;
+	bool no_new_keyring;
+	int preserve_fds;
+} vs_create_opts;
+
+typedef struct vs_backend_ops {
+	const char *name;
+	/* Build everything but exec the user program; fill c->state (pid, ...). */
+	int (*create)(vs_container *c, const vs_config *cfg, const vs_create_opts *opts, vs_err *err);
+	/* Let the created workload exec its program. */
+	int (*start)(vs_container *c, vs_err *err);
+	/* Derive the live status from the recorded state and the host. */
+	vs_status (*status)(vs_container *c);
+	int (*kill)(vs_container *c, int sig, bool all, vs_err *err);
+	/* Tear down what create made (processes must already be gone). */
+	int (*destroy)(vs_container *c, vs_err *err);
+} vs_backend_ops;
+
+extern const vs_backend_ops vs_container_backend;
+
+/* Pick the backend for a config: the annotation "io.vessel.backend"
+ * ("container" or "microvm") or the default, the container backend. */
+const vs_backend_ops *vs_backend_for_config(const vs_config *cfg, vs_err *err);
+const vs_backend_ops *vs_backend_by_name(const char *name, vs_err *err);
+
+#endif

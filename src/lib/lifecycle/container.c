@@ -1,0 +1,308 @@
+#include "lifecycle/container.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+#include "core/fs.h"
+#include "core/log.h"
+
+static int open_dir_locked(vs_container *c, const char *id, vs_err *err)
+{
+	c->lock_fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c->lock_fd < 0) {
+		if (errno == ENOENT)
+			return vs_fail(err, 0, "container \"%s\" does not exist", id);
+		return vs_fail_errno(err, "open %s", c->dir);
+	}
+	if (flock(c->lock_fd, LOCK_EX) < 0)
+		return vs_fail_errno(err, "lock %s", c->dir);
+	return 0;
+}
+
+static void now_rfc3339(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%09ldZ", ts.tv_nsec);
+}
+
+static vs_container *container_new(const vs_runtime *rt, const char *id, vs_err *err)
+{
+	if (vs_validate_id(id, err) < 0)
+		return NULL;
+	vs_container *c = calloc(1, sizeof(*c));
+	if (!c) {
+		vs_fail(err, ENOMEM, "container %s", id);
+		return NULL;
+	}
+	c->rt = rt;
+	c->lock_fd = -1;
+	if (vs_path_join(c->dir, sizeof(c->dir), rt->root, id, err) < 0) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void vs_container_close(vs_container *c)
+{
+	if (!c)
+		return;
+	if (c->lock_fd >= 0)
+		close(c->lock_fd);
+	vs_state_clear(&c->state);
+	free(c);
+}
+
+static int write_pid_file(const char *path, pid_t pid, vs_err *err)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+	return vs_write_file_atomic(path, buf, (size_t)n, 0644, err);
+}
+
+/* Remove what a failed create made; the original error stays in err. */
+static void undo_create(vs_container *c)
+{
+	vs_err e2 = {0};
+	if (c->state.pid > 0) {
+		c->ops->kill(c, SIGKILL, true, &e2);
+		/* The workload is our child until create returns: reap it. */
+		waitpid(c->state.pid, NULL, 0);
+	}
+	if (c->ops->destroy(c, &e2) < 0)
+		vs_warn("cleanup of %s: %s", c->state.id, e2.msg);
+	if (vs_remove_tree(c->dir, &e2) < 0)
+		vs_warn("cleanup of %s: %s", c->state.id, e2.msg);
+}
+
+int vs_container_create(const vs_runtime *rt, const char *id, const vs_create_opts *opts,
+			vs_container **out, vs_err *err)
+{
+	vs_container *c = container_new(rt, id, err);
+	if (!c)
+		return -1;
+	vs_config *cfg = NULL;
+	vs_autofree char *bundle = realpath(opts->bundle ? opts->bundle : ".", NULL);
+	if (!bundle) {
+		vs_fail_errno(err, "bundle %s", opts->bundle ? opts->bundle : ".");
+		goto fail_free;
+	}
+	if (vs_config_load(bundle, &cfg, err) < 0 || !(c->ops = vs_backend_for_config(cfg, err)))
+		goto fail_free;
+	if (!cfg->has_process) {
+		vs_fail(err, 0, "config.json: process: required to create a container");
+		goto fail_free;
+	}
+	if (vs_mkdir_p(rt->root, 0700, err) < 0)
+		goto fail_free;
+	if (mkdir(c->dir, 0700) < 0) {
+		if (errno == EEXIST)
+			vs_fail(err, 0, "container \"%s\" already exists", id);
+		else
+			vs_fail_errno(err, "mkdir %s", c->dir);
+		goto fail_free;
+	}
+	if (open_dir_locked(c, id, err) < 0)
+		goto fail_rmdir;
+
+	char created[64];
+	now_rfc3339(created, sizeof(created));
+	c->state = (vs_state){
+		.id = strdup(id),
+		.bundle = strdup(bundle),
+		.rootfs = strdup(cfg->root_path),
+		.backend = strdup(c->ops->name),
+		.created = strdup(created),
+		.owner = geteuid(),
+		.status = VS_STATUS_CREATING,
+		.annotations = cfg->annotations ? json_object_get(cfg->annotations) : NULL,
+	};
+	if (!c->state.id || !c->state.bundle || !c->state.rootfs || !c->state.backend || !c->state.created) {
+		vs_fail(err, ENOMEM, "container %s", id);
+		goto fail_rmdir;
+	}
+	if (vs_state_save(c->dir, &c->state, err) < 0)
+		goto fail_rmdir;
+	c->is_parent = true;
+	if (c->ops->create(c, cfg, opts, err) < 0)
+		goto fail_undo;
+	c->state.status = VS_STATUS_CREATED;
+	if (vs_state_save(c->dir, &c->state, err) < 0)
+		goto fail_undo;
+	if (opts->pid_file && write_pid_file(opts->pid_file, c->state.pid, err) < 0)
+		goto fail_undo;
+	vs_config_free(cfg);
+	*out = c;
+	return 0;
+
+fail_undo:
+	undo_create(c);
+	goto fail_free;
+fail_rmdir:
+	rmdir(c->dir);
+fail_free:
+	vs_err_wrap(err, "create %s", id);
+	vs_config_free(cfg);
+	vs_container_close(c);
+	return -1;
+}
+
+int vs_container_open(const vs_runtime *rt, const char *id, bool lock, vs_container **out, vs_err *err)
+{
+	vs_container *c = container_new(rt, id, err);
+	if (!c)
+		return -1;
+	if (lock && open_dir_locked(c, id, err) < 0)
+		goto fail;
+	if (vs_state_load(c->dir, &c->state, err) < 0) {
+		if (err->errnum == ENOENT) {
+			vs_err_clear(err);
+			vs_fail(err, 0, "container \"%s\" does not exist", id);
+		}
+		goto fail;
+	}
+	if (!(c->ops = vs_backend_by_name(c->state.backend ? c->state.backend : "container", err)))
+		goto fail;
+	*out = c;
+	return 0;
+fail:
+	vs_container_close(c);
+	return -1;
+}
+
+vs_status vs_container_status(vs_container *c)
+{
+	return c->ops->status(c);
+}
+
+int vs_container_start(vs_container *c, vs_err *err)
+{
+	vs_status s = vs_container_status(c);
+	if (s != VS_STATUS_CREATED)
+		return vs_fail(err, 0, "cannot start container \"%s\": it is %s, not created", c->state.id,
+			       vs_status_name(s));
+	if (c->ops->start(c, err) < 0)
+		return vs_err_wrap(err, "start %s", c->state.id);
+	c->state.status = VS_STATUS_RUNNING;
+	return vs_state_save(c->dir, &c->state, err);
+}
+
+int vs_container_kill(vs_container *c, int sig, bool all, vs_err *err)
+{
+	vs_status s = vs_container_status(c);
+	if (s == VS_STATUS_STOPPED && !all)
+		return vs_fail(err, 0, "cannot kill container \"%s\": it is not running", c->state.id);
+	if (s == VS_STATUS_CREATING)
+		return vs_fail(err, 0, "cannot kill container \"%s\": it is still being created", c->state.id);
+	if (c->ops->kill(c, sig, all, err) < 0)
+		return vs_err_wrap(err, "kill %s", c->state.id);
+	return 0;
+}
+
+/* Poll until the workload is gone; reaps it if it is our child. */
+static int wait_stopped(vs_container *c, int timeout_ms)
+{
+	for (int waited = 0; waited < timeout_ms; waited += 10) {
+		if (c->is_parent)
+			waitpid(c->state.pid, NULL, WNOHANG);
+		if (vs_container_status(c) == VS_STATUS_STOPPED)
+			return 0;
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	return -1;
+}
+
+int vs_container_delete(vs_container *c, bool force, vs_err *err)
+{
+	vs_status s = vs_container_status(c);
+	/* Like runc: a created container may be deleted; a live one needs --force. */
+	if ((s == VS_STATUS_RUNNING || s == VS_STATUS_PAUSED) && !force)
+		return vs_fail(err, 0, "cannot delete container \"%s\": it is %s (stop it or use --force)",
+			       c->state.id, vs_status_name(s));
+	if (s != VS_STATUS_STOPPED) {
+		vs_err kerr = {0};
+		if (c->ops->kill(c, SIGKILL, true, &kerr) < 0)
+			vs_debug("delete %s: %s", c->state.id, kerr.msg);
+		if (wait_stopped(c, 10000) < 0)
+			return vs_fail(err, 0, "delete %s: process %d did not die after SIGKILL", c->state.id,
+				       (int)c->state.pid);
+	}
+	if (c->ops->destroy(c, err) < 0)
+		return vs_err_wrap(err, "delete %s", c->state.id);
+	if (vs_remove_tree(c->dir, err) < 0)
+		return vs_err_wrap(err, "delete %s", c->state.id);
+	return 0;
+}
+
+int vs_container_wait(vs_container *c, vs_err *err)
+{
+	int status;
+	for (;;) {
+		pid_t r = waitpid(c->state.pid, &status, 0);
+		if (r == c->state.pid)
+			break;
+		if (r < 0 && errno != EINTR)
+			return vs_fail_errno(err, "wait for container %s (pid %d)", c->state.id, (int)c->state.pid);
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 255;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int vs_container_list_ids(const vs_runtime *rt, char ***ids, vs_err *err)
+{
+	size_t n = 0, cap = 16;
+	char **v = calloc(cap + 1, sizeof(char *));
+	if (!v)
+		return vs_fail(err, ENOMEM, "list");
+	DIR *d = opendir(rt->root);
+	if (!d) {
+		if (errno == ENOENT) {
+			*ids = v;
+			return 0;
+		}
+		free(v);
+		return vs_fail_errno(err, "open %s", rt->root);
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || vs_validate_id(de->d_name, NULL) < 0)
+			continue;
+		if (n == cap) {
+			char **nv = realloc(v, (cap * 2 + 1) * sizeof(char *));
+			if (!nv)
+				break;
+			v = nv;
+			cap *= 2;
+		}
+		v[n++] = strdup(de->d_name);
+		v[n] = NULL;
+	}
+	closedir(d);
+	qsort(v, n, sizeof(char *), cmp_str);
+	*ids = v;
+	return 0;
+}

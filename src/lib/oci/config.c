@@ -1,0 +1,869 @@
+#include "oci/config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <linux/mount.h>
+
+#include "core/cleanup.h"
+#include "core/fs.h"
+#include "core/log.h"
+
+#ifndef MS_NOSYMFOLLOW
+#define MS_NOSYMFOLLOW 256
+#endif
+#ifndef MOUNT_ATTR_NOSYMFOLLOW
+#define MOUNT_ATTR_NOSYMFOLLOW 0x00200000
+#endif
+
+static const char *const ns_names[VS_NS_COUNT] = {
+	[VS_NS_PID] = "pid",	   [VS_NS_NET] = "network", [VS_NS_MNT] = "mount",
+	[VS_NS_IPC] = "ipc",	   [VS_NS_UTS] = "uts",	    [VS_NS_USER] = "user",
+	[VS_NS_CGROUP] = "cgroup", [VS_NS_TIME] = "time",
+};
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+static const int ns_flags[VS_NS_COUNT] = {
+	[VS_NS_PID] = CLONE_NEWPID, [VS_NS_NET] = CLONE_NEWNET,	      [VS_NS_MNT] = CLONE_NEWNS,
+	[VS_NS_IPC] = CLONE_NEWIPC, [VS_NS_UTS] = CLONE_NEWUTS,	      [VS_NS_USER] = CLONE_NEWUSER,
+	[VS_NS_CGROUP] = CLONE_NEWCGROUP, [VS_NS_TIME] = CLONE_NEWTIME,
+};
+
+const char *vs_ns_name(enum vs_ns_type t)
+{
+	return t < VS_NS_COUNT ? ns_names[t] : "?";
+}
+
+int vs_ns_clone_flag(enum vs_ns_type t)
+{
+	return t < VS_NS_COUNT ? ns_flags[t] : 0;
+}
+
+/* ---- mount options (runtime-spec config-linux "Mount Options" table) ---- */
+
+enum opt_kind { OPT_SET, OPT_CLEAR, OPT_PROP, OPT_ATTR_SET, OPT_ATTR_CLR, OPT_BIND };
+
+static const struct mount_opt {
+	const char *name;
+	enum opt_kind kind;
+	unsigned long flag;
+} mount_opts[] = {
+	{"async", OPT_CLEAR, MS_SYNCHRONOUS},
+	{"atime", OPT_CLEAR, MS_NOATIME},
+	{"bind", OPT_BIND, MS_BIND},
+	{"defaults", OPT_SET, 0},
+	{"dev", OPT_CLEAR, MS_NODEV},
+	{"diratime", OPT_CLEAR, MS_NODIRATIME},
+	{"dirsync", OPT_SET, MS_DIRSYNC},
+	{"exec", OPT_CLEAR, MS_NOEXEC},
+	{"iversion", OPT_SET, MS_I_VERSION},
+	{"lazytime", OPT_SET, MS_LAZYTIME},
+	{"loud", OPT_CLEAR, MS_SILENT},
+	{"mand", OPT_SET, MS_MANDLOCK},
+	{"noatime", OPT_SET, MS_NOATIME},
+	{"nodev", OPT_SET, MS_NODEV},
+	{"nodiratime", OPT_SET, MS_NODIRATIME},
+	{"noexec", OPT_SET, MS_NOEXEC},
+	{"noiversion", OPT_CLEAR, MS_I_VERSION},
+	{"nolazytime", OPT_CLEAR, MS_LAZYTIME},
+	{"nomand", OPT_CLEAR, MS_MANDLOCK},
+	{"norelatime", OPT_CLEAR, MS_RELATIME},
+	{"nostrictatime", OPT_CLEAR, MS_STRICTATIME},
+	{"nosuid", OPT_SET, MS_NOSUID},
+	{"nosymfollow", OPT_SET, MS_NOSYMFOLLOW},
+	{"rbind", OPT_BIND, MS_BIND | MS_REC},
+	{"relatime", OPT_SET, MS_RELATIME},
+	{"remount", OPT_SET, MS_REMOUNT},
+	{"ro", OPT_SET, MS_RDONLY},
+	{"rw", OPT_CLEAR, MS_RDONLY},
+	{"silent", OPT_SET, MS_SILENT},
+	{"strictatime", OPT_SET, MS_STRICTATIME},
+	{"suid", OPT_CLEAR, MS_NOSUID},
+	{"symfollow", OPT_CLEAR, MS_NOSYMFOLLOW},
+	{"sync", OPT_SET, MS_SYNCHRONOUS},
+	{"private", OPT_PROP, MS_PRIVATE},
+	{"rprivate", OPT_PROP, MS_PRIVATE | MS_REC},
+	{"shared", OPT_PROP, MS_SHARED},
+	{"rshared", OPT_PROP, MS_SHARED | MS_REC},
+	{"slave", OPT_PROP, MS_SLAVE},
+	{"rslave", OPT_PROP, MS_SLAVE | MS_REC},
+	{"unbindable", OPT_PROP, MS_UNBINDABLE},
+	{"runbindable", OPT_PROP, MS_UNBINDABLE | MS_REC},
+	{"rro", OPT_ATTR_SET, MOUNT_ATTR_RDONLY},
+	{"rrw", OPT_ATTR_CLR, MOUNT_ATTR_RDONLY},
+	{"rnosuid", OPT_ATTR_SET, MOUNT_ATTR_NOSUID},
+	{"rsuid", OPT_ATTR_CLR, MOUNT_ATTR_NOSUID},
+	{"rnodev", OPT_ATTR_SET, MOUNT_ATTR_NODEV},
+	{"rdev", OPT_ATTR_CLR, MOUNT_ATTR_NODEV},
+	{"rnoexec", OPT_ATTR_SET, MOUNT_ATTR_NOEXEC},
+	{"rexec", OPT_ATTR_CLR, MOUNT_ATTR_NOEXEC},
+	{"rnodiratime", OPT_ATTR_SET, MOUNT_ATTR_NODIRATIME},
+	{"rdiratime", OPT_ATTR_CLR, MOUNT_ATTR_NODIRATIME},
+	{"rrelatime", OPT_ATTR_SET, MOUNT_ATTR_RELATIME},
+	{"rnorelatime", OPT_ATTR_CLR, MOUNT_ATTR_RELATIME},
+	{"rnoatime", OPT_ATTR_SET, MOUNT_ATTR_NOATIME},
+	{"ratime", OPT_ATTR_CLR, MOUNT_ATTR_NOATIME},
+	{"rstrictatime", OPT_ATTR_SET, MOUNT_ATTR_STRICTATIME},
+	{"rnostrictatime", OPT_ATTR_CLR, MOUNT_ATTR_STRICTATIME},
+	{"rnosymfollow", OPT_ATTR_SET, MOUNT_ATTR_NOSYMFOLLOW},
+	{"rsymfollow", OPT_ATTR_CLR, MOUNT_ATTR_NOSYMFOLLOW},
+};
+
+size_t vs_mount_option_count(void)
+{
+	return sizeof(mount_opts) / sizeof(mount_opts[0]);
+}
+
+const char *vs_mount_option_name(size_t i)
+{
+	return i < vs_mount_option_count() ? mount_opts[i].name : NULL;
+}
+
+bool vs_mount_option_apply(vs_mount *m, const char *opt)
+{
+	for (size_t i = 0; i < vs_mount_option_count(); i++) {
+		const struct mount_opt *o = &mount_opts[i];
+		if (strcmp(o->name, opt))
+			continue;
+		switch (o->kind) {
+		case OPT_SET:
+			m->flags |= o->flag;
+			break;
+		case OPT_CLEAR:
+			m->flags &= ~o->flag;
+			if (o->flag == MS_RDONLY)
+				m->has_rw = true;
+			break;
+		case OPT_PROP:
+			m->propagation = o->flag;
+			break;
+		case OPT_ATTR_SET:
+			m->attr_set |= o->flag;
+			m->attr_clr &= ~(uint64_t)o->flag;
+			break;
+		case OPT_ATTR_CLR:
+			m->attr_clr |= o->flag;
+			m->attr_set &= ~(uint64_t)o->flag;
+			break;
+		case OPT_BIND:
+			m->bind = true;
+			m->flags |= o->flag;
+			break;
+		}
+		return true;
+	}
+	return false;
+}
+
+/* ---- rlimits and capabilities ---- */
+
+static const struct {
+	const char *name;
+	int resource;
+} rlimit_names[] = {
+	{"RLIMIT_AS", RLIMIT_AS},	      {"RLIMIT_CORE", RLIMIT_CORE},
+	{"RLIMIT_CPU", RLIMIT_CPU},	      {"RLIMIT_DATA", RLIMIT_DATA},
+	{"RLIMIT_FSIZE", RLIMIT_FSIZE},	      {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+	{"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},   {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+	{"RLIMIT_NICE", RLIMIT_NICE},	      {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+	{"RLIMIT_NPROC", RLIMIT_NPROC},	      {"RLIMIT_RSS", RLIMIT_RSS},
+	{"RLIMIT_RTPRIO", RLIMIT_RTPRIO},     {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+	{"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
+};
+
+int vs_rlimit_from_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof(rlimit_names) / sizeof(rlimit_names[0]); i++)
+		if (!strcmp(rlimit_names[i].name, name))
+			return rlimit_names[i].resource;
+	return -1;
+}
+
+int vs_cap_from_name(const char *name)
+{
+	cap_value_t v;
+	/* libcap accepts lower case and "all"; the spec only uses CAP_ names. */
+	if (strncmp(name, "CAP_", 4) != 0 || cap_from_name(name, &v) < 0)
+		return -1;
+	return (int)v;
+}
+
+/* ---- typed JSON access with field paths in messages ---- */
+
+static int type_error(vs_err *err, const char *field, const char *want)
+{
+	return vs_fail(err, 0, "config.json: %s: expected %s", field, want);
+}
+
+static int get_string(json_object *obj, const char *key, const char *field, char **out, vs_err *err)
+{
+	json_object *v;
+	if (!obj || !json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return type_error(err, field, "a string");
+	*out = strdup(json_object_get_string(v));
+	return *out ? 0 : vs_fail(err, ENOMEM, "config.json: %s", field);
+}
+
+static int get_bool(json_object *obj, const char *key, const char *field, bool *out, vs_err *err)
+{
+	json_object *v;
+	if (!obj || !json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
+		return 0;
+	if (!json_object_is_type(v, json_type_boolean))
+		return type_error(err, field, "a boolean");
+	*out = json_object_get_boolean(v);
+	return 0;
+}
+
+/* Integers are range checked against [min, max]; returns 1 if present. */
+static int get_int(json_object *obj, const char *key, const char *field, int64_t min, int64_t max,
+		   int64_t *out, vs_err *err)
+{
+	json_object *v;
+	if (!obj || !json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
+		return 0;
+	if (!json_object_is_type(v, json_type_int))
+		return type_error(err, field, "an integer");
+	errno = 0;
+	int64_t x = json_object_get_int64(v);
+	if (errno == EINVAL || x < min || x > max)
+		return vs_fail(err, 0, "config.json: %s: value out of range", field);
+	*out = x;
+	return 1;
+}
+
+static int get_u64(json_object *obj, const char *key, const char *field, uint64_t *out, vs_err *err)
+{
+	json_object *v;
+	if (!obj || !json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
+		return 0;
+	if (!json_object_is_type(v, json_type_int))
+		return type_error(err, field, "an integer");
+	/* json-c keeps values above INT64_MAX as uint64. */
+	if (json_object_get_int64(v) < 0)
+		return vs_fail(err, 0, "config.json: %s: must not be negative", field);
+	*out = json_object_get_uint64(v);
+	return 1;
+}
+
+static int get_object(json_object *obj, const char *key, const char *field, json_object **out,
+		      vs_err *err)
+{
+	json_object *v;
+	*out = NULL;
+	if (!obj || !json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
+		return 0;
+	if (!json_object_is_type(v, json_type_object))
+		return type_error(err, field, "an object");
+	*out = v;
+	return 0;
+}
+
+static int get_array(json_object *obj, const char *key, const char *field, json_object **out,
+		     vs_err *err)
+{
+	json_object *v;
+	*out = NULL;
+	if (!obj || !json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
+		return 0;
+	if (!json_object_is_type(v, json_type_array))
+		return type_error(err, field, "an array");
+	*out = v;
+	return 0;
+}
+
+/* An array of strings into a NULL-terminated vector. */
+static int get_string_array(json_object *obj, const char *key, const char *field, char ***out,
+			    size_t *count, vs_err *err)
+{
+	json_object *arr;
+	if (get_array(obj, key, field, &arr, err) < 0)
+		return -1;
+	if (!arr)
+		return 0;
+	size_t n = json_object_array_length(arr);
+	char **v = calloc(n + 1, sizeof(char *));
+	if (!v)
+		return vs_fail(err, ENOMEM, "config.json: %s", field);
+	*out = v;
+	for (size_t i = 0; i < n; i++) {
+		json_object *s = json_object_array_get_idx(arr, i);
+		if (!json_object_is_type(s, json_type_string))
+			return vs_fail(err, 0, "config.json: %s[%zu]: expected a string", field, i);
+		v[i] = strdup(json_object_get_string(s));
+		if (!v[i])
+			return vs_fail(err, ENOMEM, "config.json: %s", field);
+	}
+	if (count)
+		*count = n;
+	return 0;
+}
+
+static void free_strv(char **v)
+{
+	if (!v)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
+/* ---- sections ---- */
+
+static int parse_caps(json_object *caps, vs_process *p, vs_err *err)
+{
+	static const char *const set_names[VS_CAP_SETS] = {"bounding", "effective", "inheritable",
+							  "permitted", "ambient"};
+	p->has_caps = true;
+	for (int s = 0; s < VS_CAP_SETS; s++) {
+		char field[64];
+		snprintf(field, sizeof(field), "process.capabilities.%s", set_names[s]);
+		char **names = NULL;
+		if (get_string_array(caps, set_names[s], field, &names, NULL, err) < 0) {
+			free_strv(names);
+			return -1;
+		}
+		for (char **n = names; n && *n; n++) {
+			int c = vs_cap_from_name(*n);
+			if (c < 0 || c > (int)cap_max_bits() - 1) {
+				/* runc and crun warn too: a newer spec on an older kernel must still run. */
+				vs_warn("%s: ignoring capability %s unknown to this kernel", field, *n);
+				continue;
+			}
+			p->caps[s] |= 1ULL << c;
+		}
+		free_strv(names);
+	}
+	return 0;
+}
+
+static int parse_process(json_object *proc, vs_config *c, vs_err *err)
+{
+	vs_process *p = &c->process;
+	c->has_process = true;
+	if (get_bool(proc, "terminal", "process.terminal", &p->terminal, err) < 0)
+		return -1;
+	size_t nargs = 0;
+	if (get_string_array(proc, "args", "process.args", &p->args, &nargs, err) < 0)
+		return -1;
+	if (!p->args || nargs == 0 || p->args[0][0] == '\0')
+		return vs_fail(err, 0, "config.json: process.args: must name a program");
+	if (get_string_array(proc, "env", "process.env", &p->env, NULL, err) < 0)
+		return -1;
+	if (p->env)
+		for (size_t i = 0; p->env[i]; i++)
+			if (!strchr(p->env[i], '='))
+				return vs_fail(err, 0, "config.json: process.env[%zu]: \"%s\" is not KEY=VALUE", i, p->env[i]);
+	if (get_string(proc, "cwd", "process.cwd", &p->cwd, err) < 0)
+		return -1;
+	if (!p->cwd)
+		return vs_fail(err, 0, "config.json: process.cwd: required");
+	if (p->cwd[0] != '/')
+		return vs_fail(err, 0, "config.json: process.cwd: \"%s\" is not an absolute path", p->cwd);
+
+	json_object *user;
+	if (get_object(proc, "user", "process.user", &user, err) < 0)
+		return -1;
+	int64_t x;
+	int r = get_int(user, "uid", "process.user.uid", 0, UINT32_MAX - 1, &x, err);
+	if (r < 0)
+		return -1;
+	if (r > 0)
+		p->uid = (uid_t)x;
+	r = get_int(user, "gid", "process.user.gid", 0, UINT32_MAX - 1, &x, err);
+	if (r < 0)
+		return -1;
+	if (r > 0)
+		p->gid = (gid_t)x;
+	r = get_int(user, "umask", "process.user.umask", 0, 0777, &x, err);
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		p->has_umask = true;
+		p->umask = (mode_t)x;
+	}
+	json_object *gids;
+	if (get_array(user, "additionalGids", "process.user.additionalGids", &gids, err) < 0)
+		return -1;
+	if (gids) {
+		size_t n = json_object_array_length(gids);
+		p->additional_gids = calloc(n ? n : 1, sizeof(gid_t));
+		if (!p->additional_gids)
+			return vs_fail(err, ENOMEM, "config.json");
+		for (size_t i = 0; i < n; i++) {
+			json_object *g = json_object_array_get_idx(gids, i);
+			int64_t v = json_object_get_int64(g);
+			if (!json_object_is_type(g, json_type_int) || v < 0 || v > UINT32_MAX - 1)
+				return vs_fail(err, 0, "config.json: process.user.additionalGids[%zu]: expected a gid", i);
+			p->additional_gids[i] = (gid_t)v;
+		}
+		p->n_additional_gids = n;
+	}
+
+	json_object *rl;
+	if (get_array(proc, "rlimits", "process.rlimits", &rl, err) < 0)
+		return -1;
+	if (rl) {
+		size_t n = json_object_array_length(rl);
+		p->rlimits = calloc(n ? n : 1, sizeof(vs_rlimit));
+		if (!p->rlimits)
+			return vs_fail(err, ENOMEM, "config.json");
+		for (size_t i = 0; i < n; i++) {
+			json_object *o = json_object_array_get_idx(rl, i);
+			char field[64];
+			snprintf(field, sizeof(field), "process.rlimits[%zu]", i);
+			if (!json_object_is_type(o, json_type_object))
+				return type_error(err, field, "an object");
+			vs_autofree char *type = NULL;
+			if (get_string(o, "type", field, &type, err) < 0)
+				return -1;
+			int res = type ? vs_rlimit_from_name(type) : -1;
+			if (res < 0)
+				return vs_fail(err, 0, "config.json: %s.type: unknown rlimit \"%s\"", field, type ? type : "");
+			for (size_t j = 0; j < i; j++)
+				if (p->rlimits[j].resource == res)
+					return vs_fail(err, 0, "config.json: %s: duplicate rlimit %s", field, type);
+			vs_rlimit *l = &p->rlimits[i];
+			l->resource = res;
+			if (get_u64(o, "soft", field, &l->soft, err) < 0 || get_u64(o, "hard", field, &l->hard, err) < 0)
+				return -1;
+			if (l->soft > l->hard)
+				return vs_fail(err, 0, "config.json: %s: soft limit above hard limit", field);
+			p->n_rlimits++;
+		}
+	}
+
+	json_object *caps;
+	if (get_object(proc, "capabilities", "process.capabilities", &caps, err) < 0)
+		return -1;
+	if (caps && parse_caps(caps, p, err) < 0)
+		return -1;
+	if (get_bool(proc, "noNewPrivileges", "process.noNewPrivileges", &p->no_new_privileges, err) < 0)
+		return -1;
+	r = get_int(proc, "oomScoreAdj", "process.oomScoreAdj", -1000, 1000, &x, err);
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		p->has_oom_score_adj = true;
+		p->oom_score_adj = (int)x;
+	}
+	return 0;
+}
+
+static int parse_mounts(json_object *arr, vs_config *c, vs_err *err)
+{
+	size_t n = json_object_array_length(arr);
+	c->mounts = calloc(n ? n : 1, sizeof(vs_mount));
+	if (!c->mounts)
+		return vs_fail(err, ENOMEM, "config.json");
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_array_get_idx(arr, i);
+		vs_mount *m = &c->mounts[i];
+		c->n_mounts++;
+		char field[64];
+		snprintf(field, sizeof(field), "mounts[%zu]", i);
+		if (!json_object_is_type(o, json_type_object))
+			return type_error(err, field, "an object");
+		char f2[96];
+		snprintf(f2, sizeof(f2), "%s.destination", field);
+		if (get_string(o, "destination", f2, &m->destination, err) < 0)
+			return -1;
+		if (!m->destination || m->destination[0] == '\0')
+			return vs_fail(err, 0, "config.json: %s: required", f2);
+		if (m->destination[0] != '/')
+			return vs_fail(err, 0, "config.json: %s: \"%s\" is not an absolute path", f2, m->destination);
+		snprintf(f2, sizeof(f2), "%s.source", field);
+		if (get_string(o, "source", f2, &m->source, err) < 0)
+			return -1;
+		snprintf(f2, sizeof(f2), "%s.type", field);
+		if (get_string(o, "type", f2, &m->type, err) < 0)
+			return -1;
+		char **opts = NULL;
+		snprintf(f2, sizeof(f2), "%s.options", field);
+		if (get_string_array(o, "options", f2, &opts, NULL, err) < 0) {
+			free_strv(opts);
+			return -1;
+		}
+		/* Unknown options are filesystem data, as in runc ("size=65536k", "mode=755"). */
+		size_t dlen = 0;
+		for (char **p = opts; p && *p; p++) {
+			if (vs_mount_option_apply(m, *p))
+				continue;
+			size_t l = strlen(*p);
+			char *nd = realloc(m->data, dlen + l + 2);
+			if (!nd) {
+				free_strv(opts);
+				return vs_fail(err, ENOMEM, "config.json");
+			}
+			m->data = nd;
+			if (dlen)
+				m->data[dlen++] = ',';
+			memcpy(m->data + dlen, *p, l + 1);
+			dlen += l;
+		}
+		free_strv(opts);
+		if (m->type && !strcmp(m->type, "bind"))
+			m->bind = true;
+		if (!m->bind && !m->type)
+			return vs_fail(err, 0, "config.json: %s.type: required for a non-bind mount", field);
+		if (m->bind && !m->source)
+			return vs_fail(err, 0, "config.json: %s.source: required for a bind mount", field);
+	}
+	return 0;
+}
+
+static int parse_idmaps(json_object *linux_, const char *key, vs_idmap **out, size_t *count, vs_err *err)
+{
+	json_object *arr;
+	char field[64];
+	snprintf(field, sizeof(field), "linux.%s", key);
+	if (get_array(linux_, key, field, &arr, err) < 0)
+		return -1;
+	if (!arr)
+		return 0;
+	size_t n = json_object_array_length(arr);
+	*out = calloc(n ? n : 1, sizeof(vs_idmap));
+	if (!*out)
+		return vs_fail(err, ENOMEM, "config.json");
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_array_get_idx(arr, i);
+		char f[96];
+		snprintf(f, sizeof(f), "%s[%zu]", field, i);
+		if (!json_object_is_type(o, json_type_object))
+			return type_error(err, f, "an object");
+		int64_t a = -1, b = -1, s = -1;
+		if (get_int(o, "containerID", f, 0, UINT32_MAX, &a, err) < 0 ||
+		    get_int(o, "hostID", f, 0, UINT32_MAX, &b, err) < 0 ||
+		    get_int(o, "size", f, 1, UINT32_MAX, &s, err) < 0)
+			return -1;
+		if (a < 0 || b < 0 || s < 0)
+			return vs_fail(err, 0, "config.json: %s: containerID, hostID and size are required", f);
+		(*out)[i] = (vs_idmap){(uint32_t)a, (uint32_t)b, (uint32_t)s};
+	}
+	*count = n;
+	return 0;
+}
+
+static int parse_namespaces(json_object *arr, vs_config *c, vs_err *err)
+{
+	size_t n = json_object_array_length(arr);
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_array_get_idx(arr, i);
+		char field[64];
+		snprintf(field, sizeof(field), "linux.namespaces[%zu]", i);
+		if (!json_object_is_type(o, json_type_object))
+			return type_error(err, field, "an object");
+		vs_autofree char *type = NULL;
+		if (get_string(o, "type", field, &type, err) < 0)
+			return -1;
+		if (!type)
+			return vs_fail(err, 0, "config.json: %s.type: required", field);
+		int t;
+		for (t = 0; t < VS_NS_COUNT; t++)
+			if (!strcmp(type, ns_names[t]))
+				break;
+		if (t == VS_NS_COUNT)
+			return vs_fail(err, 0, "config.json: %s.type: unknown namespace \"%s\"", field, type);
+		if (c->ns[t].present)
+			return vs_fail(err, 0, "config.json: %s: duplicate namespace \"%s\"", field, type);
+		c->ns[t].present = true;
+		if (get_string(o, "path", field, &c->ns[t].path, err) < 0)
+			return -1;
+		if (c->ns[t].path && c->ns[t].path[0] != '/')
+			return vs_fail(err, 0, "config.json: %s.path: \"%s\" is not an absolute path", field, c->ns[t].path);
+	}
+	return 0;
+}
+
+static int parse_devices(json_object *arr, vs_config *c, vs_err *err)
+{
+	size_t n = json_object_array_length(arr);
+	c->devices = calloc(n ? n : 1, sizeof(vs_device));
+	if (!c->devices)
+		return vs_fail(err, ENOMEM, "config.json");
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_array_get_idx(arr, i);
+		vs_device *d = &c->devices[i];
+		c->n_devices++;
+		char field[64];
+		snprintf(field, sizeof(field), "linux.devices[%zu]", i);
+		if (!json_object_is_type(o, json_type_object))
+			return type_error(err, field, "an object");
+		vs_autofree char *type = NULL;
+		if (get_string(o, "path", field, &d->path, err) < 0 || get_string(o, "type", field, &type, err) < 0)
+			return -1;
+		if (!d->path || d->path[0] != '/')
+			return vs_fail(err, 0, "config.json: %s.path: required absolute path", field);
+		if (!type || strlen(type) != 1 || !strchr("cbup", type[0]))
+			return vs_fail(err, 0, "config.json: %s.type: must be c, b, u or p", field);
+		d->type = type[0];
+		int64_t x;
+		if (d->type != 'p') {
+			if (get_int(o, "major", field, 0, INT32_MAX, &d->major, err) <= 0 ||
+			    get_int(o, "minor", field, 0, INT32_MAX, &d->minor, err) <= 0)
+				return vs_fail(err, 0, "config.json: %s: major and minor are required", field);
+		}
+		int r = get_int(o, "fileMode", field, 0, 07777, &x, err);
+		if (r < 0)
+			return -1;
+		if ((d->has_mode = r > 0))
+			d->mode = (mode_t)x;
+		if ((r = get_int(o, "uid", field, 0, UINT32_MAX - 1, &x, err)) < 0)
+			return -1;
+		if ((d->has_uid = r > 0))
+			d->uid = (uid_t)x;
+		if ((r = get_int(o, "gid", field, 0, UINT32_MAX - 1, &x, err)) < 0)
+			return -1;
+		if ((d->has_gid = r > 0))
+			d->gid = (gid_t)x;
+	}
+	return 0;
+}
+
+static int parse_time_offsets(json_object *obj, vs_config *c, vs_err *err)
+{
+	static const char *const clocks[2] = {"monotonic", "boottime"};
+	c->has_time_offsets = true;
+	for (int i = 0; i < 2; i++) {
+		json_object *o;
+		char field[64];
+		snprintf(field, sizeof(field), "linux.timeOffsets.%s", clocks[i]);
+		if (get_object(obj, clocks[i], field, &o, err) < 0)
+			return -1;
+		if (!o)
+			continue;
+		if (get_int(o, "secs", field, INT64_MIN, INT64_MAX, &c->time_offsets[i][0], err) < 0 ||
+		    get_int(o, "nanosecs", field, 0, 999999999, &c->time_offsets[i][1], err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int parse_sysctl(json_object *obj, vs_config *c, vs_err *err)
+{
+	size_t n = (size_t)json_object_object_length(obj);
+	c->sysctl = calloc(n ? n : 1, sizeof(vs_kv));
+	if (!c->sysctl)
+		return vs_fail(err, ENOMEM, "config.json");
+	json_object_object_foreach(obj, key, val)
+	{
+		if (!json_object_is_type(val, json_type_string))
+			return vs_fail(err, 0, "config.json: linux.sysctl.%s: expected a string", key);
+		if (strstr(key, "..") || key[0] == '/' || key[0] == '.')
+			return vs_fail(err, 0, "config.json: linux.sysctl: invalid key \"%s\"", key);
+		vs_kv *kv = &c->sysctl[c->n_sysctl++];
+		kv->key = strdup(key);
+		kv->value = strdup(json_object_get_string(val));
+		if (!kv->key || !kv->value)
+			return vs_fail(err, ENOMEM, "config.json");
+	}
+	return 0;
+}
+
+static int parse_linux(json_object *linux_, vs_config *c, vs_err *err)
+{
+	json_object *arr, *obj;
+	if (get_array(linux_, "namespaces", "linux.namespaces", &arr, err) < 0)
+		return -1;
+	if (arr && parse_namespaces(arr, c, err) < 0)
+		return -1;
+	if (parse_idmaps(linux_, "uidMappings", &c->uid_mappings, &c->n_uid_mappings, err) < 0 ||
+	    parse_idmaps(linux_, "gidMappings", &c->gid_mappings, &c->n_gid_mappings, err) < 0)
+		return -1;
+	if ((c->n_uid_mappings || c->n_gid_mappings) && !c->ns[VS_NS_USER].present)
+		return vs_fail(err, 0, "config.json: linux.uidMappings: set without a user namespace");
+	if (c->ns[VS_NS_USER].present && !c->ns[VS_NS_USER].path &&
+	    (!c->n_uid_mappings || !c->n_gid_mappings))
+		return vs_fail(err, 0, "config.json: linux.uidMappings/gidMappings: required for a new user namespace");
+	if (get_object(linux_, "timeOffsets", "linux.timeOffsets", &obj, err) < 0)
+		return -1;
+	if (obj) {
+		if (parse_time_offsets(obj, c, err) < 0)
+			return -1;
+		if (!c->ns[VS_NS_TIME].present || c->ns[VS_NS_TIME].path)
+			return vs_fail(err, 0, "config.json: linux.timeOffsets: needs a new time namespace");
+	}
+	if (get_array(linux_, "devices", "linux.devices", &arr, err) < 0)
+		return -1;
+	if (arr && parse_devices(arr, c, err) < 0)
+		return -1;
+	if (get_string_array(linux_, "maskedPaths", "linux.maskedPaths", &c->masked_paths, &c->n_masked_paths, err) < 0 ||
+	    get_string_array(linux_, "readonlyPaths", "linux.readonlyPaths", &c->readonly_paths, &c->n_readonly_paths, err) < 0)
+		return -1;
+	if (get_object(linux_, "sysctl", "linux.sysctl", &obj, err) < 0)
+		return -1;
+	if (obj && parse_sysctl(obj, c, err) < 0)
+		return -1;
+	vs_autofree char *prop = NULL;
+	if (get_string(linux_, "rootfsPropagation", "linux.rootfsPropagation", &prop, err) < 0)
+		return -1;
+	if (prop && prop[0]) {
+		vs_mount tmp = {0};
+		if (!vs_mount_option_apply(&tmp, prop) || !tmp.propagation)
+			return vs_fail(err, 0, "config.json: linux.rootfsPropagation: unknown propagation \"%s\"", prop);
+		c->rootfs_propagation = tmp.propagation;
+	}
+	if (get_string(linux_, "cgroupsPath", "linux.cgroupsPath", &c->cgroups_path, err) < 0)
+		return -1;
+	if (get_object(linux_, "resources", "linux.resources", &c->resources, err) < 0)
+		return -1;
+	return 0;
+}
+
+int vs_config_parse(const char *text, const char *bundle, vs_config **out, vs_err *err)
+{
+	vs_autofree char *rpath = NULL;
+	vs_config *c = calloc(1, sizeof(*c));
+	if (!c)
+		return vs_fail(err, ENOMEM, "config.json");
+	c->bundle = strdup(bundle);
+	if (!c->bundle) {
+		free(c);
+		return vs_fail(err, ENOMEM, "config.json");
+	}
+	enum json_tokener_error jerr;
+	c->doc = json_tokener_parse_verbose(text, &jerr);
+	if (!c->doc) {
+		vs_config_free(c);
+		return vs_fail(err, 0, "config.json: invalid JSON: %s", json_tokener_error_desc(jerr));
+	}
+	if (!json_object_is_type(c->doc, json_type_object)) {
+		vs_config_free(c);
+		return vs_fail(err, 0, "config.json: expected a JSON object at top level");
+	}
+	json_object *root, *proc, *linux_, *arr;
+	if (get_string(c->doc, "ociVersion", "ociVersion", &c->oci_version, err) < 0)
+		goto fail;
+	if (!c->oci_version) {
+		vs_fail(err, 0, "config.json: ociVersion: required");
+		goto fail;
+	}
+	if (get_object(c->doc, "root", "root", &root, err) < 0)
+		goto fail;
+	if (get_string(root, "path", "root.path", &rpath, err) < 0 ||
+	    get_bool(root, "readonly", "root.readonly", &c->root_readonly, err) < 0)
+		goto fail;
+	if (!rpath || !rpath[0]) {
+		vs_fail(err, 0, "config.json: root.path: required");
+		goto fail;
+	}
+	char full[PATH_MAX];
+	if (rpath[0] == '/') {
+		if (snprintf(full, sizeof(full), "%s", rpath) >= (int)sizeof(full)) {
+			vs_fail(err, ENAMETOOLONG, "config.json: root.path");
+			goto fail;
+		}
+	} else if (vs_path_join(full, sizeof(full), bundle, rpath, err) < 0)
+		goto fail;
+	c->root_path = realpath(full, NULL);
+	if (!c->root_path) {
+		vs_fail_errno(err, "config.json: root.path: %s", full);
+		goto fail;
+	}
+	struct stat st;
+	if (stat(c->root_path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		vs_fail(err, ENOTDIR, "config.json: root.path: %s", c->root_path);
+		goto fail;
+	}
+	if (get_string(c->doc, "hostname", "hostname", &c->hostname, err) < 0 ||
+	    get_string(c->doc, "domainname", "domainname", &c->domainname, err) < 0)
+		goto fail;
+	if (get_array(c->doc, "mounts", "mounts", &arr, err) < 0)
+		goto fail;
+	if (arr && parse_mounts(arr, c, err) < 0)
+		goto fail;
+	if (get_object(c->doc, "process", "process", &proc, err) < 0)
+		goto fail;
+	if (proc && parse_process(proc, c, err) < 0)
+		goto fail;
+	if (get_object(c->doc, "linux", "linux", &linux_, err) < 0)
+		goto fail;
+	if (linux_ && parse_linux(linux_, c, err) < 0)
+		goto fail;
+	if ((c->hostname || c->domainname) && (!c->ns[VS_NS_UTS].present || c->ns[VS_NS_UTS].path)) {
+		vs_fail(err, 0, "config.json: hostname: needs a new uts namespace");
+		goto fail;
+	}
+	if (get_object(c->doc, "annotations", "annotations", &c->annotations, err) < 0)
+		goto fail;
+	if (c->annotations) {
+		json_object_object_foreach(c->annotations, k, v)
+		{
+			if (!json_object_is_type(v, json_type_string)) {
+				vs_fail(err, 0, "config.json: annotations.%s: expected a string", k);
+				goto fail;
+			}
+		}
+	}
+	if (get_object(c->doc, "hooks", "hooks", &c->hooks, err) < 0)
+		goto fail;
+	*out = c;
+	return 0;
+fail:
+	vs_config_free(c);
+	return -1;
+}
+
+int vs_config_load(const char *bundle, vs_config **out, vs_err *err)
+{
+	char path[PATH_MAX];
+	if (vs_path_join(path, sizeof(path), bundle, "config.json", err) < 0)
+		return -1;
+	vs_autofree char *text = NULL;
+	if (vs_read_file(path, &text, NULL, err) < 0)
+		return -1;
+	return vs_config_parse(text, bundle, out, err);
+}
+
+void vs_config_free(vs_config *c)
+{
+	if (!c)
+		return;
+	free(c->bundle);
+	free(c->oci_version);
+	free(c->root_path);
+	free(c->hostname);
+	free(c->domainname);
+	for (size_t i = 0; i < c->n_mounts; i++) {
+		free(c->mounts[i].destination);
+		free(c->mounts[i].source);
+		free(c->mounts[i].type);
+		free(c->mounts[i].data);
+	}
+	free(c->mounts);
+	free_strv(c->process.args);
+	free_strv(c->process.env);
+	free(c->process.cwd);
+	free(c->process.additional_gids);
+	free(c->process.rlimits);
+	for (int i = 0; i < VS_NS_COUNT; i++)
+		free(c->ns[i].path);
+	free(c->uid_mappings);
+	free(c->gid_mappings);
+	for (size_t i = 0; i < c->n_devices; i++)
+		free(c->devices[i].path);
+	free(c->devices);
+	free_strv(c->masked_paths);
+	free_strv(c->readonly_paths);
+	for (size_t i = 0; i < c->n_sysctl; i++) {
+		free(c->sysctl[i].key);
+		free(c->sysctl[i].value);
+	}
+	free(c->sysctl);
+	free(c->cgroups_path);
+	if (c->doc)
+		json_object_put(c->doc);
+	free(c);
+}
