@@ -14,7 +14,8 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 define tree
 $(1)/obj/%.o: %.c
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS) $(2) -MMD -MP -c $$< -o $$@
+	@echo "  CC $(1)/$$<"
+	@$$(CC) $$(CFLAGS) $(2) -MMD -MP -c $$< -o $$@
 
 $(1)/libvessel.a: $$(patsubst %.c,$(1)/obj/%.o,$$(LIB_SRC))
 	@rm -f $$@
@@ -33,6 +34,9 @@ $(eval $(call tree,build-asan,$(SAN)))
 
 UNIT_BINS      := $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRC))
 UNIT_BINS_ASAN := $(patsubst tests/unit/%.c,build-asan/tests/%,$(UNIT_SRC))
+
+# Keep test objects (make would delete them as intermediates).
+.SECONDARY:
 
 .PHONY: all asan unit-bins deps test demo bench format clean
 all: build/vessel

@@ -227,27 +227,23 @@ int vs_cgroup_destroy(const char *created_list, vs_err *err)
 		lines[n++] = l;
 	int rc = 0;
 	for (int i = n - 1; i >= 0; i--) {
-		/* A just-killed task can keep a cgroup busy for a moment. */
-		int tries = 0;
-		while (rmdir(lines[i]) < 0) {
-			if (errno == ENOENT)
+		/* A parent shared with other containers (/vessel) goes only once empty. */
+		bool parent = false;
+		for (int j = i + 1; j < n; j++)
+			if (!strncmp(lines[j], lines[i], strlen(lines[i])) && lines[j][strlen(lines[i])] == '/')
+				parent = true;
+		if (parent) {
+			rmdir(lines[i]);
+			continue;
+		}
+		/* A just-killed task can keep its cgroup busy for a moment. */
+		for (int tries = 0; rmdir(lines[i]) < 0 && errno != ENOENT; tries++) {
+			if (errno != EBUSY || tries == 200) {
+				rc = vs_fail_errno(err, "cgroup rmdir %s", lines[i]);
 				break;
-			if (errno == EBUSY && ++tries < 100) {
-				struct timespec ts = {0, 10 * 1000 * 1000};
-				nanosleep(&ts, NULL);
-				continue;
 			}
-			/* A shared parent (/vessel) still used by another container stays. */
-			if (errno == ENOTEMPTY || errno == EBUSY) {
-				bool leaf = true;
-				for (int j = i + 1; j < n; j++)
-					if (!strncmp(lines[j], lines[i], strlen(lines[i])))
-						leaf = false;
-				if (!leaf)
-					break;
-			}
-			rc = vs_fail_errno(err, "cgroup rmdir %s", lines[i]);
-			break;
+			struct timespec ts = {0, 10 * 1000 * 1000};
+			nanosleep(&ts, NULL);
 		}
 	}
 	return rc;

@@ -176,6 +176,9 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 		goto out;
 	}
 	if (pid == 0) {
+		/* The lock's open file description is shared with us: keeping it
+		 * would hold the container lock until exec. */
+		close(c->lock_fd);
 		close(sv[0]);
 		ctx.sync_fd = sv[1];
 		vs_container_init(&ctx);

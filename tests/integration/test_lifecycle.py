@@ -1,0 +1,132 @@
+"""The OCI lifecycle through the CLI: create/start/state/kill/delete/run."""
+import json
+import os
+import signal
+import time
+
+
+def wait_status(vessel, cid, status, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        st = vessel.state(cid)
+        if st["status"] == status:
+            return st
+        time.sleep(0.05)
+    raise AssertionError(f"{cid} never reached {status}: {st}")
+
+
+def test_run_prints_and_returns_exit_code(vessel, bundle, cid):
+    bundle.sh("echo hello; exit 7").write()
+    p = vessel.run("run", "--bundle", bundle.path, cid)
+    assert p.stdout == "hello\n"
+    assert p.returncode == 7
+    # run without --detach deletes the container afterwards
+    assert not os.path.exists(os.path.join(vessel.root, cid))
+
+
+def test_run_killed_by_signal_gives_128_plus_signal(vessel, bundle, cid):
+    # Without a pid namespace the program is not an init, so the kernel
+    # delivers a signal it does not handle.
+    ns = bundle.config["linux"]["namespaces"]
+    bundle.config["linux"]["namespaces"] = [n for n in ns if n["type"] != "pid"]
+    bundle.sh("kill -SEGV $$").write()
+    p = vessel.run("run", "-b", bundle.path, cid)
+    assert p.returncode == 128 + signal.SIGSEGV
+
+
+def test_create_start_state_delete(vessel, bundle, cid, tmp_path):
+    marker = tmp_path / "bundle" / "rootfs" / "tmp" / "started"
+    bundle.sh("touch /tmp/started; sleep 30").write()
+    pidfile = tmp_path / "pid"
+    vessel.run("create", "--bundle", bundle.path, "--pid-file", pidfile, cid, check=True)
+    st = vessel.state(cid)
+    assert st["status"] == "created"
+    assert st["ociVersion"]
+    assert st["id"] == cid
+    assert st["bundle"] == bundle.path
+    assert st["pid"] == int(pidfile.read_text())
+    assert st["pid"] > 0
+    # create does not run the program: the marker must not appear
+    time.sleep(0.3)
+    assert not marker.exists()
+    vessel.run("start", cid, check=True)
+    wait_status(vessel, cid, "running")
+    deadline = time.time() + 5
+    while not marker.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    assert marker.exists()
+    # a running container refuses plain delete and a second start
+    p = vessel.run("delete", cid)
+    assert p.returncode != 0 and "running" in p.stderr
+    p = vessel.run("start", cid)
+    assert p.returncode != 0 and "not created" in p.stderr
+    vessel.run("kill", cid, "KILL", check=True)
+    wait_status(vessel, cid, "stopped")
+    p = vessel.run("kill", cid)
+    assert p.returncode != 0 and "not running" in p.stderr
+    vessel.run("delete", cid, check=True)
+    assert not os.path.exists(os.path.join(vessel.root, cid))
+    p = vessel.run("state", cid)
+    assert p.returncode != 0 and "does not exist" in p.stderr
+
+
+def test_annotations_in_state(vessel, bundle, cid):
+    bundle.config["annotations"] = {"org.example.key": "value"}
+    bundle.sh("sleep 10").write()
+    vessel.run("create", "-b", bundle.path, cid, check=True)
+    assert vessel.state(cid)["annotations"] == {"org.example.key": "value"}
+    vessel.run("delete", cid, check=True)
+
+
+def test_delete_force_running(vessel, bundle, cid):
+    bundle.sh("sleep 60").write()
+    vessel.run("run", "--detach", "--bundle", bundle.path, cid, check=True)
+    pid = wait_status(vessel, cid, "running")["pid"]
+    vessel.run("delete", "--force", cid, check=True)
+    assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+    assert not os.path.exists(os.path.join(vessel.root, cid))
+    for ctrl in ("memory", "pids", "cpu"):
+        assert not os.path.exists(f"/sys/fs/cgroup/{ctrl}/vessel/{cid}")
+
+
+def test_kill_signal_names(vessel, bundle, cid):
+    bundle.sh("trap 'exit 42' USR1; while true; do sleep 0.05; done").write()
+    vessel.run("run", "-d", "-b", bundle.path, cid, check=True)
+    wait_status(vessel, cid, "running")
+    time.sleep(0.2)
+    assert vessel.run("kill", cid, "NOPE").returncode != 0
+    vessel.run("kill", cid, "SIGUSR1", check=True)
+    wait_status(vessel, cid, "stopped")
+    vessel.run("delete", cid, check=True)
+
+
+def test_list_table_and_json(vessel, bundle, cid):
+    bundle.sh("sleep 30").write()
+    vessel.run("create", "-b", bundle.path, cid, check=True)
+    p = vessel.run("list", check=True)
+    lines = p.stdout.splitlines()
+    assert lines[0].split()[:3] == ["ID", "PID", "STATUS"]
+    assert any(l.split()[0] == cid and l.split()[2] == "created" for l in lines[1:])
+    items = json.loads(vessel.run("list", "--format", "json", check=True).stdout)
+    assert [i["id"] for i in items] == [cid]
+    assert items[0]["status"] == "created"
+    assert vessel.run("list", "-q", check=True).stdout.split() == [cid]
+    vessel.run("delete", "--force", cid, check=True)
+
+
+def test_duplicate_id_refused(vessel, bundle, cid):
+    bundle.sh("sleep 30").write()
+    vessel.run("create", "-b", bundle.path, cid, check=True)
+    p = vessel.run("create", "-b", bundle.path, cid)
+    assert p.returncode != 0 and "already exists" in p.stderr
+    assert vessel.state(cid)["status"] == "created"
+    vessel.run("delete", cid, check=True)
+
+
+def test_invalid_ids(vessel, bundle):
+    bundle.write()
+    for bad in ["", "a/b", "..", ".", "x" * 1025, "a b"]:
+        p = vessel.run("create", "-b", bundle.path, bad)
+        assert p.returncode != 0, bad
+        assert "invalid container id" in p.stderr or "missing container id" in p.stderr
+    assert not os.path.exists(vessel.root) or os.listdir(vessel.root) == []
