@@ -16,6 +16,7 @@
 
 #include "cgroup/cgroup.h"
 #include "container/internal.h"
+#include "core/cleanup.h"
 #include "core/fs.h"
 #include "core/log.h"
 
@@ -168,8 +169,15 @@ static int pivot(const char *rootfs, bool no_pivot, vs_err *err)
 	if (chdir(rootfs) < 0)
 		return vs_fail_errno(err, "chdir %s", rootfs);
 	if (!no_pivot) {
-		/* pivot_root(".", "."): old root ends up stacked on "/", then detached. */
+		/* pivot_root(".", "."): the old root ends up stacked on "/"; we
+		 * enter it through an fd taken before, make it slave (so the
+		 * detach does not propagate to the host) and detach it. */
+		vs_autoclose int old_root = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+		if (old_root < 0)
+			return vs_fail_errno(err, "open old root");
 		if (syscall(SYS_pivot_root, ".", ".") == 0) {
+			if (fchdir(old_root) < 0)
+				return vs_fail_errno(err, "enter old root");
 			if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
 				return vs_fail_errno(err, "make old root slave");
 			if (umount2(".", MNT_DETACH) < 0)
@@ -244,7 +252,9 @@ int vs_rootfs_setup(const vs_init_ctx *ctx, vs_err *err)
 		return -1;
 	if (pivot(rootfs, ctx->opts->no_pivot, err) < 0)
 		return -1;
-	if (cfg->rootfs_propagation && mount(NULL, "/", NULL, cfg->rootfs_propagation, NULL) < 0)
+	/* The new root mount itself gets rootfsPropagation; not recursively, so
+	 * per-mount propagation options set above survive. */
+	if (cfg->rootfs_propagation && mount(NULL, "/", NULL, cfg->rootfs_propagation & ~MS_REC, NULL) < 0)
 		return vs_fail_errno(err, "linux.rootfsPropagation");
 	return 0;
 }

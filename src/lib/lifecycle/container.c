@@ -146,6 +146,7 @@ int vs_container_create(const vs_runtime *rt, const char *id, const vs_create_op
 		goto fail_undo;
 	if (opts->pid_file && write_pid_file(opts->pid_file, c->state.pid, err) < 0)
 		goto fail_undo;
+	vs_debug("container %s created by the %s backend, init pid %d", id, c->ops->name, (int)c->state.pid);
 	vs_config_free(cfg);
 	*out = c;
 	return 0;
