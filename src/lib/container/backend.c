@@ -129,6 +129,24 @@ static int validate(const vs_config *cfg, const vs_create_opts *opts, vs_err *er
 	return 0;
 }
 
+static void copy_child_error(const vs_sync_msg *m, vs_err *err)
+{
+	err->errnum = m->errnum;
+	snprintf(err->msg, sizeof(err->msg), "%s", m->msg);
+	err->exit_code = 1;
+}
+
+/* When a step on our side fails because the init already quit, its own
+ * error (already queued on the socket) is the one worth reporting. */
+static void take_child_error(int sock, vs_err *err)
+{
+	vs_sync_msg m;
+	if (recv(sock, &m, sizeof(m), MSG_DONTWAIT) == (ssize_t)sizeof(m) && m.type == VS_SYNC_ERROR) {
+		m.msg[sizeof(m.msg) - 1] = '\0';
+		copy_child_error(&m, err);
+	}
+}
+
 static int container_create(vs_container *c, const vs_config *cfg, const vs_create_opts *opts, vs_err *err)
 {
 	if (validate(cfg, opts, err) < 0)
@@ -186,24 +204,30 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 	close(sv[1]);
 	c->state.pid = pid;
 	vs_proc_stat(pid, &c->state.start_time, NULL);
+	/* Record the pid at once: if this process dies now, delete --force can
+	 * still find and kill the half-made container. */
+	if (vs_state_save(c->dir, &c->state, err) < 0)
+		goto out_sock;
 
 	if (cfg->ns[VS_NS_USER].present && !cfg->ns[VS_NS_USER].path &&
 	    (write_id_map(pid, "uid_map", cfg->uid_mappings, cfg->n_uid_mappings, err) < 0 ||
 	     write_id_map(pid, "gid_map", cfg->gid_mappings, cfg->n_gid_mappings, err) < 0))
 		goto out_sock;
-	if (vs_cgroup_enter(&host, cg_path, pid, err) < 0)
-		goto out_sock;
-	if (vs_sync_send(sv[0], VS_SYNC_GO, NULL) < 0) {
-		vs_fail_errno(err, "sync with container init");
-		goto out_sock;
+	/* GO first: the init builds its rootfs while we migrate it into its
+	 * cgroups; it waits for VS_SYNC_CGROUP before anything cgroup-bound.
+	 * A failed send means the init already quit: its error is waiting below. */
+	if (vs_sync_send(sv[0], VS_SYNC_GO, NULL) == 0) {
+		if (vs_cgroup_enter(&host, cg_path, pid, err) < 0) {
+			take_child_error(sv[0], err);
+			goto out_sock;
+		}
+		vs_sync_send(sv[0], VS_SYNC_CGROUP, NULL);
 	}
 	vs_sync_msg m;
 	if (vs_sync_recv(sv[0], &m, err) < 0)
 		goto out_sock;
 	if (m.type == VS_SYNC_ERROR) {
-		err->errnum = m.errnum;
-		snprintf(err->msg, sizeof(err->msg), "%s", m.msg);
-		err->exit_code = 1;
+		copy_child_error(&m, err);
 		goto out_sock;
 	}
 	if (m.type != VS_SYNC_READY) {

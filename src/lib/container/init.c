@@ -57,7 +57,21 @@ static int enter_namespaces(vs_init_ctx *ctx, vs_err *err)
 		return vs_fail_errno(err, "setns mount %s", cfg->ns[VS_NS_MNT].path);
 	if (ctx->deferred_unshare && unshare(ctx->deferred_unshare) < 0)
 		return vs_fail_errno(err, "unshare namespaces 0x%x", ctx->deferred_unshare);
-	/* cgroup namespace only now: the parent has moved us into our cgroup. */
+	return 0;
+}
+
+int vs_init_wait_cgroup(vs_init_ctx *ctx, vs_err *err)
+{
+	if (ctx->in_cgroup)
+		return 0;
+	vs_sync_msg m;
+	if (vs_sync_recv(ctx->sync_fd, &m, err) < 0)
+		return -1;
+	if (m.type != VS_SYNC_CGROUP)
+		return vs_fail(err, 0, "unexpected sync message %d", m.type);
+	ctx->in_cgroup = true;
+	/* The cgroup namespace only now, so its root is the container's cgroup. */
+	const vs_config *cfg = ctx->cfg;
 	if (cfg->ns[VS_NS_CGROUP].present && !cfg->ns[VS_NS_CGROUP].path && unshare(CLONE_NEWCGROUP) < 0)
 		return vs_fail_errno(err, "unshare cgroup namespace");
 	return 0;
@@ -88,7 +102,8 @@ static int setup(vs_init_ctx *ctx, char *exe, size_t exelen, vs_err *err)
 		return vs_fail(err, 0, "unexpected sync message %d", m.type);
 	if (enter_namespaces(ctx, err) < 0 || set_hostnames(cfg, err) < 0)
 		return -1;
-	if (vs_rootfs_setup(ctx, err) < 0 || set_sysctls(cfg, err) < 0 || vs_rootfs_finalize(cfg, err) < 0)
+	if (vs_rootfs_setup(ctx, err) < 0 || vs_init_wait_cgroup(ctx, err) < 0 || set_sysctls(cfg, err) < 0 ||
+	    vs_rootfs_finalize(cfg, err) < 0)
 		return -1;
 	if (vs_mkdir_p(p->cwd, 0755, err) < 0)
 		return vs_err_wrap(err, "process.cwd");

@@ -16,13 +16,18 @@ typedef struct vs_init_ctx {
 	int ns_fds[VS_NS_COUNT]; /* fds of namespaces to join in the child, or -1 */
 	int deferred_unshare; /* CLONE_NEW* flags to unshare in the child */
 	const char *cgroup_path; /* the container's cgroup, for cgroup mounts */
+	bool in_cgroup;      /* VS_SYNC_CGROUP received */
 } vs_init_ctx;
+
+/* Block until the parent has moved us into our cgroups, then create the
+ * cgroup namespace if asked. Idempotent; needed before cgroup mounts. */
+int vs_init_wait_cgroup(vs_init_ctx *ctx, vs_err *err);
 
 /* The container init: runs in the cloned child, never returns. */
 __attribute__((noreturn)) void vs_container_init(vs_init_ctx *ctx);
 
 /* rootfs.c: everything from mount propagation to pivot_root and masking. */
-int vs_rootfs_setup(const vs_init_ctx *ctx, vs_err *err);
+int vs_rootfs_setup(vs_init_ctx *ctx, vs_err *err);
 /* After pivot: masked and read-only paths, read-only root. */
 int vs_rootfs_finalize(const vs_config *cfg, vs_err *err);
 

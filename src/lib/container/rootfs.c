@@ -108,7 +108,7 @@ static int mount_cgroup(const char *dest, const vs_mount *m, const char *cg_path
 	return mount_cgroup_v1(dest, m, &host, cg_path, err);
 }
 
-static int mount_one(const vs_init_ctx *ctx, const vs_mount *m, size_t idx, vs_err *err)
+static int mount_one(vs_init_ctx *ctx, const vs_mount *m, size_t idx, vs_err *err)
 {
 	const vs_config *cfg = ctx->cfg;
 	char dest[PATH_MAX];
@@ -136,7 +136,7 @@ static int mount_one(const vs_init_ctx *ctx, const vs_mount *m, size_t idx, vs_e
 		if (make_dest(dest, true, err) < 0)
 			return vs_err_wrap(err, "mounts[%zu]", idx);
 		if (!strcmp(type, "cgroup")) {
-			if (mount_cgroup(dest, m, ctx->cgroup_path, err) < 0)
+			if (vs_init_wait_cgroup(ctx, err) < 0 || mount_cgroup(dest, m, ctx->cgroup_path, err) < 0)
 				return vs_err_wrap(err, "mounts[%zu]", idx);
 		} else if (mount(m->source ? m->source : type, dest, type, flags, m->data) < 0) {
 			int e = errno;
@@ -232,7 +232,7 @@ static int make_parent_mount_private(const char *rootfs, vs_err *err)
 	return vs_fail(err, 0, "no parent mount found for %s", rootfs);
 }
 
-int vs_rootfs_setup(const vs_init_ctx *ctx, vs_err *err)
+int vs_rootfs_setup(vs_init_ctx *ctx, vs_err *err)
 {
 	const vs_config *cfg = ctx->cfg;
 	const char *rootfs = cfg->root_path;

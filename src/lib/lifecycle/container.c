@@ -236,6 +236,10 @@ int vs_container_delete(vs_container *c, bool force, vs_err *err)
 	if ((s == VS_STATUS_RUNNING || s == VS_STATUS_PAUSED) && !force)
 		return vs_fail(err, 0, "cannot delete container \"%s\": it is %s (stop it or use --force)",
 			       c->state.id, vs_status_name(s));
+	/* We hold the lock, which its creator held throughout: a container still
+	 * "creating" is one whose create died half way. Clean up what it left. */
+	if (s == VS_STATUS_CREATING && c->state.pid <= 0)
+		s = VS_STATUS_STOPPED;
 	if (s != VS_STATUS_STOPPED) {
 		vs_err kerr = {0};
 		if (c->ops->kill(c, SIGKILL, true, &kerr) < 0)
