@@ -1,0 +1,75 @@
+#!/bin/bash
+# Container start-up benchmark: the same busybox /bin/true bundle run by
+# vessel, crun and runc in one hyperfine session; prints medians and ratios.
+#
+# crun 1.8 refuses hybrid cgroup hosts unless every controller has left
+# cgroup2. VESSEL_BENCH_MOUNT_HUGETLB=1 lets this script mount hugetlb as a v1
+# hierarchy so crun can run. That is opt-in because it can take hugetlb out of
+# cgroup2 for the rest of the machine's life; without it crun is skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VESSEL=${VESSEL:-$PWD/build/vessel}
+RUNS=${RUNS:-60}
+work=$(mktemp -d /tmp/vessel-bench.XXXXXX)
+cleanup() {
+	for rt in vessel runc crun; do
+		[ -d "$work/state-$rt" ] || continue
+		for id in $(ls "$work/state-$rt" 2>/dev/null); do
+			case $rt in
+			vessel) "$VESSEL" --root "$work/state-$rt" delete -f "$id" ;;
+			*) $rt --root "$work/state-$rt" delete -f "$id" ;;
+			esac
+		done
+	done >/dev/null 2>&1 || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+scripts/make-busybox-rootfs.sh "$work/bundle/rootfs"
+"$VESSEL" spec --bundle "$work/bundle"
+/usr/bin/python3 - "$work/bundle/config.json" <<'PY'
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+c["process"]["args"] = ["/bin/true"]
+c["process"]["terminal"] = False
+json.dump(c, open(p, "w"), indent=2)
+PY
+
+cmds=("$VESSEL --root $work/state-vessel run -b $work/bundle bench-vessel"
+      "runc --root $work/state-runc run -b $work/bundle bench-runc")
+names=(vessel runc)
+
+crun_ok() { crun --root "$work/state-crun" run -b "$work/bundle" bench-crun-probe >/dev/null 2>&1; }
+if crun_ok; then
+	cmds+=("crun --root $work/state-crun run -b $work/bundle bench-crun"); names+=(crun)
+elif [ "${VESSEL_BENCH_MOUNT_HUGETLB:-0}" = 1 ]; then
+	echo "NOTE: mounting the hugetlb controller as a cgroup v1 hierarchy at /sys/fs/cgroup/hugetlb"
+	echo "      so crun 1.8 accepts this hybrid host (hugetlb leaves cgroup2 for as long as it stays)."
+	mkdir -p /sys/fs/cgroup/hugetlb
+	mountpoint -q /sys/fs/cgroup/hugetlb || mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb
+	if crun_ok; then
+		cmds+=("crun --root $work/state-crun run -b $work/bundle bench-crun"); names+=(crun)
+	else
+		echo "NOTE: crun still refuses to run here; benchmarking without it"
+	fi
+else
+	echo "NOTE: crun 1.8 refuses this hybrid cgroup layout; skipping it."
+	echo "      Set VESSEL_BENCH_MOUNT_HUGETLB=1 to mount hugetlb as v1 so crun runs (see header)."
+fi
+
+hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$work/result.json" "${cmds[@]}"
+
+/usr/bin/python3 - "$work/result.json" "${names[@]}" <<'PY'
+import json, sys
+res = json.load(open(sys.argv[1]))["results"]
+names = sys.argv[2:]
+med = {n: r["median"] * 1000 for n, r in zip(names, res)}
+print()
+print("runtime   median run /bin/true (ms)")
+for n in names:
+    print(f"{n:8}  {med[n]:8.2f}")
+for peer in ("crun", "runc"):
+    if peer in med:
+        print(f"vessel/{peer} median ratio: {med['vessel'] / med[peer]:.2f}x")
+PY
