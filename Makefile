@@ -38,7 +38,17 @@ UNIT_BINS_ASAN := $(patsubst tests/unit/%.c,build-asan/tests/%,$(UNIT_SRC))
 # Keep test objects (make would delete them as intermediates).
 .SECONDARY:
 
-.PHONY: all asan unit-bins deps test demo bench format clean
+# Fuzz targets (clang + libFuzzer); not part of `make test`, whose unit tests
+# replay deterministic mutations of the same inputs under ASan instead.
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+	@mkdir -p build-fuzz
+	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -Isrc/lib -Isrc $(shell pkg-config --cflags $(PKGS)) \
+		-fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+
+.PHONY: all asan unit-bins deps test demo bench fuzz format clean
+fuzz: $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
+
 all: build/vessel
 asan: build-asan/vessel
 unit-bins: $(UNIT_BINS) $(UNIT_BINS_ASAN)
@@ -62,6 +72,6 @@ format:
 	clang-format -i $(shell find src tests -name '*.[ch]')
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find build build-asan -name '*.d' 2>/dev/null)

@@ -1,0 +1,153 @@
+/* core/fs.c: secure path joining, atomic writes, mkdir -p, tree removal. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/fs.h"
+
+static char root[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(root, sizeof(root), "/tmp/vessel-unit-fs.XXXXXX");
+	assert_non_null(mkdtemp(root));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	vs_err err = {0};
+	return vs_remove_tree(root, &err);
+}
+
+static void join_expect(const char *unsafe, const char *rel)
+{
+	char out[PATH_MAX], want[PATH_MAX];
+	vs_err err = {0};
+	assert_int_equal(vs_secure_join(root, unsafe, out, sizeof(out), &err), 0);
+	snprintf(want, sizeof(want), "%s%s", root, rel);
+	assert_string_equal(out, want);
+}
+
+static void test_secure_join_plain(void **state)
+{
+	(void)state;
+	join_expect("/a/b", "/a/b");
+	join_expect("a/./b/", "/a/b");
+	join_expect("/", "/");
+	join_expect("/../../etc", "/etc");
+	join_expect("/a/../../b", "/b");
+}
+
+static void test_secure_join_symlinks_stay_inside(void **state)
+{
+	(void)state;
+	char p[PATH_MAX + 64];
+	snprintf(p, sizeof(p), "%s/abs", root);
+	assert_int_equal(symlink("/etc", p), 0);
+	snprintf(p, sizeof(p), "%s/rel", root);
+	assert_int_equal(symlink("../../../../outside", p), 0);
+	snprintf(p, sizeof(p), "%s/dir", root);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/dir/up", root);
+	assert_int_equal(symlink("..", p), 0);
+	join_expect("/abs/passwd", "/etc/passwd");
+	join_expect("/rel/x", "/outside/x");
+	join_expect("/dir/up/dir/up/abs/passwd", "/etc/passwd");
+	join_expect("/dir/up/up/x", "/up/x"); /* "up" only exists in /dir */
+}
+
+static void test_secure_join_loop(void **state)
+{
+	(void)state;
+	char p[PATH_MAX + 64], out[PATH_MAX];
+	snprintf(p, sizeof(p), "%s/loop", root);
+	assert_int_equal(symlink("loop", p), 0);
+	vs_err err = {0};
+	assert_int_equal(vs_secure_join(root, "/loop/x", out, sizeof(out), &err), -1);
+	assert_non_null(strstr(err.msg, "/loop/x"));
+}
+
+static void test_atomic_write_and_read(void **state)
+{
+	(void)state;
+	char p[PATH_MAX + 64];
+	snprintf(p, sizeof(p), "%s/f.json", root);
+	vs_err err = {0};
+	assert_int_equal(vs_write_file_atomic(p, "one", 3, 0600, &err), 0);
+	assert_int_equal(vs_write_file_atomic(p, "two!", 4, 0600, &err), 0);
+	char *buf;
+	size_t len;
+	assert_int_equal(vs_read_file(p, &buf, &len, &err), 0);
+	assert_int_equal(len, 4);
+	assert_string_equal(buf, "two!");
+	free(buf);
+	struct stat st;
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+}
+
+static void test_read_missing_names_path(void **state)
+{
+	(void)state;
+	vs_err err = {0};
+	char *buf;
+	assert_int_equal(vs_read_file("/nonexistent/vessel/x", &buf, NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "/nonexistent/vessel/x"));
+	assert_non_null(strstr(err.msg, "No such file"));
+}
+
+static void test_mkdir_p_and_remove(void **state)
+{
+	(void)state;
+	char p[PATH_MAX + 64];
+	snprintf(p, sizeof(p), "%s/x/y/z", root);
+	vs_err err = {0};
+	assert_int_equal(vs_mkdir_p(p, 0755, &err), 0);
+	assert_int_equal(vs_mkdir_p(p, 0755, &err), 0);
+	snprintf(p, sizeof(p), "%s/x/y/z/file", root);
+	assert_int_equal(vs_write_file(p, "x", 1, 0644, &err), 0);
+	snprintf(p, sizeof(p), "%s/x/y/z/file/sub", root);
+	assert_int_equal(vs_mkdir_p(p, 0755, &err), -1);
+	snprintf(p, sizeof(p), "%s/x", root);
+	assert_int_equal(vs_remove_tree(p, &err), 0);
+	assert_int_equal(access(p, F_OK), -1);
+	assert_int_equal(vs_remove_tree(p, &err), 0); /* missing is fine */
+}
+
+static void test_path_join(void **state)
+{
+	(void)state;
+	char out[PATH_MAX];
+	vs_err err = {0};
+	assert_int_equal(vs_path_join(out, sizeof(out), "/a/", "/b", &err), 0);
+	assert_string_equal(out, "/a/b");
+	assert_int_equal(vs_path_join(out, sizeof(out), "/", "b", &err), 0);
+	assert_string_equal(out, "/b");
+	char small[4];
+	assert_int_equal(vs_path_join(small, sizeof(small), "/abc", "def", &err), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_secure_join_plain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secure_join_symlinks_stay_inside, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secure_join_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_atomic_write_and_read, setup, teardown),
+		cmocka_unit_test(test_read_missing_names_path),
+		cmocka_unit_test_setup_teardown(test_mkdir_p_and_remove, setup, teardown),
+		cmocka_unit_test(test_path_join),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
