@@ -1,0 +1,56 @@
+"""podman as a real client: it drives vessel through conmon exactly as it
+drives runc (create, start, state, kill, delete). Images are not needed:
+--rootfs points at a busybox rootfs. This host lacks CAP_SYS_RESOURCE, so
+podman's default RLIMIT_NOFILE (1048576, above our hard limit) is lowered
+explicitly; runc fails the same way without it."""
+import os
+import shutil
+import subprocess
+
+import pytest
+from conftest import VESSEL, make_rootfs
+
+pytestmark = pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed")
+
+LIMITS = ["--ulimit", "nofile=10000:10000", "--ulimit", "nproc=4000:4000"]
+
+
+def podman(*args, timeout=120):
+    cmd = ["podman", "--runtime", VESSEL] + list(args)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture
+def rootfs(tmp_path):
+    path = str(tmp_path / "rootfs")
+    make_rootfs(path)
+    return path
+
+
+def test_podman_run_rm(rootfs):
+    p = podman("run", "--rm", *LIMITS, "--network", "none", "--hostname", "pod-host", "--rootfs", rootfs,
+               "/bin/sh", "-c", "echo hello; hostname; echo $$; exit 5")
+    assert p.returncode == 5, p.stderr
+    assert p.stdout.split() == ["hello", "pod-host", "1"]
+
+
+def test_podman_detached_stop_and_rm(rootfs):
+    p = podman("run", "-d", *LIMITS, "--network", "none", "--rootfs", rootfs,
+               "/bin/sh", "-c", "trap 'exit 3' TERM; while true; do sleep 0.1; done")
+    assert p.returncode == 0, p.stderr
+    cid = p.stdout.strip()
+    try:
+        st = podman("inspect", cid, "--format", "{{.State.Status}}")
+        assert st.stdout.strip() == "running"
+        assert podman("stop", "-t", "10", cid).returncode == 0
+        st = podman("inspect", cid, "--format", "{{.State.Status}} {{.State.ExitCode}}")
+        assert st.stdout.split() == ["exited", "3"]
+    finally:
+        podman("rm", "-f", cid)
+    assert podman("inspect", cid).returncode != 0
+
+
+def test_podman_reports_runtime_error(rootfs):
+    p = podman("run", "--rm", *LIMITS, "--network", "none", "--rootfs", rootfs, "/bin/no-such-program")
+    assert p.returncode != 0
+    assert "no-such-program" in p.stderr
