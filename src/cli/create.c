@@ -8,7 +8,7 @@ int cmd_create(vs_cli *cli, int argc, char **argv)
 	int rc = cli_parse_create_opts(cmd, argc, argv, &opts, NULL, &id);
 	if (rc)
 		return rc;
-	vs_err err = {0};
+	vs_err err = { 0 };
 	vs_container *c;
 	if (vs_container_create(&cli->rt, id, &opts, &c, &err) < 0)
 		return cli_fail(&err);

@@ -4,19 +4,26 @@
 
 #include "cli/cli.h"
 
-int cli_parse_create_opts(const vs_command *cmd, int argc, char **argv, vs_create_opts *o, bool *detach,
-			  const char **id)
+int cli_parse_create_opts(const vs_command *cmd, int argc, char **argv, vs_create_opts *o,
+			  bool *detach, const char **id)
 {
-	enum { OPT_PID_FILE = 256, OPT_CONSOLE, OPT_NO_PIVOT, OPT_NO_KEYRING, OPT_PRESERVE, OPT_DETACH };
+	enum {
+		OPT_PID_FILE = 256,
+		OPT_CONSOLE,
+		OPT_NO_PIVOT,
+		OPT_NO_KEYRING,
+		OPT_PRESERVE,
+		OPT_DETACH
+	};
 	static const struct option opts[] = {
-		{"bundle", required_argument, NULL, 'b'},
-		{"pid-file", required_argument, NULL, OPT_PID_FILE},
-		{"console-socket", required_argument, NULL, OPT_CONSOLE},
-		{"no-pivot", no_argument, NULL, OPT_NO_PIVOT},
-		{"no-new-keyring", no_argument, NULL, OPT_NO_KEYRING},
-		{"preserve-fds", required_argument, NULL, OPT_PRESERVE},
-		{"detach", no_argument, NULL, 'd'},
-		{0},
+		{ "bundle", required_argument, NULL, 'b' },
+		{ "pid-file", required_argument, NULL, OPT_PID_FILE },
+		{ "console-socket", required_argument, NULL, OPT_CONSOLE },
+		{ "no-pivot", no_argument, NULL, OPT_NO_PIVOT },
+		{ "no-new-keyring", no_argument, NULL, OPT_NO_KEYRING },
+		{ "preserve-fds", required_argument, NULL, OPT_PRESERVE },
+		{ "detach", no_argument, NULL, 'd' },
+		{ 0 },
 	};
 	memset(o, 0, sizeof(*o));
 	o->bundle = ".";
@@ -42,7 +49,8 @@ int cli_parse_create_opts(const vs_command *cmd, int argc, char **argv, vs_creat
 			char *end;
 			long n = strtol(optarg, &end, 10);
 			if (*end || n < 0 || n > 4096)
-				return cli_usage_error(cmd, "--preserve-fds: \"%s\" is not a count", optarg);
+				return cli_usage_error(cmd, "--preserve-fds: \"%s\" is not a count",
+						       optarg);
 			o->preserve_fds = (int)n;
 			break;
 		}

@@ -15,7 +15,8 @@ static void forward_signal(int sig)
 /* While we wait, signals meant for the workload go to it (runc does this). */
 static void install_forwarding(pid_t pid)
 {
-	static const int sigs[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
+	static const int sigs[] = { SIGHUP,  SIGINT,  SIGQUIT,	SIGTERM,
+				    SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
 	forward_pid = pid;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -34,13 +35,13 @@ int cmd_run(vs_cli *cli, int argc, char **argv)
 	int rc = cli_parse_create_opts(cmd, argc, argv, &opts, &detach, &id);
 	if (rc)
 		return rc;
-	vs_err err = {0};
+	vs_err err = { 0 };
 	vs_container *c;
 	if (vs_container_create(&cli->rt, id, &opts, &c, &err) < 0)
 		return cli_fail(&err);
 	if (vs_container_start(c, &err) < 0) {
 		rc = cli_fail(&err);
-		vs_err e2 = {0};
+		vs_err e2 = { 0 };
 		if (vs_container_delete(c, true, &e2) < 0)
 			vs_warn("%s", e2.msg);
 		vs_container_close(c);

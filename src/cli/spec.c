@@ -13,8 +13,9 @@ int cmd_spec(vs_cli *cli, int argc, char **argv)
 {
 	(void)cli;
 	const vs_command *cmd = cli_find_command("spec");
-	static const struct option opts[] = {
-		{"bundle", required_argument, NULL, 'b'}, {"rootless", no_argument, NULL, 'r'}, {0}};
+	static const struct option opts[] = { { "bundle", required_argument, NULL, 'b' },
+					      { "rootless", no_argument, NULL, 'r' },
+					      { 0 } };
 	const char *bundle = ".";
 	bool rootless = false;
 	int c;
@@ -28,7 +29,7 @@ int cmd_spec(vs_cli *cli, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage_error(cmd, "unexpected argument \"%s\"", argv[optind]);
-	vs_err err = {0};
+	vs_err err = { 0 };
 	char path[PATH_MAX];
 	if (vs_path_join(path, sizeof(path), bundle, "config.json", &err) < 0)
 		return cli_fail(&err);
@@ -37,7 +38,8 @@ int cmd_spec(vs_cli *cli, int argc, char **argv)
 		return cli_fail(&err);
 	}
 	json_object *o = vs_spec_default(rootless);
-	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+								  JSON_C_TO_STRING_NOSLASHESCAPE);
 	int rc = vs_write_file(path, s, strlen(s), 0644, &err) < 0 ? cli_fail(&err) : 0;
 	json_object_put(o);
 	return rc;

@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(text, data, size);
 	text[size] = '\0';
 	vs_config *c = NULL;
-	vs_err err = {0};
+	vs_err err = { 0 };
 	if (vs_config_parse(text, "/", &c, &err) == 0)
 		vs_config_free(c);
 	free(text);

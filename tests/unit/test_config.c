@@ -20,7 +20,7 @@ static const char *bundle = "/";
 static vs_config *parse_ok(const char *json)
 {
 	vs_config *c = NULL;
-	vs_err err = {0};
+	vs_err err = { 0 };
 	int rc = vs_config_parse(json, bundle, &c, &err);
 	if (rc != 0)
 		print_error("unexpected error: %s\n", err.msg);
@@ -31,7 +31,7 @@ static vs_config *parse_ok(const char *json)
 static void expect_error(const char *json, const char *fragment)
 {
 	vs_config *c = NULL;
-	vs_err err = {0};
+	vs_err err = { 0 };
 	assert_int_equal(vs_config_parse(json, bundle, &c, &err), -1);
 	assert_null(c);
 	if (!strstr(err.msg, fragment))
@@ -60,18 +60,22 @@ static void test_invalid_json(void **state)
 static void test_wrong_types(void **state)
 {
 	(void)state;
-	expect_error(BASE_HEAD "\"process\":{\"args\":\"sh\",\"cwd\":\"/\"}}", "process.args: expected an array");
-	expect_error(BASE_HEAD "\"process\":{\"args\":[1],\"cwd\":\"/\"}}", "process.args[0]: expected a string");
+	expect_error(BASE_HEAD "\"process\":{\"args\":\"sh\",\"cwd\":\"/\"}}",
+		     "process.args: expected an array");
+	expect_error(BASE_HEAD "\"process\":{\"args\":[1],\"cwd\":\"/\"}}",
+		     "process.args[0]: expected a string");
 	expect_error(BASE_HEAD BASE_PROC ",\"hostname\":5}", "hostname: expected a string");
 	expect_error(BASE_HEAD "\"process\":{\"args\":[\"sh\"],\"cwd\":\"rel\"}}", "process.cwd");
-	expect_error(BASE_HEAD "\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\",\"user\":{\"uid\":-1}}}",
+	expect_error(BASE_HEAD
+		     "\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\",\"user\":{\"uid\":-1}}}",
 		     "process.user.uid");
 }
 
 static void test_missing_rootfs(void **state)
 {
 	(void)state;
-	expect_error("{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"/nonexistent-vessel-root\"}," BASE_PROC "}",
+	expect_error("{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"/"
+		     "nonexistent-vessel-root\"}," BASE_PROC "}",
 		     "root.path");
 	expect_error("{\"ociVersion\":\"1.0.2\"," BASE_PROC "}", "root.path: required");
 }
@@ -79,13 +83,15 @@ static void test_missing_rootfs(void **state)
 static void test_namespaces(void **state)
 {
 	(void)state;
-	vs_config *c = parse_ok(BASE_HEAD BASE_PROC ",\"linux\":{\"namespaces\":[{\"type\":\"pid\"},"
-						    "{\"type\":\"network\",\"path\":\"/proc/1/ns/net\"}]}}");
+	vs_config *c = parse_ok(BASE_HEAD BASE_PROC
+				",\"linux\":{\"namespaces\":[{\"type\":\"pid\"},"
+				"{\"type\":\"network\",\"path\":\"/proc/1/ns/net\"}]}}");
 	assert_true(c->ns[VS_NS_PID].present);
 	assert_null(c->ns[VS_NS_PID].path);
 	assert_string_equal(c->ns[VS_NS_NET].path, "/proc/1/ns/net");
 	vs_config_free(c);
-	expect_error(BASE_HEAD BASE_PROC ",\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"pid\"}]}}",
+	expect_error(BASE_HEAD BASE_PROC
+		     ",\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"pid\"}]}}",
 		     "duplicate namespace \"pid\"");
 	expect_error(BASE_HEAD BASE_PROC ",\"linux\":{\"namespaces\":[{\"type\":\"bogus\"}]}}",
 		     "unknown namespace \"bogus\"");
@@ -96,8 +102,9 @@ static void test_namespaces(void **state)
 static void test_rlimits(void **state)
 {
 	(void)state;
-	vs_config *c = parse_ok(BASE_HEAD "\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\",\"rlimits\":["
-					  "{\"type\":\"RLIMIT_NOFILE\",\"soft\":10,\"hard\":20}]}}");
+	vs_config *c =
+		parse_ok(BASE_HEAD "\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\",\"rlimits\":["
+				   "{\"type\":\"RLIMIT_NOFILE\",\"soft\":10,\"hard\":20}]}}");
 	assert_int_equal(c->process.n_rlimits, 1);
 	assert_int_equal(c->process.rlimits[0].soft, 10);
 	assert_int_equal(c->process.rlimits[0].hard, 20);
@@ -117,10 +124,12 @@ static void test_rlimits(void **state)
 static void test_mount_options(void **state)
 {
 	(void)state;
-	vs_config *c = parse_ok(BASE_HEAD BASE_PROC ",\"mounts\":[{\"destination\":\"/x\",\"type\":\"tmpfs\","
-						    "\"source\":\"tmpfs\",\"options\":[\"ro\",\"nosuid\",\"size=1k\","
-						    "\"rprivate\",\"rnoexec\",\"mode=755\"]},"
-						    "{\"destination\":\"/y\",\"source\":\"/tmp\",\"options\":[\"rbind\",\"rw\"]}]}");
+	vs_config *c = parse_ok(
+		BASE_HEAD BASE_PROC
+		",\"mounts\":[{\"destination\":\"/x\",\"type\":\"tmpfs\","
+		"\"source\":\"tmpfs\",\"options\":[\"ro\",\"nosuid\",\"size=1k\","
+		"\"rprivate\",\"rnoexec\",\"mode=755\"]},"
+		"{\"destination\":\"/y\",\"source\":\"/tmp\",\"options\":[\"rbind\",\"rw\"]}]}");
 	assert_int_equal(c->n_mounts, 2);
 	vs_mount *m = &c->mounts[0];
 	assert_true(m->flags & MS_RDONLY);
@@ -133,16 +142,20 @@ static void test_mount_options(void **state)
 	assert_true(c->mounts[1].flags & MS_REC);
 	assert_true(c->mounts[1].has_rw);
 	vs_config_free(c);
-	expect_error(BASE_HEAD BASE_PROC ",\"mounts\":[{\"destination\":\"rel\",\"type\":\"tmpfs\"}]}",
+	expect_error(BASE_HEAD BASE_PROC
+		     ",\"mounts\":[{\"destination\":\"rel\",\"type\":\"tmpfs\"}]}",
 		     "mounts[0].destination");
-	expect_error(BASE_HEAD BASE_PROC ",\"mounts\":[{\"destination\":\"/a\"}]}", "mounts[0].type: required");
+	expect_error(BASE_HEAD BASE_PROC ",\"mounts\":[{\"destination\":\"/a\"}]}",
+		     "mounts[0].type: required");
 }
 
 static void test_capabilities(void **state)
 {
 	(void)state;
-	vs_config *c = parse_ok(BASE_HEAD "\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\",\"capabilities\":{"
-					  "\"bounding\":[\"CAP_CHOWN\",\"CAP_NOT_A_REAL_ONE\"],\"effective\":[\"CAP_KILL\"]}}}");
+	vs_config *c =
+		parse_ok(BASE_HEAD "\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\",\"capabilities\":{"
+				   "\"bounding\":[\"CAP_CHOWN\",\"CAP_NOT_A_REAL_ONE\"],"
+				   "\"effective\":[\"CAP_KILL\"]}}}");
 	assert_true(c->process.has_caps);
 	assert_int_equal(c->process.caps[VS_CAP_BOUNDING], 1ULL << 0);
 	assert_int_equal(c->process.caps[VS_CAP_EFFECTIVE], 1ULL << 5);
@@ -158,10 +171,14 @@ static void test_hostname_needs_uts(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_minimal),	      cmocka_unit_test(test_invalid_json),
-		cmocka_unit_test(test_wrong_types),   cmocka_unit_test(test_missing_rootfs),
-		cmocka_unit_test(test_namespaces),    cmocka_unit_test(test_rlimits),
-		cmocka_unit_test(test_mount_options), cmocka_unit_test(test_capabilities),
+		cmocka_unit_test(test_minimal),
+		cmocka_unit_test(test_invalid_json),
+		cmocka_unit_test(test_wrong_types),
+		cmocka_unit_test(test_missing_rootfs),
+		cmocka_unit_test(test_namespaces),
+		cmocka_unit_test(test_rlimits),
+		cmocka_unit_test(test_mount_options),
+		cmocka_unit_test(test_capabilities),
 		cmocka_unit_test(test_hostname_needs_uts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,7 +28,7 @@ static uint64_t next_rand(void)
 static void parse_any(const char *text)
 {
 	vs_config *c = NULL;
-	vs_err err = {0};
+	vs_err err = { 0 };
 	/* Mutated capability names produce a warning each: keep stderr quiet. */
 	int saved = dup(STDERR_FILENO), devnull = open("/dev/null", O_WRONLY);
 	dup2(devnull, STDERR_FILENO);
@@ -78,14 +78,17 @@ static void test_byte_mutations(void **state)
 /* Replace every value in turn by values of every other JSON type. */
 static void swap_types(json_object *doc, json_object *node)
 {
-	static const char *const replacements[] = {"null", "true", "-1", "18446744073709551615", "1e309",
-						   "\"x\"", "[]", "{}", "[[[]]]"};
+	static const char *const replacements[] = { "null",  "true",  "-1", "18446744073709551615",
+						    "1e309", "\"x\"", "[]", "{}",
+						    "[[[]]]" };
 	if (json_object_is_type(node, json_type_object)) {
 		json_object_object_foreach(node, key, val)
 		{
 			json_object *saved = json_object_get(val);
-			for (size_t r = 0; r < sizeof(replacements) / sizeof(replacements[0]); r++) {
-				json_object_object_add(node, key, json_tokener_parse(replacements[r]));
+			for (size_t r = 0; r < sizeof(replacements) / sizeof(replacements[0]);
+			     r++) {
+				json_object_object_add(node, key,
+						       json_tokener_parse(replacements[r]));
 				parse_any(json_object_to_json_string(doc));
 			}
 			json_object_object_add(node, key, saved);
@@ -94,8 +97,10 @@ static void swap_types(json_object *doc, json_object *node)
 	} else if (json_object_is_type(node, json_type_array)) {
 		for (size_t i = 0; i < json_object_array_length(node); i++) {
 			json_object *saved = json_object_get(json_object_array_get_idx(node, i));
-			for (size_t r = 0; r < sizeof(replacements) / sizeof(replacements[0]); r++) {
-				json_object_array_put_idx(node, i, json_tokener_parse(replacements[r]));
+			for (size_t r = 0; r < sizeof(replacements) / sizeof(replacements[0]);
+			     r++) {
+				json_object_array_put_idx(node, i,
+							  json_tokener_parse(replacements[r]));
 				parse_any(json_object_to_json_string(doc));
 			}
 			json_object_array_put_idx(node, i, saved);

@@ -26,14 +26,14 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	vs_err err = {0};
+	vs_err err = { 0 };
 	return vs_remove_tree(root, &err);
 }
 
 static void join_expect(const char *unsafe, const char *rel)
 {
 	char out[PATH_MAX], want[PATH_MAX];
-	vs_err err = {0};
+	vs_err err = { 0 };
 	assert_int_equal(vs_secure_join(root, unsafe, out, sizeof(out), &err), 0);
 	snprintf(want, sizeof(want), "%s%s", root, rel);
 	assert_string_equal(out, want);
@@ -73,7 +73,7 @@ static void test_secure_join_loop(void **state)
 	char p[PATH_MAX + 64], out[PATH_MAX];
 	snprintf(p, sizeof(p), "%s/loop", root);
 	assert_int_equal(symlink("loop", p), 0);
-	vs_err err = {0};
+	vs_err err = { 0 };
 	assert_int_equal(vs_secure_join(root, "/loop/x", out, sizeof(out), &err), -1);
 	assert_non_null(strstr(err.msg, "/loop/x"));
 }
@@ -83,7 +83,7 @@ static void test_atomic_write_and_read(void **state)
 	(void)state;
 	char p[PATH_MAX + 64];
 	snprintf(p, sizeof(p), "%s/f.json", root);
-	vs_err err = {0};
+	vs_err err = { 0 };
 	assert_int_equal(vs_write_file_atomic(p, "one", 3, 0600, &err), 0);
 	assert_int_equal(vs_write_file_atomic(p, "two!", 4, 0600, &err), 0);
 	char *buf;
@@ -100,7 +100,7 @@ static void test_atomic_write_and_read(void **state)
 static void test_read_missing_names_path(void **state)
 {
 	(void)state;
-	vs_err err = {0};
+	vs_err err = { 0 };
 	char *buf;
 	assert_int_equal(vs_read_file("/nonexistent/vessel/x", &buf, NULL, &err), -1);
 	assert_non_null(strstr(err.msg, "/nonexistent/vessel/x"));
@@ -112,7 +112,7 @@ static void test_mkdir_p_and_remove(void **state)
 	(void)state;
 	char p[PATH_MAX + 64];
 	snprintf(p, sizeof(p), "%s/x/y/z", root);
-	vs_err err = {0};
+	vs_err err = { 0 };
 	assert_int_equal(vs_mkdir_p(p, 0755, &err), 0);
 	assert_int_equal(vs_mkdir_p(p, 0755, &err), 0);
 	snprintf(p, sizeof(p), "%s/x/y/z/file", root);
@@ -129,7 +129,7 @@ static void test_path_join(void **state)
 {
 	(void)state;
 	char out[PATH_MAX];
-	vs_err err = {0};
+	vs_err err = { 0 };
 	assert_int_equal(vs_path_join(out, sizeof(out), "/a/", "/b", &err), 0);
 	assert_string_equal(out, "/a/b");
 	assert_int_equal(vs_path_join(out, sizeof(out), "/", "b", &err), 0);
@@ -142,7 +142,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_secure_join_plain, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_secure_join_symlinks_stay_inside, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secure_join_symlinks_stay_inside, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_secure_join_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_atomic_write_and_read, setup, teardown),
 		cmocka_unit_test(test_read_missing_names_path),

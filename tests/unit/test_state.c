@@ -17,7 +17,7 @@
 static void test_ids(void **state)
 {
 	(void)state;
-	vs_err err = {0};
+	vs_err err = { 0 };
 	assert_int_equal(vs_validate_id("abc-DEF_1.2+3", &err), 0);
 	assert_int_equal(vs_validate_id("", &err), -1);
 	assert_int_equal(vs_validate_id(".", &err), -1);
@@ -49,7 +49,7 @@ static void test_round_trip(void **state)
 		.status = VS_STATUS_CREATED,
 		.annotations = json_tokener_parse("{\"k\":\"v\"}"),
 	};
-	vs_err err = {0};
+	vs_err err = { 0 };
 	assert_int_equal(vs_state_save(dir, &st, &err), 0);
 	vs_state back;
 	assert_int_equal(vs_state_load(dir, &back, &err), 0);
@@ -82,7 +82,7 @@ static void test_corrupt_state(void **state)
 	char dir[] = "/tmp/vessel-unit-state.XXXXXX", p[PATH_MAX];
 	assert_non_null(mkdtemp(dir));
 	snprintf(p, sizeof(p), "%s/state.json", dir);
-	vs_err err = {0};
+	vs_err err = { 0 };
 	assert_int_equal(vs_write_file(p, "{not json", 9, 0600, &err), 0);
 	vs_state st;
 	assert_int_equal(vs_state_load(dir, &st, &err), -1);

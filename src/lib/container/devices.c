@@ -16,12 +16,37 @@
 #include "core/fs.h"
 
 static const vs_device default_devices[] = {
-	{.path = "/dev/null", .type = 'c', .major = 1, .minor = 3, .has_mode = true, .mode = 0666},
-	{.path = "/dev/zero", .type = 'c', .major = 1, .minor = 5, .has_mode = true, .mode = 0666},
-	{.path = "/dev/full", .type = 'c', .major = 1, .minor = 7, .has_mode = true, .mode = 0666},
-	{.path = "/dev/random", .type = 'c', .major = 1, .minor = 8, .has_mode = true, .mode = 0666},
-	{.path = "/dev/urandom", .type = 'c', .major = 1, .minor = 9, .has_mode = true, .mode = 0666},
-	{.path = "/dev/tty", .type = 'c', .major = 5, .minor = 0, .has_mode = true, .mode = 0666},
+	{ .path = "/dev/null",
+	  .type = 'c',
+	  .major = 1,
+	  .minor = 3,
+	  .has_mode = true,
+	  .mode = 0666 },
+	{ .path = "/dev/zero",
+	  .type = 'c',
+	  .major = 1,
+	  .minor = 5,
+	  .has_mode = true,
+	  .mode = 0666 },
+	{ .path = "/dev/full",
+	  .type = 'c',
+	  .major = 1,
+	  .minor = 7,
+	  .has_mode = true,
+	  .mode = 0666 },
+	{ .path = "/dev/random",
+	  .type = 'c',
+	  .major = 1,
+	  .minor = 8,
+	  .has_mode = true,
+	  .mode = 0666 },
+	{ .path = "/dev/urandom",
+	  .type = 'c',
+	  .major = 1,
+	  .minor = 9,
+	  .has_mode = true,
+	  .mode = 0666 },
+	{ .path = "/dev/tty", .type = 'c', .major = 5, .minor = 0, .has_mode = true, .mode = 0666 },
 };
 
 static int create_device(const char *rootfs, const vs_device *d, bool bind_from_host, vs_err *err)
@@ -84,9 +109,9 @@ int vs_devices_setup(const vs_config *cfg, const char *rootfs, bool in_userns, v
 		if (create_device(rootfs, &cfg->devices[j], in_userns, err) < 0)
 			return vs_err_wrap(err, "linux.devices[%zu]", j);
 	static const char *const links[][2] = {
-		{"/proc/self/fd", "/dev/fd"},	     {"/proc/self/fd/0", "/dev/stdin"},
-		{"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"},
-		{"pts/ptmx", "/dev/ptmx"},
+		{ "/proc/self/fd", "/dev/fd" },	      { "/proc/self/fd/0", "/dev/stdin" },
+		{ "/proc/self/fd/1", "/dev/stdout" }, { "/proc/self/fd/2", "/dev/stderr" },
+		{ "pts/ptmx", "/dev/ptmx" },
 	};
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
 		if (!strcmp(links[i][1], "/dev/ptmx")) {

@@ -51,7 +51,8 @@ static int enter_namespaces(vs_init_ctx *ctx, vs_err *err)
 		return vs_fail_errno(err, "setns user %s", cfg->ns[VS_NS_USER].path);
 	if (cfg->ns[VS_NS_USER].present) {
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
-			return vs_fail_errno(err, "become root in the user namespace (is uid/gid 0 mapped?)");
+			return vs_fail_errno(
+				err, "become root in the user namespace (is uid/gid 0 mapped?)");
 	}
 	if (ctx->ns_fds[VS_NS_MNT] >= 0 && setns(ctx->ns_fds[VS_NS_MNT], CLONE_NEWNS) < 0)
 		return vs_fail_errno(err, "setns mount %s", cfg->ns[VS_NS_MNT].path);
@@ -72,7 +73,8 @@ int vs_init_wait_cgroup(vs_init_ctx *ctx, vs_err *err)
 	ctx->in_cgroup = true;
 	/* The cgroup namespace only now, so its root is the container's cgroup. */
 	const vs_config *cfg = ctx->cfg;
-	if (cfg->ns[VS_NS_CGROUP].present && !cfg->ns[VS_NS_CGROUP].path && unshare(CLONE_NEWCGROUP) < 0)
+	if (cfg->ns[VS_NS_CGROUP].present && !cfg->ns[VS_NS_CGROUP].path &&
+	    unshare(CLONE_NEWCGROUP) < 0)
 		return vs_fail_errno(err, "unshare cgroup namespace");
 	return 0;
 }
@@ -102,8 +104,8 @@ static int setup(vs_init_ctx *ctx, char *exe, size_t exelen, vs_err *err)
 		return vs_fail(err, 0, "unexpected sync message %d", m.type);
 	if (enter_namespaces(ctx, err) < 0 || set_hostnames(cfg, err) < 0)
 		return -1;
-	if (vs_rootfs_setup(ctx, err) < 0 || vs_init_wait_cgroup(ctx, err) < 0 || set_sysctls(cfg, err) < 0 ||
-	    vs_rootfs_finalize(cfg, err) < 0)
+	if (vs_rootfs_setup(ctx, err) < 0 || vs_init_wait_cgroup(ctx, err) < 0 ||
+	    set_sysctls(cfg, err) < 0 || vs_rootfs_finalize(cfg, err) < 0)
 		return -1;
 	if (vs_mkdir_p(p->cwd, 0755, err) < 0)
 		return vs_err_wrap(err, "process.cwd");
@@ -129,13 +131,14 @@ static int setup(vs_init_ctx *ctx, char *exe, size_t exelen, vs_err *err)
 		return vs_fail_errno(err, "prctl(PR_SET_NO_NEW_PRIVS)");
 	/* cwd again as the target user: it must be able to enter it. */
 	if (chdir(p->cwd) < 0)
-		return vs_fail_errno(err, "process.cwd: chdir %s as uid %u", p->cwd, (unsigned)p->uid);
+		return vs_fail_errno(err, "process.cwd: chdir %s as uid %u", p->cwd,
+				     (unsigned)p->uid);
 	return limit_fds(ctx->opts->preserve_fds, err);
 }
 
 void vs_container_init(vs_init_ctx *ctx)
 {
-	vs_err err = {0};
+	vs_err err = { 0 };
 	char exe[PATH_MAX];
 	/* Die with the runtime while it is still setting us up. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -159,7 +162,8 @@ void vs_container_init(vs_init_ctx *ctx)
 		_exit(1);
 	close(ctx->fifo_fd);
 
-	execve(exe, ctx->cfg->process.args, ctx->cfg->process.env ? ctx->cfg->process.env : (char *[]){NULL});
+	execve(exe, ctx->cfg->process.args,
+	       ctx->cfg->process.env ? ctx->cfg->process.env : (char *[]){ NULL });
 	dprintf(STDERR_FILENO, "vessel: exec %s: %s\n", exe, strerror(errno));
 	_exit(127);
 }

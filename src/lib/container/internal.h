@@ -11,12 +11,12 @@
 typedef struct vs_init_ctx {
 	const vs_config *cfg;
 	const vs_create_opts *opts;
-	int sync_fd;         /* child end of the sync socket */
-	int fifo_fd;         /* O_PATH fd of exec.fifo, opened by the parent */
+	int sync_fd;		 /* child end of the sync socket */
+	int fifo_fd;		 /* O_PATH fd of exec.fifo, opened by the parent */
 	int ns_fds[VS_NS_COUNT]; /* fds of namespaces to join in the child, or -1 */
-	int deferred_unshare; /* CLONE_NEW* flags to unshare in the child */
+	int deferred_unshare;	 /* CLONE_NEW* flags to unshare in the child */
 	const char *cgroup_path; /* the container's cgroup, for cgroup mounts */
-	bool in_cgroup;      /* VS_SYNC_CGROUP received */
+	bool in_cgroup;		 /* VS_SYNC_CGROUP received */
 } vs_init_ctx;
 
 /* Block until the parent has moved us into our cgroups, then create the

@@ -17,10 +17,12 @@
 int vs_process_apply_rlimits(const vs_process *p, vs_err *err)
 {
 	for (size_t i = 0; i < p->n_rlimits; i++) {
-		struct rlimit rl = {.rlim_cur = p->rlimits[i].soft, .rlim_max = p->rlimits[i].hard};
+		struct rlimit rl = { .rlim_cur = p->rlimits[i].soft,
+				     .rlim_max = p->rlimits[i].hard };
 		if (setrlimit(p->rlimits[i].resource, &rl) < 0)
-			return vs_fail_errno(err, "process.rlimits[%zu]: setrlimit(%d, %llu, %llu)", i,
-					     p->rlimits[i].resource, (unsigned long long)rl.rlim_cur,
+			return vs_fail_errno(err, "process.rlimits[%zu]: setrlimit(%d, %llu, %llu)",
+					     i, p->rlimits[i].resource,
+					     (unsigned long long)rl.rlim_cur,
 					     (unsigned long long)rl.rlim_max);
 	}
 	return 0;
@@ -28,9 +30,9 @@ int vs_process_apply_rlimits(const vs_process *p, vs_err *err)
 
 static int set_caps(const vs_process *p, vs_err *err)
 {
-	static const cap_flag_t flags[] = {[VS_CAP_EFFECTIVE] = CAP_EFFECTIVE,
-					   [VS_CAP_INHERITABLE] = CAP_INHERITABLE,
-					   [VS_CAP_PERMITTED] = CAP_PERMITTED};
+	static const cap_flag_t flags[] = { [VS_CAP_EFFECTIVE] = CAP_EFFECTIVE,
+					    [VS_CAP_INHERITABLE] = CAP_INHERITABLE,
+					    [VS_CAP_PERMITTED] = CAP_PERMITTED };
 	cap_t caps = cap_init();
 	if (!caps)
 		return vs_fail_errno(err, "cap_init");
@@ -54,7 +56,8 @@ static int set_caps(const vs_process *p, vs_err *err)
 	 * inheritable; like runc, a cap that cannot be raised is skipped. */
 	for (int c = 0; c <= last; c++)
 		if ((p->caps[VS_CAP_AMBIENT] & (1ULL << c)) && cap_set_ambient(c, CAP_SET) < 0)
-			vs_debug("process.capabilities.ambient: cannot raise cap %d: %s", c, strerror(errno));
+			vs_debug("process.capabilities.ambient: cannot raise cap %d: %s", c,
+				 strerror(errno));
 	return 0;
 }
 
@@ -63,14 +66,16 @@ int vs_process_drop_privileges(const vs_process *p, vs_err *err)
 	if (p->has_caps) {
 		int last = (int)cap_max_bits() - 1;
 		for (int c = 0; c <= last; c++)
-			if (!(p->caps[VS_CAP_BOUNDING] & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 &&
-			    errno != EINVAL)
-				return vs_fail_errno(err, "process.capabilities.bounding: drop %d", c);
+			if (!(p->caps[VS_CAP_BOUNDING] & (1ULL << c)) &&
+			    prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+				return vs_fail_errno(err, "process.capabilities.bounding: drop %d",
+						     c);
 	}
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 		return vs_fail_errno(err, "prctl(PR_SET_KEEPCAPS)");
 	if (setgroups(p->n_additional_gids, p->additional_gids) < 0) {
-		/* A user namespace with setgroups denied cannot drop host groups; fine unless asked. */
+		/* A user namespace with setgroups denied cannot drop host groups; fine unless
+		 * asked. */
 		if (p->n_additional_gids || errno != EPERM)
 			return vs_fail_errno(err, "process.user.additionalGids: setgroups");
 	}
@@ -95,7 +100,8 @@ int vs_find_executable(const vs_process *p, char *out, size_t len, vs_err *err)
 	const char *name = p->args[0];
 	if (strchr(name, '/')) {
 		if (!is_executable(name))
-			return vs_fail(err, errno ? errno : EACCES, "process.args[0]: exec \"%s\"", name);
+			return vs_fail(err, errno ? errno : EACCES, "process.args[0]: exec \"%s\"",
+				       name);
 		snprintf(out, len, "%s", name);
 		return 0;
 	}
@@ -114,5 +120,6 @@ int vs_find_executable(const vs_process *p, char *out, size_t len, vs_err *err)
 			break;
 		dir = end + 1;
 	}
-	return vs_fail(err, 0, "process.args[0]: exec \"%s\": executable file not found in $PATH", name);
+	return vs_fail(err, 0, "process.args[0]: exec \"%s\": executable file not found in $PATH",
+		       name);
 }

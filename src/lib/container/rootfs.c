@@ -46,7 +46,8 @@ static int bind_remount(const char *dest, unsigned long flags, vs_err *err)
 {
 	if (mount(NULL, dest, NULL, MS_BIND | MS_REMOUNT | flags, NULL) == 0)
 		return 0;
-	if (errno == EPERM && mount(NULL, dest, NULL, MS_BIND | MS_REMOUNT | flags | locked_flags(dest), NULL) == 0)
+	if (errno == EPERM &&
+	    mount(NULL, dest, NULL, MS_BIND | MS_REMOUNT | flags | locked_flags(dest), NULL) == 0)
 		return 0;
 	return vs_fail_errno(err, "remount %s", dest);
 }
@@ -73,7 +74,8 @@ static int mount_cgroup_v1(const char *dest, const vs_mount *m, const vs_cgroup_
 			   const char *cg_path, vs_err *err)
 {
 	unsigned long flags = m->flags & ~OP_FLAGS;
-	if (mount("tmpfs", dest, "tmpfs", (flags & ~MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
+	if (mount("tmpfs", dest, "tmpfs", (flags & ~MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "mode=755") < 0)
 		return vs_fail_errno(err, "mount tmpfs for cgroup at %s", dest);
 	for (int i = 0; i < host->n_hier; i++) {
 		const vs_cgroup_hier *h = &host->hier[i];
@@ -90,7 +92,9 @@ static int mount_cgroup_v1(const char *dest, const vs_mount *m, const vs_cgroup_
 		if (bind_remount(sub, flags | MS_NOSUID | MS_NODEV | MS_NOEXEC, err) < 0)
 			return -1;
 	}
-	if ((flags & MS_RDONLY) && mount(NULL, dest, NULL, MS_REMOUNT | flags | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
+	if ((flags & MS_RDONLY) &&
+	    mount(NULL, dest, NULL, MS_REMOUNT | flags | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "mode=755") < 0)
 		return vs_fail_errno(err, "remount %s read-only", dest);
 	return 0;
 }
@@ -129,18 +133,21 @@ static int mount_one(vs_init_ctx *ctx, const vs_mount *m, size_t idx, vs_err *er
 		if (make_dest(dest, S_ISDIR(st.st_mode), err) < 0)
 			return vs_err_wrap(err, "mounts[%zu]", idx);
 		if (mount(src, dest, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
-			return vs_fail_errno(err, "mounts[%zu]: bind %s to %s", idx, src, m->destination);
+			return vs_fail_errno(err, "mounts[%zu]: bind %s to %s", idx, src,
+					     m->destination);
 		if ((flags || m->has_rw) && bind_remount(dest, flags, err) < 0)
 			return vs_err_wrap(err, "mounts[%zu]", idx);
 	} else {
 		if (make_dest(dest, true, err) < 0)
 			return vs_err_wrap(err, "mounts[%zu]", idx);
 		if (!strcmp(type, "cgroup")) {
-			if (vs_init_wait_cgroup(ctx, err) < 0 || mount_cgroup(dest, m, ctx->cgroup_path, err) < 0)
+			if (vs_init_wait_cgroup(ctx, err) < 0 ||
+			    mount_cgroup(dest, m, ctx->cgroup_path, err) < 0)
 				return vs_err_wrap(err, "mounts[%zu]", idx);
 		} else if (mount(m->source ? m->source : type, dest, type, flags, m->data) < 0) {
 			int e = errno;
-			/* sysfs needs its own netns; without one, bind the host's (runc does too). */
+			/* sysfs needs its own netns; without one, bind the host's (runc does too).
+			 */
 			if (e == EPERM && !strcmp(type, "sysfs") &&
 			    mount("/sys", dest, NULL, MS_BIND | MS_REC, NULL) == 0) {
 				if (bind_remount(dest, flags, err) < 0)
@@ -152,14 +159,18 @@ static int mount_one(vs_init_ctx *ctx, const vs_mount *m, size_t idx, vs_err *er
 		}
 	}
 	if (m->propagation && mount(NULL, dest, NULL, m->propagation, NULL) < 0)
-		return vs_fail_errno(err, "mounts[%zu]: set propagation on %s", idx, m->destination);
+		return vs_fail_errno(err, "mounts[%zu]: set propagation on %s", idx,
+				     m->destination);
 	if (m->attr_set || m->attr_clr) {
-		struct mount_attr attr = {.attr_set = m->attr_set, .attr_clr = m->attr_clr};
+		struct mount_attr attr = { .attr_set = m->attr_set, .attr_clr = m->attr_clr };
 		/* Clearing an atime mode needs the whole atime field cleared. */
-		if (attr.attr_set & (MOUNT_ATTR_NOATIME | MOUNT_ATTR_STRICTATIME | MOUNT_ATTR_RELATIME))
+		if (attr.attr_set &
+		    (MOUNT_ATTR_NOATIME | MOUNT_ATTR_STRICTATIME | MOUNT_ATTR_RELATIME))
 			attr.attr_clr |= MOUNT_ATTR__ATIME;
-		if (syscall(SYS_mount_setattr, AT_FDCWD, dest, AT_RECURSIVE, &attr, sizeof(attr)) < 0)
-			return vs_fail_errno(err, "mounts[%zu]: mount_setattr on %s", idx, m->destination);
+		if (syscall(SYS_mount_setattr, AT_FDCWD, dest, AT_RECURSIVE, &attr, sizeof(attr)) <
+		    0)
+			return vs_fail_errno(err, "mounts[%zu]: mount_setattr on %s", idx,
+					     m->destination);
 	}
 	return 0;
 }
@@ -254,7 +265,8 @@ int vs_rootfs_setup(vs_init_ctx *ctx, vs_err *err)
 		return -1;
 	/* The new root mount itself gets rootfsPropagation; not recursively, so
 	 * per-mount propagation options set above survive. */
-	if (cfg->rootfs_propagation && mount(NULL, "/", NULL, cfg->rootfs_propagation & ~MS_REC, NULL) < 0)
+	if (cfg->rootfs_propagation &&
+	    mount(NULL, "/", NULL, cfg->rootfs_propagation & ~MS_REC, NULL) < 0)
 		return vs_fail_errno(err, "linux.rootfsPropagation");
 	return 0;
 }
@@ -276,7 +288,8 @@ static int mask_path(const char *path, vs_err *err)
 static int readonly_path(const char *path, vs_err *err)
 {
 	if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
-		return errno == ENOENT ? 0 : vs_fail_errno(err, "linux.readonlyPaths: bind %s", path);
+		return errno == ENOENT ? 0
+				       : vs_fail_errno(err, "linux.readonlyPaths: bind %s", path);
 	if (bind_remount(path, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, err) < 0)
 		return vs_err_wrap(err, "linux.readonlyPaths");
 	return 0;

@@ -6,7 +6,7 @@
 
 int vs_sync_send(int fd, int type, const vs_err *e)
 {
-	vs_sync_msg m = {.type = type};
+	vs_sync_msg m = { .type = type };
 	if (e) {
 		m.errnum = e->errnum;
 		memcpy(m.msg, e->msg, sizeof(m.msg));

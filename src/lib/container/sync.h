@@ -6,11 +6,11 @@
 #include "core/error.h"
 
 enum vs_sync_type {
-	VS_SYNC_GO = 1,  /* parent -> child: id maps are written, start setting up */
-	VS_SYNC_CGROUP,  /* parent -> child: now in its cgroups (sent while it works:
-			  * the first cgroup migration waits ~10 ms on an RCU grace period) */
-	VS_SYNC_READY,   /* child -> parent: set up, waiting on the exec fifo */
-	VS_SYNC_ERROR,   /* child -> parent: setup failed, message follows */
+	VS_SYNC_GO = 1, /* parent -> child: id maps are written, start setting up */
+	VS_SYNC_CGROUP, /* parent -> child: now in its cgroups (sent while it works:
+			 * the first cgroup migration waits ~10 ms on an RCU grace period) */
+	VS_SYNC_READY,	/* child -> parent: set up, waiting on the exec fifo */
+	VS_SYNC_ERROR,	/* child -> parent: setup failed, message follows */
 };
 
 typedef struct vs_sync_msg {

@@ -8,9 +8,9 @@
 #define VS_ERR_MSG_MAX 1024
 
 typedef struct vs_err {
-	int errnum;                 /* errno of the failing call, 0 if none */
-	int exit_code;              /* exit status the CLI should use (default 1) */
-	char msg[VS_ERR_MSG_MAX];   /* human readable, already includes strerror */
+	int errnum;		  /* errno of the failing call, 0 if none */
+	int exit_code;		  /* exit status the CLI should use (default 1) */
+	char msg[VS_ERR_MSG_MAX]; /* human readable, already includes strerror */
 } vs_err;
 
 /* Record an error with printf-style context; appends ": strerror(errnum)" when

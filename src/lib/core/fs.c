@@ -102,7 +102,7 @@ int vs_mkdir_p(const char *path, mode_t mode, vs_err *err)
 	if (len == 0 || len >= sizeof(buf))
 		return vs_fail(err, ENAMETOOLONG, "mkdir %s", path);
 	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; ; p++) {
+	for (char *p = buf + 1;; p++) {
 		if (*p == '/' || *p == '\0') {
 			char saved = *p;
 			*p = '\0';
@@ -172,7 +172,8 @@ int vs_path_join(char *out, size_t outlen, const char *a, const char *b, vs_err 
 		la--;
 	while (*b == '/')
 		b++;
-	int n = snprintf(out, outlen, "%.*s%s%s", (int)la, a, (la == 1 && a[0] == '/') ? "" : "/", b);
+	int n = snprintf(out, outlen, "%.*s%s%s", (int)la, a, (la == 1 && a[0] == '/') ? "" : "/",
+			 b);
 	if (n < 0 || (size_t)n >= outlen)
 		return vs_fail(err, ENAMETOOLONG, "path %s/%s", a, b);
 	return 0;

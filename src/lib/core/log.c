@@ -13,7 +13,7 @@ static int log_fd = -1;
 static vs_log_format log_format = VS_LOG_TEXT;
 static bool log_debug;
 
-static const char *const level_names[] = {"error", "warning", "info", "debug"};
+static const char *const level_names[] = { "error", "warning", "info", "debug" };
 
 int vs_log_init(const char *path, vs_log_format format, bool debug)
 {
@@ -74,7 +74,8 @@ void vs_log(enum vs_log_level level, const char *fmt, ...)
 		int n = snprintf(line, sizeof(line), "vessel: %s%s\n",
 				 level == VS_LOG_WARN ? "warning: " : "", msg);
 		if (n > 0)
-			write_all(STDERR_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+			write_all(STDERR_FILENO, line,
+				  (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 	}
 	if (log_fd < 0)
 		return;
@@ -95,6 +96,7 @@ void vs_log(enum vs_log_level level, const char *fmt, ...)
 		int n = snprintf(line, sizeof(line), "time=\"%s\" level=%s msg=\"%s\"\n", ts,
 				 level_names[level], msg);
 		if (n > 0)
-			write_all(log_fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+			write_all(log_fd, line,
+				  (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 	}
 }

@@ -17,7 +17,8 @@ const vs_backend_ops *vs_backend_by_name(const char *name, vs_err *err)
 const vs_backend_ops *vs_backend_for_config(const vs_config *cfg, vs_err *err)
 {
 	json_object *v;
-	if (cfg->annotations && json_object_object_get_ex(cfg->annotations, VS_BACKEND_ANNOTATION, &v))
+	if (cfg->annotations &&
+	    json_object_object_get_ex(cfg->annotations, VS_BACKEND_ANNOTATION, &v))
 		return vs_backend_by_name(json_object_get_string(v), err);
 	return &vs_container_backend;
 }

@@ -24,7 +24,8 @@ typedef struct vs_create_opts {
 typedef struct vs_backend_ops {
 	const char *name;
 	/* Build everything but exec the user program; fill c->state (pid, ...). */
-	int (*create)(vs_container *c, const vs_config *cfg, const vs_create_opts *opts, vs_err *err);
+	int (*create)(vs_container *c, const vs_config *cfg, const vs_create_opts *opts,
+		      vs_err *err);
 	/* Let the created workload exec its program. */
 	int (*start)(vs_container *c, vs_err *err);
 	/* Derive the live status from the recorded state and the host. */

@@ -78,7 +78,7 @@ static int write_pid_file(const char *path, pid_t pid, vs_err *err)
 /* Remove what a failed create made; the original error stays in err. */
 static void undo_create(vs_container *c)
 {
-	vs_err e2 = {0};
+	vs_err e2 = { 0 };
 	if (c->state.pid > 0) {
 		c->ops->kill(c, SIGKILL, true, &e2);
 		/* The workload is our child until create returns: reap it. */
@@ -132,7 +132,8 @@ int vs_container_create(const vs_runtime *rt, const char *id, const vs_create_op
 		.status = VS_STATUS_CREATING,
 		.annotations = cfg->annotations ? json_object_get(cfg->annotations) : NULL,
 	};
-	if (!c->state.id || !c->state.bundle || !c->state.rootfs || !c->state.backend || !c->state.created) {
+	if (!c->state.id || !c->state.bundle || !c->state.rootfs || !c->state.backend ||
+	    !c->state.created) {
 		vs_fail(err, ENOMEM, "container %s", id);
 		goto fail_rmdir;
 	}
@@ -146,7 +147,8 @@ int vs_container_create(const vs_runtime *rt, const char *id, const vs_create_op
 		goto fail_undo;
 	if (opts->pid_file && write_pid_file(opts->pid_file, c->state.pid, err) < 0)
 		goto fail_undo;
-	vs_debug("container %s created by the %s backend, init pid %d", id, c->ops->name, (int)c->state.pid);
+	vs_debug("container %s created by the %s backend, init pid %d", id, c->ops->name,
+		 (int)c->state.pid);
 	vs_config_free(cfg);
 	*out = c;
 	return 0;
@@ -163,7 +165,8 @@ fail_free:
 	return -1;
 }
 
-int vs_container_open(const vs_runtime *rt, const char *id, bool lock, vs_container **out, vs_err *err)
+int vs_container_open(const vs_runtime *rt, const char *id, bool lock, vs_container **out,
+		      vs_err *err)
 {
 	vs_container *c = container_new(rt, id, err);
 	if (!c)
@@ -195,8 +198,8 @@ int vs_container_start(vs_container *c, vs_err *err)
 {
 	vs_status s = vs_container_status(c);
 	if (s != VS_STATUS_CREATED)
-		return vs_fail(err, 0, "cannot start container \"%s\": it is %s, not created", c->state.id,
-			       vs_status_name(s));
+		return vs_fail(err, 0, "cannot start container \"%s\": it is %s, not created",
+			       c->state.id, vs_status_name(s));
 	if (c->ops->start(c, err) < 0)
 		return vs_err_wrap(err, "start %s", c->state.id);
 	c->state.status = VS_STATUS_RUNNING;
@@ -207,9 +210,11 @@ int vs_container_kill(vs_container *c, int sig, bool all, vs_err *err)
 {
 	vs_status s = vs_container_status(c);
 	if (s == VS_STATUS_STOPPED && !all)
-		return vs_fail(err, 0, "cannot kill container \"%s\": it is not running", c->state.id);
+		return vs_fail(err, 0, "cannot kill container \"%s\": it is not running",
+			       c->state.id);
 	if (s == VS_STATUS_CREATING)
-		return vs_fail(err, 0, "cannot kill container \"%s\": it is still being created", c->state.id);
+		return vs_fail(err, 0, "cannot kill container \"%s\": it is still being created",
+			       c->state.id);
 	if (c->ops->kill(c, sig, all, err) < 0)
 		return vs_err_wrap(err, "kill %s", c->state.id);
 	return 0;
@@ -223,7 +228,7 @@ static int wait_stopped(vs_container *c, int timeout_ms)
 			waitpid(c->state.pid, NULL, WNOHANG);
 		if (vs_container_status(c) == VS_STATUS_STOPPED)
 			return 0;
-		struct timespec ts = {0, 10 * 1000 * 1000};
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
 	return -1;
@@ -234,19 +239,20 @@ int vs_container_delete(vs_container *c, bool force, vs_err *err)
 	vs_status s = vs_container_status(c);
 	/* Like runc: a created container may be deleted; a live one needs --force. */
 	if ((s == VS_STATUS_RUNNING || s == VS_STATUS_PAUSED) && !force)
-		return vs_fail(err, 0, "cannot delete container \"%s\": it is %s (stop it or use --force)",
+		return vs_fail(err, 0,
+			       "cannot delete container \"%s\": it is %s (stop it or use --force)",
 			       c->state.id, vs_status_name(s));
 	/* We hold the lock, which its creator held throughout: a container still
 	 * "creating" is one whose create died half way. Clean up what it left. */
 	if (s == VS_STATUS_CREATING && c->state.pid <= 0)
 		s = VS_STATUS_STOPPED;
 	if (s != VS_STATUS_STOPPED) {
-		vs_err kerr = {0};
+		vs_err kerr = { 0 };
 		if (c->ops->kill(c, SIGKILL, true, &kerr) < 0)
 			vs_debug("delete %s: %s", c->state.id, kerr.msg);
 		if (wait_stopped(c, 10000) < 0)
-			return vs_fail(err, 0, "delete %s: process %d did not die after SIGKILL", c->state.id,
-				       (int)c->state.pid);
+			return vs_fail(err, 0, "delete %s: process %d did not die after SIGKILL",
+				       c->state.id, (int)c->state.pid);
 	}
 	if (c->ops->destroy(c, err) < 0)
 		return vs_err_wrap(err, "delete %s", c->state.id);
@@ -263,7 +269,8 @@ int vs_container_wait(vs_container *c, vs_err *err)
 		if (r == c->state.pid)
 			break;
 		if (r < 0 && errno != EINTR)
-			return vs_fail_errno(err, "wait for container %s (pid %d)", c->state.id, (int)c->state.pid);
+			return vs_fail_errno(err, "wait for container %s (pid %d)", c->state.id,
+					     (int)c->state.pid);
 	}
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);

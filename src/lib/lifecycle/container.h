@@ -10,17 +10,17 @@
 #include "lifecycle/backend.h"
 
 typedef struct vs_runtime {
-	const char *root;          /* state root, e.g. /run/vessel */
+	const char *root; /* state root, e.g. /run/vessel */
 	bool systemd_cgroup;
 } vs_runtime;
 
 struct vs_container {
 	const vs_runtime *rt;
-	char dir[PATH_MAX];        /* <root>/<id> */
-	int lock_fd;               /* flock'ed fd on dir, -1 when unlocked */
+	char dir[PATH_MAX]; /* <root>/<id> */
+	int lock_fd;	    /* flock'ed fd on dir, -1 when unlocked */
 	vs_state state;
 	const vs_backend_ops *ops;
-	bool is_parent;            /* this process cloned the workload (run) */
+	bool is_parent; /* this process cloned the workload (run) */
 };
 
 /* Create the container: state dir, backend create, state "created". On any
@@ -29,7 +29,8 @@ int vs_container_create(const vs_runtime *rt, const char *id, const vs_create_op
 			vs_container **out, vs_err *err);
 
 /* Open an existing container; with lock, take its exclusive lock. */
-int vs_container_open(const vs_runtime *rt, const char *id, bool lock, vs_container **out, vs_err *err);
+int vs_container_open(const vs_runtime *rt, const char *id, bool lock, vs_container **out,
+		      vs_err *err);
 void vs_container_close(vs_container *c);
 
 vs_status vs_container_status(vs_container *c);

@@ -34,8 +34,9 @@ static const char *const ns_names[VS_NS_COUNT] = {
 #endif
 
 static const int ns_flags[VS_NS_COUNT] = {
-	[VS_NS_PID] = CLONE_NEWPID, [VS_NS_NET] = CLONE_NEWNET,	      [VS_NS_MNT] = CLONE_NEWNS,
-	[VS_NS_IPC] = CLONE_NEWIPC, [VS_NS_UTS] = CLONE_NEWUTS,	      [VS_NS_USER] = CLONE_NEWUSER,
+	[VS_NS_PID] = CLONE_NEWPID,	  [VS_NS_NET] = CLONE_NEWNET,
+	[VS_NS_MNT] = CLONE_NEWNS,	  [VS_NS_IPC] = CLONE_NEWIPC,
+	[VS_NS_UTS] = CLONE_NEWUTS,	  [VS_NS_USER] = CLONE_NEWUSER,
 	[VS_NS_CGROUP] = CLONE_NEWCGROUP, [VS_NS_TIME] = CLONE_NEWTIME,
 };
 
@@ -58,65 +59,65 @@ static const struct mount_opt {
 	enum opt_kind kind;
 	unsigned long flag;
 } mount_opts[] = {
-	{"async", OPT_CLEAR, MS_SYNCHRONOUS},
-	{"atime", OPT_CLEAR, MS_NOATIME},
-	{"bind", OPT_BIND, MS_BIND},
-	{"defaults", OPT_SET, 0},
-	{"dev", OPT_CLEAR, MS_NODEV},
-	{"diratime", OPT_CLEAR, MS_NODIRATIME},
-	{"dirsync", OPT_SET, MS_DIRSYNC},
-	{"exec", OPT_CLEAR, MS_NOEXEC},
-	{"iversion", OPT_SET, MS_I_VERSION},
-	{"lazytime", OPT_SET, MS_LAZYTIME},
-	{"loud", OPT_CLEAR, MS_SILENT},
-	{"mand", OPT_SET, MS_MANDLOCK},
-	{"noatime", OPT_SET, MS_NOATIME},
-	{"nodev", OPT_SET, MS_NODEV},
-	{"nodiratime", OPT_SET, MS_NODIRATIME},
-	{"noexec", OPT_SET, MS_NOEXEC},
-	{"noiversion", OPT_CLEAR, MS_I_VERSION},
-	{"nolazytime", OPT_CLEAR, MS_LAZYTIME},
-	{"nomand", OPT_CLEAR, MS_MANDLOCK},
-	{"norelatime", OPT_CLEAR, MS_RELATIME},
-	{"nostrictatime", OPT_CLEAR, MS_STRICTATIME},
-	{"nosuid", OPT_SET, MS_NOSUID},
-	{"nosymfollow", OPT_SET, MS_NOSYMFOLLOW},
-	{"rbind", OPT_BIND, MS_BIND | MS_REC},
-	{"relatime", OPT_SET, MS_RELATIME},
-	{"remount", OPT_SET, MS_REMOUNT},
-	{"ro", OPT_SET, MS_RDONLY},
-	{"rw", OPT_CLEAR, MS_RDONLY},
-	{"silent", OPT_SET, MS_SILENT},
-	{"strictatime", OPT_SET, MS_STRICTATIME},
-	{"suid", OPT_CLEAR, MS_NOSUID},
-	{"symfollow", OPT_CLEAR, MS_NOSYMFOLLOW},
-	{"sync", OPT_SET, MS_SYNCHRONOUS},
-	{"private", OPT_PROP, MS_PRIVATE},
-	{"rprivate", OPT_PROP, MS_PRIVATE | MS_REC},
-	{"shared", OPT_PROP, MS_SHARED},
-	{"rshared", OPT_PROP, MS_SHARED | MS_REC},
-	{"slave", OPT_PROP, MS_SLAVE},
-	{"rslave", OPT_PROP, MS_SLAVE | MS_REC},
-	{"unbindable", OPT_PROP, MS_UNBINDABLE},
-	{"runbindable", OPT_PROP, MS_UNBINDABLE | MS_REC},
-	{"rro", OPT_ATTR_SET, MOUNT_ATTR_RDONLY},
-	{"rrw", OPT_ATTR_CLR, MOUNT_ATTR_RDONLY},
-	{"rnosuid", OPT_ATTR_SET, MOUNT_ATTR_NOSUID},
-	{"rsuid", OPT_ATTR_CLR, MOUNT_ATTR_NOSUID},
-	{"rnodev", OPT_ATTR_SET, MOUNT_ATTR_NODEV},
-	{"rdev", OPT_ATTR_CLR, MOUNT_ATTR_NODEV},
-	{"rnoexec", OPT_ATTR_SET, MOUNT_ATTR_NOEXEC},
-	{"rexec", OPT_ATTR_CLR, MOUNT_ATTR_NOEXEC},
-	{"rnodiratime", OPT_ATTR_SET, MOUNT_ATTR_NODIRATIME},
-	{"rdiratime", OPT_ATTR_CLR, MOUNT_ATTR_NODIRATIME},
-	{"rrelatime", OPT_ATTR_SET, MOUNT_ATTR_RELATIME},
-	{"rnorelatime", OPT_ATTR_CLR, MOUNT_ATTR_RELATIME},
-	{"rnoatime", OPT_ATTR_SET, MOUNT_ATTR_NOATIME},
-	{"ratime", OPT_ATTR_CLR, MOUNT_ATTR_NOATIME},
-	{"rstrictatime", OPT_ATTR_SET, MOUNT_ATTR_STRICTATIME},
-	{"rnostrictatime", OPT_ATTR_CLR, MOUNT_ATTR_STRICTATIME},
-	{"rnosymfollow", OPT_ATTR_SET, MOUNT_ATTR_NOSYMFOLLOW},
-	{"rsymfollow", OPT_ATTR_CLR, MOUNT_ATTR_NOSYMFOLLOW},
+	{ "async", OPT_CLEAR, MS_SYNCHRONOUS },
+	{ "atime", OPT_CLEAR, MS_NOATIME },
+	{ "bind", OPT_BIND, MS_BIND },
+	{ "defaults", OPT_SET, 0 },
+	{ "dev", OPT_CLEAR, MS_NODEV },
+	{ "diratime", OPT_CLEAR, MS_NODIRATIME },
+	{ "dirsync", OPT_SET, MS_DIRSYNC },
+	{ "exec", OPT_CLEAR, MS_NOEXEC },
+	{ "iversion", OPT_SET, MS_I_VERSION },
+	{ "lazytime", OPT_SET, MS_LAZYTIME },
+	{ "loud", OPT_CLEAR, MS_SILENT },
+	{ "mand", OPT_SET, MS_MANDLOCK },
+	{ "noatime", OPT_SET, MS_NOATIME },
+	{ "nodev", OPT_SET, MS_NODEV },
+	{ "nodiratime", OPT_SET, MS_NODIRATIME },
+	{ "noexec", OPT_SET, MS_NOEXEC },
+	{ "noiversion", OPT_CLEAR, MS_I_VERSION },
+	{ "nolazytime", OPT_CLEAR, MS_LAZYTIME },
+	{ "nomand", OPT_CLEAR, MS_MANDLOCK },
+	{ "norelatime", OPT_CLEAR, MS_RELATIME },
+	{ "nostrictatime", OPT_CLEAR, MS_STRICTATIME },
+	{ "nosuid", OPT_SET, MS_NOSUID },
+	{ "nosymfollow", OPT_SET, MS_NOSYMFOLLOW },
+	{ "rbind", OPT_BIND, MS_BIND | MS_REC },
+	{ "relatime", OPT_SET, MS_RELATIME },
+	{ "remount", OPT_SET, MS_REMOUNT },
+	{ "ro", OPT_SET, MS_RDONLY },
+	{ "rw", OPT_CLEAR, MS_RDONLY },
+	{ "silent", OPT_SET, MS_SILENT },
+	{ "strictatime", OPT_SET, MS_STRICTATIME },
+	{ "suid", OPT_CLEAR, MS_NOSUID },
+	{ "symfollow", OPT_CLEAR, MS_NOSYMFOLLOW },
+	{ "sync", OPT_SET, MS_SYNCHRONOUS },
+	{ "private", OPT_PROP, MS_PRIVATE },
+	{ "rprivate", OPT_PROP, MS_PRIVATE | MS_REC },
+	{ "shared", OPT_PROP, MS_SHARED },
+	{ "rshared", OPT_PROP, MS_SHARED | MS_REC },
+	{ "slave", OPT_PROP, MS_SLAVE },
+	{ "rslave", OPT_PROP, MS_SLAVE | MS_REC },
+	{ "unbindable", OPT_PROP, MS_UNBINDABLE },
+	{ "runbindable", OPT_PROP, MS_UNBINDABLE | MS_REC },
+	{ "rro", OPT_ATTR_SET, MOUNT_ATTR_RDONLY },
+	{ "rrw", OPT_ATTR_CLR, MOUNT_ATTR_RDONLY },
+	{ "rnosuid", OPT_ATTR_SET, MOUNT_ATTR_NOSUID },
+	{ "rsuid", OPT_ATTR_CLR, MOUNT_ATTR_NOSUID },
+	{ "rnodev", OPT_ATTR_SET, MOUNT_ATTR_NODEV },
+	{ "rdev", OPT_ATTR_CLR, MOUNT_ATTR_NODEV },
+	{ "rnoexec", OPT_ATTR_SET, MOUNT_ATTR_NOEXEC },
+	{ "rexec", OPT_ATTR_CLR, MOUNT_ATTR_NOEXEC },
+	{ "rnodiratime", OPT_ATTR_SET, MOUNT_ATTR_NODIRATIME },
+	{ "rdiratime", OPT_ATTR_CLR, MOUNT_ATTR_NODIRATIME },
+	{ "rrelatime", OPT_ATTR_SET, MOUNT_ATTR_RELATIME },
+	{ "rnorelatime", OPT_ATTR_CLR, MOUNT_ATTR_RELATIME },
+	{ "rnoatime", OPT_ATTR_SET, MOUNT_ATTR_NOATIME },
+	{ "ratime", OPT_ATTR_CLR, MOUNT_ATTR_NOATIME },
+	{ "rstrictatime", OPT_ATTR_SET, MOUNT_ATTR_STRICTATIME },
+	{ "rnostrictatime", OPT_ATTR_CLR, MOUNT_ATTR_STRICTATIME },
+	{ "rnosymfollow", OPT_ATTR_SET, MOUNT_ATTR_NOSYMFOLLOW },
+	{ "rsymfollow", OPT_ATTR_CLR, MOUNT_ATTR_NOSYMFOLLOW },
 };
 
 size_t vs_mount_option_count(void)
@@ -171,14 +172,22 @@ static const struct {
 	const char *name;
 	int resource;
 } rlimit_names[] = {
-	{"RLIMIT_AS", RLIMIT_AS},	      {"RLIMIT_CORE", RLIMIT_CORE},
-	{"RLIMIT_CPU", RLIMIT_CPU},	      {"RLIMIT_DATA", RLIMIT_DATA},
-	{"RLIMIT_FSIZE", RLIMIT_FSIZE},	      {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-	{"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},   {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-	{"RLIMIT_NICE", RLIMIT_NICE},	      {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-	{"RLIMIT_NPROC", RLIMIT_NPROC},	      {"RLIMIT_RSS", RLIMIT_RSS},
-	{"RLIMIT_RTPRIO", RLIMIT_RTPRIO},     {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-	{"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
+	{ "RLIMIT_AS", RLIMIT_AS },
+	{ "RLIMIT_CORE", RLIMIT_CORE },
+	{ "RLIMIT_CPU", RLIMIT_CPU },
+	{ "RLIMIT_DATA", RLIMIT_DATA },
+	{ "RLIMIT_FSIZE", RLIMIT_FSIZE },
+	{ "RLIMIT_LOCKS", RLIMIT_LOCKS },
+	{ "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK },
+	{ "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
+	{ "RLIMIT_NICE", RLIMIT_NICE },
+	{ "RLIMIT_NOFILE", RLIMIT_NOFILE },
+	{ "RLIMIT_NPROC", RLIMIT_NPROC },
+	{ "RLIMIT_RSS", RLIMIT_RSS },
+	{ "RLIMIT_RTPRIO", RLIMIT_RTPRIO },
+	{ "RLIMIT_RTTIME", RLIMIT_RTTIME },
+	{ "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING },
+	{ "RLIMIT_STACK", RLIMIT_STACK },
 };
 
 int vs_rlimit_from_name(const char *name)
@@ -208,7 +217,8 @@ static int type_error(vs_err *err, const char *field, const char *want)
 static int get_string(json_object *obj, const char *key, const char *field, char **out, vs_err *err)
 {
 	json_object *v;
-	if (!obj || !json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
+	if (!obj || !json_object_object_get_ex(obj, key, &v) ||
+	    json_object_is_type(v, json_type_null))
 		return 0;
 	if (!json_object_is_type(v, json_type_string))
 		return type_error(err, field, "a string");
@@ -219,7 +229,8 @@ static int get_string(json_object *obj, const char *key, const char *field, char
 static int get_bool(json_object *obj, const char *key, const char *field, bool *out, vs_err *err)
 {
 	json_object *v;
-	if (!obj || !json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
+	if (!obj || !json_object_object_get_ex(obj, key, &v) ||
+	    json_object_is_type(v, json_type_null))
 		return 0;
 	if (!json_object_is_type(v, json_type_boolean))
 		return type_error(err, field, "a boolean");
@@ -232,7 +243,8 @@ static int get_int(json_object *obj, const char *key, const char *field, int64_t
 		   int64_t *out, vs_err *err)
 {
 	json_object *v;
-	if (!obj || !json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
+	if (!obj || !json_object_object_get_ex(obj, key, &v) ||
+	    json_object_is_type(v, json_type_null))
 		return 0;
 	if (!json_object_is_type(v, json_type_int))
 		return type_error(err, field, "an integer");
@@ -247,7 +259,8 @@ static int get_int(json_object *obj, const char *key, const char *field, int64_t
 static int get_u64(json_object *obj, const char *key, const char *field, uint64_t *out, vs_err *err)
 {
 	json_object *v;
-	if (!obj || !json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
+	if (!obj || !json_object_object_get_ex(obj, key, &v) ||
+	    json_object_is_type(v, json_type_null))
 		return 0;
 	if (!json_object_is_type(v, json_type_int))
 		return type_error(err, field, "an integer");
@@ -263,7 +276,8 @@ static int get_object(json_object *obj, const char *key, const char *field, json
 {
 	json_object *v;
 	*out = NULL;
-	if (!obj || !json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
+	if (!obj || !json_object_object_get_ex(obj, key, &v) ||
+	    json_object_is_type(v, json_type_null))
 		return 0;
 	if (!json_object_is_type(v, json_type_object))
 		return type_error(err, field, "an object");
@@ -276,7 +290,8 @@ static int get_array(json_object *obj, const char *key, const char *field, json_
 {
 	json_object *v;
 	*out = NULL;
-	if (!obj || !json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
+	if (!obj || !json_object_object_get_ex(obj, key, &v) ||
+	    json_object_is_type(v, json_type_null))
 		return 0;
 	if (!json_object_is_type(v, json_type_array))
 		return type_error(err, field, "an array");
@@ -324,8 +339,8 @@ static void free_strv(char **v)
 
 static int parse_caps(json_object *caps, vs_process *p, vs_err *err)
 {
-	static const char *const set_names[VS_CAP_SETS] = {"bounding", "effective", "inheritable",
-							  "permitted", "ambient"};
+	static const char *const set_names[VS_CAP_SETS] = { "bounding", "effective", "inheritable",
+							    "permitted", "ambient" };
 	p->has_caps = true;
 	for (int s = 0; s < VS_CAP_SETS; s++) {
 		char field[64];
@@ -338,8 +353,10 @@ static int parse_caps(json_object *caps, vs_process *p, vs_err *err)
 		for (char **n = names; n && *n; n++) {
 			int c = vs_cap_from_name(*n);
 			if (c < 0 || c > (int)cap_max_bits() - 1) {
-				/* runc and crun warn too: a newer spec on an older kernel must still run. */
-				vs_warn("%s: ignoring capability %s unknown to this kernel", field, *n);
+				/* runc and crun warn too: a newer spec on an older kernel must
+				 * still run. */
+				vs_warn("%s: ignoring capability %s unknown to this kernel", field,
+					*n);
 				continue;
 			}
 			p->caps[s] |= 1ULL << c;
@@ -365,13 +382,17 @@ static int parse_process(json_object *proc, vs_config *c, vs_err *err)
 	if (p->env)
 		for (size_t i = 0; p->env[i]; i++)
 			if (!strchr(p->env[i], '='))
-				return vs_fail(err, 0, "config.json: process.env[%zu]: \"%s\" is not KEY=VALUE", i, p->env[i]);
+				return vs_fail(
+					err, 0,
+					"config.json: process.env[%zu]: \"%s\" is not KEY=VALUE", i,
+					p->env[i]);
 	if (get_string(proc, "cwd", "process.cwd", &p->cwd, err) < 0)
 		return -1;
 	if (!p->cwd)
 		return vs_fail(err, 0, "config.json: process.cwd: required");
 	if (p->cwd[0] != '/')
-		return vs_fail(err, 0, "config.json: process.cwd: \"%s\" is not an absolute path", p->cwd);
+		return vs_fail(err, 0, "config.json: process.cwd: \"%s\" is not an absolute path",
+			       p->cwd);
 
 	json_object *user;
 	if (get_object(proc, "user", "process.user", &user, err) < 0)
@@ -406,7 +427,10 @@ static int parse_process(json_object *proc, vs_config *c, vs_err *err)
 			json_object *g = json_object_array_get_idx(gids, i);
 			int64_t v = json_object_get_int64(g);
 			if (!json_object_is_type(g, json_type_int) || v < 0 || v > UINT32_MAX - 1)
-				return vs_fail(err, 0, "config.json: process.user.additionalGids[%zu]: expected a gid", i);
+				return vs_fail(err, 0,
+					       "config.json: process.user.additionalGids[%zu]: "
+					       "expected a gid",
+					       i);
 			p->additional_gids[i] = (gid_t)v;
 		}
 		p->n_additional_gids = n;
@@ -431,16 +455,23 @@ static int parse_process(json_object *proc, vs_config *c, vs_err *err)
 				return -1;
 			int res = type ? vs_rlimit_from_name(type) : -1;
 			if (res < 0)
-				return vs_fail(err, 0, "config.json: %s.type: unknown rlimit \"%s\"", field, type ? type : "");
+				return vs_fail(err, 0,
+					       "config.json: %s.type: unknown rlimit \"%s\"", field,
+					       type ? type : "");
 			for (size_t j = 0; j < i; j++)
 				if (p->rlimits[j].resource == res)
-					return vs_fail(err, 0, "config.json: %s: duplicate rlimit %s", field, type);
+					return vs_fail(err, 0,
+						       "config.json: %s: duplicate rlimit %s",
+						       field, type);
 			vs_rlimit *l = &p->rlimits[i];
 			l->resource = res;
-			if (get_u64(o, "soft", field, &l->soft, err) < 0 || get_u64(o, "hard", field, &l->hard, err) < 0)
+			if (get_u64(o, "soft", field, &l->soft, err) < 0 ||
+			    get_u64(o, "hard", field, &l->hard, err) < 0)
 				return -1;
 			if (l->soft > l->hard)
-				return vs_fail(err, 0, "config.json: %s: soft limit above hard limit", field);
+				return vs_fail(err, 0,
+					       "config.json: %s: soft limit above hard limit",
+					       field);
 			p->n_rlimits++;
 		}
 	}
@@ -450,7 +481,8 @@ static int parse_process(json_object *proc, vs_config *c, vs_err *err)
 		return -1;
 	if (caps && parse_caps(caps, p, err) < 0)
 		return -1;
-	if (get_bool(proc, "noNewPrivileges", "process.noNewPrivileges", &p->no_new_privileges, err) < 0)
+	if (get_bool(proc, "noNewPrivileges", "process.noNewPrivileges", &p->no_new_privileges,
+		     err) < 0)
 		return -1;
 	r = get_int(proc, "oomScoreAdj", "process.oomScoreAdj", -1000, 1000, &x, err);
 	if (r < 0)
@@ -483,7 +515,8 @@ static int parse_mounts(json_object *arr, vs_config *c, vs_err *err)
 		if (!m->destination || m->destination[0] == '\0')
 			return vs_fail(err, 0, "config.json: %s: required", f2);
 		if (m->destination[0] != '/')
-			return vs_fail(err, 0, "config.json: %s: \"%s\" is not an absolute path", f2, m->destination);
+			return vs_fail(err, 0, "config.json: %s: \"%s\" is not an absolute path",
+				       f2, m->destination);
 		snprintf(f2, sizeof(f2), "%s.source", field);
 		if (get_string(o, "source", f2, &m->source, err) < 0)
 			return -1;
@@ -517,14 +550,18 @@ static int parse_mounts(json_object *arr, vs_config *c, vs_err *err)
 		if (m->type && !strcmp(m->type, "bind"))
 			m->bind = true;
 		if (!m->bind && !m->type)
-			return vs_fail(err, 0, "config.json: %s.type: required for a non-bind mount", field);
+			return vs_fail(err, 0,
+				       "config.json: %s.type: required for a non-bind mount",
+				       field);
 		if (m->bind && !m->source)
-			return vs_fail(err, 0, "config.json: %s.source: required for a bind mount", field);
+			return vs_fail(err, 0, "config.json: %s.source: required for a bind mount",
+				       field);
 	}
 	return 0;
 }
 
-static int parse_idmaps(json_object *linux_, const char *key, vs_idmap **out, size_t *count, vs_err *err)
+static int parse_idmaps(json_object *linux_, const char *key, vs_idmap **out, size_t *count,
+			vs_err *err)
 {
 	json_object *arr;
 	char field[64];
@@ -549,8 +586,10 @@ static int parse_idmaps(json_object *linux_, const char *key, vs_idmap **out, si
 		    get_int(o, "size", f, 1, UINT32_MAX, &s, err) < 0)
 			return -1;
 		if (a < 0 || b < 0 || s < 0)
-			return vs_fail(err, 0, "config.json: %s: containerID, hostID and size are required", f);
-		(*out)[i] = (vs_idmap){(uint32_t)a, (uint32_t)b, (uint32_t)s};
+			return vs_fail(err, 0,
+				       "config.json: %s: containerID, hostID and size are required",
+				       f);
+		(*out)[i] = (vs_idmap){ (uint32_t)a, (uint32_t)b, (uint32_t)s };
 	}
 	*count = n;
 	return 0;
@@ -575,14 +614,18 @@ static int parse_namespaces(json_object *arr, vs_config *c, vs_err *err)
 			if (!strcmp(type, ns_names[t]))
 				break;
 		if (t == VS_NS_COUNT)
-			return vs_fail(err, 0, "config.json: %s.type: unknown namespace \"%s\"", field, type);
+			return vs_fail(err, 0, "config.json: %s.type: unknown namespace \"%s\"",
+				       field, type);
 		if (c->ns[t].present)
-			return vs_fail(err, 0, "config.json: %s: duplicate namespace \"%s\"", field, type);
+			return vs_fail(err, 0, "config.json: %s: duplicate namespace \"%s\"", field,
+				       type);
 		c->ns[t].present = true;
 		if (get_string(o, "path", field, &c->ns[t].path, err) < 0)
 			return -1;
 		if (c->ns[t].path && c->ns[t].path[0] != '/')
-			return vs_fail(err, 0, "config.json: %s.path: \"%s\" is not an absolute path", field, c->ns[t].path);
+			return vs_fail(err, 0,
+				       "config.json: %s.path: \"%s\" is not an absolute path",
+				       field, c->ns[t].path);
 	}
 	return 0;
 }
@@ -602,10 +645,12 @@ static int parse_devices(json_object *arr, vs_config *c, vs_err *err)
 		if (!json_object_is_type(o, json_type_object))
 			return type_error(err, field, "an object");
 		vs_autofree char *type = NULL;
-		if (get_string(o, "path", field, &d->path, err) < 0 || get_string(o, "type", field, &type, err) < 0)
+		if (get_string(o, "path", field, &d->path, err) < 0 ||
+		    get_string(o, "type", field, &type, err) < 0)
 			return -1;
 		if (!d->path || d->path[0] != '/')
-			return vs_fail(err, 0, "config.json: %s.path: required absolute path", field);
+			return vs_fail(err, 0, "config.json: %s.path: required absolute path",
+				       field);
 		if (!type || strlen(type) != 1 || !strchr("cbup", type[0]))
 			return vs_fail(err, 0, "config.json: %s.type: must be c, b, u or p", field);
 		d->type = type[0];
@@ -613,7 +658,9 @@ static int parse_devices(json_object *arr, vs_config *c, vs_err *err)
 		if (d->type != 'p') {
 			if (get_int(o, "major", field, 0, INT32_MAX, &d->major, err) <= 0 ||
 			    get_int(o, "minor", field, 0, INT32_MAX, &d->minor, err) <= 0)
-				return vs_fail(err, 0, "config.json: %s: major and minor are required", field);
+				return vs_fail(err, 0,
+					       "config.json: %s: major and minor are required",
+					       field);
 		}
 		int r = get_int(o, "fileMode", field, 0, 07777, &x, err);
 		if (r < 0)
@@ -634,7 +681,7 @@ static int parse_devices(json_object *arr, vs_config *c, vs_err *err)
 
 static int parse_time_offsets(json_object *obj, vs_config *c, vs_err *err)
 {
-	static const char *const clocks[2] = {"monotonic", "boottime"};
+	static const char *const clocks[2] = { "monotonic", "boottime" };
 	c->has_time_offsets = true;
 	for (int i = 0; i < 2; i++) {
 		json_object *o;
@@ -644,7 +691,8 @@ static int parse_time_offsets(json_object *obj, vs_config *c, vs_err *err)
 			return -1;
 		if (!o)
 			continue;
-		if (get_int(o, "secs", field, INT64_MIN, INT64_MAX, &c->time_offsets[i][0], err) < 0 ||
+		if (get_int(o, "secs", field, INT64_MIN, INT64_MAX, &c->time_offsets[i][0], err) <
+			    0 ||
 		    get_int(o, "nanosecs", field, 0, 999999999, &c->time_offsets[i][1], err) < 0)
 			return -1;
 	}
@@ -660,9 +708,11 @@ static int parse_sysctl(json_object *obj, vs_config *c, vs_err *err)
 	json_object_object_foreach(obj, key, val)
 	{
 		if (!json_object_is_type(val, json_type_string))
-			return vs_fail(err, 0, "config.json: linux.sysctl.%s: expected a string", key);
+			return vs_fail(err, 0, "config.json: linux.sysctl.%s: expected a string",
+				       key);
 		if (strstr(key, "..") || key[0] == '/' || key[0] == '.')
-			return vs_fail(err, 0, "config.json: linux.sysctl: invalid key \"%s\"", key);
+			return vs_fail(err, 0, "config.json: linux.sysctl: invalid key \"%s\"",
+				       key);
 		vs_kv *kv = &c->sysctl[c->n_sysctl++];
 		kv->key = strdup(key);
 		kv->value = strdup(json_object_get_string(val));
@@ -683,24 +733,31 @@ static int parse_linux(json_object *linux_, vs_config *c, vs_err *err)
 	    parse_idmaps(linux_, "gidMappings", &c->gid_mappings, &c->n_gid_mappings, err) < 0)
 		return -1;
 	if ((c->n_uid_mappings || c->n_gid_mappings) && !c->ns[VS_NS_USER].present)
-		return vs_fail(err, 0, "config.json: linux.uidMappings: set without a user namespace");
+		return vs_fail(err, 0,
+			       "config.json: linux.uidMappings: set without a user namespace");
 	if (c->ns[VS_NS_USER].present && !c->ns[VS_NS_USER].path &&
 	    (!c->n_uid_mappings || !c->n_gid_mappings))
-		return vs_fail(err, 0, "config.json: linux.uidMappings/gidMappings: required for a new user namespace");
+		return vs_fail(err, 0,
+			       "config.json: linux.uidMappings/gidMappings: required for a new "
+			       "user namespace");
 	if (get_object(linux_, "timeOffsets", "linux.timeOffsets", &obj, err) < 0)
 		return -1;
 	if (obj) {
 		if (parse_time_offsets(obj, c, err) < 0)
 			return -1;
 		if (!c->ns[VS_NS_TIME].present || c->ns[VS_NS_TIME].path)
-			return vs_fail(err, 0, "config.json: linux.timeOffsets: needs a new time namespace");
+			return vs_fail(
+				err, 0,
+				"config.json: linux.timeOffsets: needs a new time namespace");
 	}
 	if (get_array(linux_, "devices", "linux.devices", &arr, err) < 0)
 		return -1;
 	if (arr && parse_devices(arr, c, err) < 0)
 		return -1;
-	if (get_string_array(linux_, "maskedPaths", "linux.maskedPaths", &c->masked_paths, &c->n_masked_paths, err) < 0 ||
-	    get_string_array(linux_, "readonlyPaths", "linux.readonlyPaths", &c->readonly_paths, &c->n_readonly_paths, err) < 0)
+	if (get_string_array(linux_, "maskedPaths", "linux.maskedPaths", &c->masked_paths,
+			     &c->n_masked_paths, err) < 0 ||
+	    get_string_array(linux_, "readonlyPaths", "linux.readonlyPaths", &c->readonly_paths,
+			     &c->n_readonly_paths, err) < 0)
 		return -1;
 	if (get_object(linux_, "sysctl", "linux.sysctl", &obj, err) < 0)
 		return -1;
@@ -710,9 +767,12 @@ static int parse_linux(json_object *linux_, vs_config *c, vs_err *err)
 	if (get_string(linux_, "rootfsPropagation", "linux.rootfsPropagation", &prop, err) < 0)
 		return -1;
 	if (prop && prop[0]) {
-		vs_mount tmp = {0};
+		vs_mount tmp = { 0 };
 		if (!vs_mount_option_apply(&tmp, prop) || !tmp.propagation)
-			return vs_fail(err, 0, "config.json: linux.rootfsPropagation: unknown propagation \"%s\"", prop);
+			return vs_fail(
+				err, 0,
+				"config.json: linux.rootfsPropagation: unknown propagation \"%s\"",
+				prop);
 		c->rootfs_propagation = tmp.propagation;
 	}
 	if (get_string(linux_, "cgroupsPath", "linux.cgroupsPath", &c->cgroups_path, err) < 0)
@@ -737,7 +797,8 @@ int vs_config_parse(const char *text, const char *bundle, vs_config **out, vs_er
 	c->doc = json_tokener_parse_verbose(text, &jerr);
 	if (!c->doc) {
 		vs_config_free(c);
-		return vs_fail(err, 0, "config.json: invalid JSON: %s", json_tokener_error_desc(jerr));
+		return vs_fail(err, 0, "config.json: invalid JSON: %s",
+			       json_tokener_error_desc(jerr));
 	}
 	if (!json_object_is_type(c->doc, json_type_object)) {
 		vs_config_free(c);
@@ -792,7 +853,8 @@ int vs_config_parse(const char *text, const char *bundle, vs_config **out, vs_er
 		goto fail;
 	if (linux_ && parse_linux(linux_, c, err) < 0)
 		goto fail;
-	if ((c->hostname || c->domainname) && (!c->ns[VS_NS_UTS].present || c->ns[VS_NS_UTS].path)) {
+	if ((c->hostname || c->domainname) &&
+	    (!c->ns[VS_NS_UTS].present || c->ns[VS_NS_UTS].path)) {
 		vs_fail(err, 0, "config.json: hostname: needs a new uts namespace");
 		goto fail;
 	}
@@ -802,7 +864,8 @@ int vs_config_parse(const char *text, const char *bundle, vs_config **out, vs_er
 		json_object_object_foreach(c->annotations, k, v)
 		{
 			if (!json_object_is_type(v, json_type_string)) {
-				vs_fail(err, 0, "config.json: annotations.%s: expected a string", k);
+				vs_fail(err, 0, "config.json: annotations.%s: expected a string",
+					k);
 				goto fail;
 			}
 		}

@@ -24,8 +24,8 @@ enum vs_ns_type {
 };
 
 typedef struct vs_namespace {
-	bool present;   /* listed in linux.namespaces */
-	char *path;     /* join this namespace instead of creating one */
+	bool present; /* listed in linux.namespaces */
+	char *path;   /* join this namespace instead of creating one */
 } vs_namespace;
 
 typedef struct vs_idmap {
@@ -36,12 +36,12 @@ typedef struct vs_mount {
 	char *destination;
 	char *source;
 	char *type;
-	char *data;                /* options the kernel gets as a string */
-	unsigned long flags;       /* MS_* set on the mount */
-	unsigned long propagation; /* MS_SHARED/... | MS_REC, 0 if none */
+	char *data;		     /* options the kernel gets as a string */
+	unsigned long flags;	     /* MS_* set on the mount */
+	unsigned long propagation;   /* MS_SHARED/... | MS_REC, 0 if none */
 	uint64_t attr_set, attr_clr; /* MOUNT_ATTR_* for recursive r* options */
-	bool bind;                 /* bind or rbind */
-	bool has_rw;               /* "rw" given: clears MS_RDONLY on remount */
+	bool bind;		     /* bind or rbind */
+	bool has_rw;		     /* "rw" given: clears MS_RDONLY on remount */
 } vs_mount;
 
 typedef struct vs_rlimit {
@@ -51,7 +51,7 @@ typedef struct vs_rlimit {
 
 typedef struct vs_device {
 	char *path;
-	char type;                 /* 'c', 'b', 'u', 'p' */
+	char type; /* 'c', 'b', 'u', 'p' */
 	int64_t major, minor;
 	bool has_mode, has_uid, has_gid;
 	mode_t mode;
@@ -59,12 +59,19 @@ typedef struct vs_device {
 	gid_t gid;
 } vs_device;
 
-enum vs_cap_set { VS_CAP_BOUNDING = 0, VS_CAP_EFFECTIVE, VS_CAP_INHERITABLE, VS_CAP_PERMITTED, VS_CAP_AMBIENT, VS_CAP_SETS };
+enum vs_cap_set {
+	VS_CAP_BOUNDING = 0,
+	VS_CAP_EFFECTIVE,
+	VS_CAP_INHERITABLE,
+	VS_CAP_PERMITTED,
+	VS_CAP_AMBIENT,
+	VS_CAP_SETS
+};
 
 typedef struct vs_process {
 	bool terminal;
-	char **args;               /* NULL terminated */
-	char **env;                /* NULL terminated */
+	char **args; /* NULL terminated */
+	char **env;  /* NULL terminated */
 	char *cwd;
 	uid_t uid;
 	gid_t gid;
@@ -74,7 +81,7 @@ typedef struct vs_process {
 	size_t n_additional_gids;
 	vs_rlimit *rlimits;
 	size_t n_rlimits;
-	bool has_caps;             /* process.capabilities present at all */
+	bool has_caps; /* process.capabilities present at all */
 	uint64_t caps[VS_CAP_SETS];
 	bool no_new_privileges;
 	bool has_oom_score_adj;
@@ -86,10 +93,10 @@ typedef struct vs_kv {
 } vs_kv;
 
 typedef struct vs_config {
-	json_object *doc;          /* the parsed document (owns raw sections) */
-	char *bundle;              /* absolute bundle dir: base of relative paths */
+	json_object *doc; /* the parsed document (owns raw sections) */
+	char *bundle;	  /* absolute bundle dir: base of relative paths */
 	char *oci_version;
-	char *root_path;           /* absolute (bundle-relative paths resolved) */
+	char *root_path; /* absolute (bundle-relative paths resolved) */
 	bool root_readonly;
 	char *hostname;
 	char *domainname;
@@ -112,9 +119,9 @@ typedef struct vs_config {
 	size_t n_sysctl;
 	unsigned long rootfs_propagation; /* 0: default (rslave) */
 	char *cgroups_path;
-	json_object *resources;    /* linux.resources, borrowed from doc */
-	json_object *annotations;  /* borrowed from doc, may be NULL */
-	json_object *hooks;        /* borrowed from doc, may be NULL */
+	json_object *resources;	  /* linux.resources, borrowed from doc */
+	json_object *annotations; /* borrowed from doc, may be NULL */
+	json_object *hooks;	  /* borrowed from doc, may be NULL */
 } vs_config;
 
 /* Parse and validate bundle/config.json. root.path is resolved against bundle. */

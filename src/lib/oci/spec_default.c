@@ -14,7 +14,8 @@ static json_object *strings(const char *const *v)
 	return a;
 }
 
-static json_object *mount(const char *dest, const char *type, const char *src, const char *const *opts)
+static json_object *mount(const char *dest, const char *type, const char *src,
+			  const char *const *opts)
 {
 	json_object *m = json_object_new_object();
 	json_object_object_add(m, "destination", json_object_new_string(dest));
@@ -37,14 +38,27 @@ static json_object *idmap(unsigned host)
 
 json_object *vs_spec_default(bool rootless)
 {
-	static const char *const caps[] = {"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE", NULL};
-	static const char *const args[] = {"sh", NULL};
-	static const char *const env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-					  "TERM=xterm", NULL};
-	static const char *const masked[] = {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
-					     "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-					     "/proc/sched_debug", "/sys/firmware", "/proc/scsi", NULL};
-	static const char *const ro[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL};
+	static const char *const caps[] = { "CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE",
+					    NULL };
+	static const char *const args[] = { "sh", NULL };
+	static const char *const env[] = {
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm",
+		NULL
+	};
+	static const char *const masked[] = { "/proc/acpi",
+					      "/proc/asound",
+					      "/proc/kcore",
+					      "/proc/keys",
+					      "/proc/latency_stats",
+					      "/proc/timer_list",
+					      "/proc/timer_stats",
+					      "/proc/sched_debug",
+					      "/sys/firmware",
+					      "/proc/scsi",
+					      NULL };
+	static const char *const ro[] = { "/proc/bus",		 "/proc/fs",
+					  "/proc/irq",		 "/proc/sys",
+					  "/proc/sysrq-trigger", NULL };
 
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "ociVersion", json_object_new_string(VS_OCI_VERSION));
@@ -59,7 +73,7 @@ json_object *vs_spec_default(bool rootless)
 	json_object_object_add(p, "env", strings(env));
 	json_object_object_add(p, "cwd", json_object_new_string("/"));
 	json_object *cp = json_object_new_object();
-	static const char *const sets[] = {"bounding", "effective", "permitted", "ambient", NULL};
+	static const char *const sets[] = { "bounding", "effective", "permitted", "ambient", NULL };
 	for (const char *const *s = sets; *s; s++)
 		json_object_object_add(cp, *s, strings(caps));
 	json_object_object_add(p, "capabilities", cp);
@@ -80,23 +94,34 @@ json_object *vs_spec_default(bool rootless)
 
 	json_object *mounts = json_object_new_array();
 	json_object_array_add(mounts, mount("/proc", "proc", "proc", NULL));
-	json_object_array_add(mounts, mount("/dev", "tmpfs", "tmpfs",
-					    (const char *const[]){"nosuid", "strictatime", "mode=755", "size=65536k", NULL}));
-	json_object_array_add(mounts, mount("/dev/pts", "devpts", "devpts",
-					    (const char *const[]){"nosuid", "noexec", "newinstance", "ptmxmode=0666",
-								  "mode=0620", rootless ? NULL : "gid=5", NULL}));
-	json_object_array_add(mounts, mount("/dev/shm", "tmpfs", "shm",
-					    (const char *const[]){"nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL}));
-	json_object_array_add(mounts, mount("/dev/mqueue", "mqueue", "mqueue",
-					    (const char *const[]){"nosuid", "noexec", "nodev", NULL}));
+	json_object_array_add(mounts,
+			      mount("/dev", "tmpfs", "tmpfs",
+				    (const char *const[]){ "nosuid", "strictatime", "mode=755",
+							   "size=65536k", NULL }));
+	json_object_array_add(
+		mounts,
+		mount("/dev/pts", "devpts", "devpts",
+		      (const char *const[]){ "nosuid", "noexec", "newinstance", "ptmxmode=0666",
+					     "mode=0620", rootless ? NULL : "gid=5", NULL }));
+	json_object_array_add(mounts,
+			      mount("/dev/shm", "tmpfs", "shm",
+				    (const char *const[]){ "nosuid", "noexec", "nodev", "mode=1777",
+							   "size=65536k", NULL }));
+	json_object_array_add(mounts,
+			      mount("/dev/mqueue", "mqueue", "mqueue",
+				    (const char *const[]){ "nosuid", "noexec", "nodev", NULL }));
 	if (rootless)
-		json_object_array_add(mounts, mount("/sys", "none", "/sys",
-						    (const char *const[]){"rbind", "nosuid", "noexec", "nodev", "ro", NULL}));
+		json_object_array_add(mounts,
+				      mount("/sys", "none", "/sys",
+					    (const char *const[]){ "rbind", "nosuid", "noexec",
+								   "nodev", "ro", NULL }));
 	else
 		json_object_array_add(mounts, mount("/sys", "sysfs", "sysfs",
-						    (const char *const[]){"nosuid", "noexec", "nodev", "ro", NULL}));
+						    (const char *const[]){ "nosuid", "noexec",
+									   "nodev", "ro", NULL }));
 	json_object_array_add(mounts, mount("/sys/fs/cgroup", "cgroup", "cgroup",
-					    (const char *const[]){"nosuid", "noexec", "nodev", "relatime", "ro", NULL}));
+					    (const char *const[]){ "nosuid", "noexec", "nodev",
+								   "relatime", "ro", NULL }));
 	json_object_object_add(o, "mounts", mounts);
 
 	json_object *lx = json_object_new_object();
@@ -113,7 +138,9 @@ json_object *vs_spec_default(bool rootless)
 		json_object_object_add(lx, "gidMappings", idmap(getgid()));
 	}
 	json_object *ns = json_object_new_array();
-	static const char *const nss[] = {"pid", "network", "ipc", "uts", "mount", "cgroup", NULL};
+	static const char *const nss[] = {
+		"pid", "network", "ipc", "uts", "mount", "cgroup", NULL
+	};
 	for (const char *const *n = nss; *n; n++) {
 		json_object *e = json_object_new_object();
 		json_object_object_add(e, "type", json_object_new_string(*n));

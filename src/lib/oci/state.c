@@ -10,11 +10,12 @@
 #include "core/fs.h"
 #include "oci/version.h"
 
-static const char *const status_names[] = {"creating", "created", "running", "stopped", "paused"};
+static const char *const status_names[] = { "creating", "created", "running", "stopped", "paused" };
 
 const char *vs_status_name(vs_status s)
 {
-	return (unsigned)s < sizeof(status_names) / sizeof(status_names[0]) ? status_names[s] : "unknown";
+	return (unsigned)s < sizeof(status_names) / sizeof(status_names[0]) ? status_names[s]
+									    : "unknown";
 }
 
 int vs_validate_id(const char *id, vs_err *err)
@@ -23,14 +24,17 @@ int vs_validate_id(const char *id, vs_err *err)
 	if (n == 0)
 		return vs_fail(err, 0, "invalid container id: empty");
 	if (n > VS_ID_MAX)
-		return vs_fail(err, 0, "invalid container id: longer than %d characters", VS_ID_MAX);
+		return vs_fail(err, 0, "invalid container id: longer than %d characters",
+			       VS_ID_MAX);
 	if (!strcmp(id, ".") || !strcmp(id, ".."))
 		return vs_fail(err, 0, "invalid container id \"%s\"", id);
 	for (const char *p = id; *p; p++) {
 		char c = *p;
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		      c == '_' || c == '+' || c == '-' || c == '.'))
-			return vs_fail(err, 0, "invalid container id \"%s\": only [A-Za-z0-9_+.-] allowed", id);
+			return vs_fail(err, 0,
+				       "invalid container id \"%s\": only [A-Za-z0-9_+.-] allowed",
+				       id);
 	}
 	return 0;
 }
@@ -146,6 +150,7 @@ json_object *vs_state_to_oci_json(const vs_state *st, vs_status live)
 	put_str(o, "created", st->created);
 	json_object_object_add(o, "owner", json_object_new_string(st->owner == 0 ? "root" : ""));
 	json_object_object_add(o, "annotations",
-			       st->annotations ? json_object_get(st->annotations) : json_object_new_object());
+			       st->annotations ? json_object_get(st->annotations)
+					       : json_object_new_object());
 	return o;
 }

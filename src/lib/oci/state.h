@@ -25,13 +25,13 @@ typedef struct vs_state {
 	char *id;
 	char *bundle;
 	char *rootfs;
-	char *backend;         /* "container" or "microvm" */
-	char *created;         /* RFC 3339 */
-	char *cgroup_path;     /* resolved cgroup path (relative to hierarchy roots) */
+	char *backend;	   /* "container" or "microvm" */
+	char *created;	   /* RFC 3339 */
+	char *cgroup_path; /* resolved cgroup path (relative to hierarchy roots) */
 	uid_t owner;
 	pid_t pid;
-	uint64_t start_time;   /* of pid, see core/proc.h */
-	vs_status status;      /* as last recorded; the live status is derived */
+	uint64_t start_time;	  /* of pid, see core/proc.h */
+	vs_status status;	  /* as last recorded; the live status is derived */
 	json_object *annotations; /* owned reference or NULL */
 } vs_state;
 
