@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "core/fs.h"
+#include "core/resolve.h"
+#include <fcntl.h>
 
 static char root[64];
 
@@ -138,6 +140,43 @@ static void test_path_join(void **state)
 	assert_int_equal(vs_path_join(small, sizeof(small), "/abc", "def", &err), -1);
 }
 
+/* Where does fd point? Compare its /proc link with root + rel. */
+static void assert_fd_at(int fd, const char *rel)
+{
+	char link[PATH_MAX], want[PATH_MAX + 64];
+	ssize_t n = readlink(vs_fd_path_of(fd).path, link, sizeof(link) - 1);
+	assert_true(n > 0);
+	link[n] = '\0';
+	snprintf(want, sizeof(want), "%s%s", root, rel);
+	assert_string_equal(link, want);
+}
+
+static void test_open_in_root_creates_inside(void **state)
+{
+	(void)state;
+	char p[PATH_MAX + 64];
+	int rfd = open(root, O_PATH | O_DIRECTORY);
+	assert_true(rfd >= 0);
+	snprintf(p, sizeof(p), "%s/abs", root);
+	assert_int_equal(symlink("/etc/vessel-should-not-exist", p), 0);
+	snprintf(p, sizeof(p), "%s/rel", root);
+	assert_int_equal(symlink("../../../../tmp-outside", p), 0);
+	vs_err err = { 0 };
+	int fd = vs_open_in_root(rfd, "/abs/sub", VS_CREATE_DIR, &err);
+	assert_true(fd >= 0);
+	assert_fd_at(fd, "/etc/vessel-should-not-exist/sub");
+	close(fd);
+	assert_int_equal(access("/etc/vessel-should-not-exist", F_OK), -1);
+	fd = vs_open_in_root(rfd, "rel/x/file", VS_CREATE_FILE, &err);
+	assert_true(fd >= 0);
+	assert_fd_at(fd, "/tmp-outside/x/file");
+	close(fd);
+	fd = vs_open_in_root(rfd, "/missing", VS_OPEN_EXISTING, &err);
+	assert_int_equal(fd, -1);
+	assert_non_null(strstr(err.msg, "/missing"));
+	close(rfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -149,6 +188,7 @@ int main(void)
 		cmocka_unit_test(test_read_missing_names_path),
 		cmocka_unit_test_setup_teardown(test_mkdir_p_and_remove, setup, teardown),
 		cmocka_unit_test(test_path_join),
+		cmocka_unit_test_setup_teardown(test_open_in_root_creates_inside, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

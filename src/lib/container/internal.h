@@ -31,8 +31,9 @@ int vs_rootfs_setup(vs_init_ctx *ctx, vs_err *err);
 /* After pivot: masked and read-only paths, read-only root. */
 int vs_rootfs_finalize(const vs_config *cfg, vs_err *err);
 
-/* devices.c: default devices, linux.devices, /dev symlinks (rootfs not yet pivoted). */
-int vs_devices_setup(const vs_config *cfg, const char *rootfs, bool in_userns, vs_err *err);
+/* devices.c: default devices, linux.devices, /dev symlinks (rootfs not yet
+ * pivoted; root_fd is the rootfs, every path is resolved inside it). */
+int vs_devices_setup(const vs_config *cfg, int root_fd, bool in_userns, vs_err *err);
 
 /* privileges.c: rlimits, user, capabilities, no_new_privs. */
 int vs_process_apply_rlimits(const vs_process *p, vs_err *err);

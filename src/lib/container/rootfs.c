@@ -19,6 +19,7 @@
 #include "core/cleanup.h"
 #include "core/fs.h"
 #include "core/log.h"
+#include "core/resolve.h"
 
 /* Flags that only describe the operation, never the mount itself. */
 #define OP_FLAGS (MS_BIND | MS_REC | MS_REMOUNT | MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE)
@@ -52,127 +53,158 @@ static int bind_remount(const char *dest, unsigned long flags, vs_err *err)
 	return vs_fail_errno(err, "remount %s", dest);
 }
 
-static int make_dest(const char *dest, bool is_dir, vs_err *err)
+/* The destination of a mount, resolved inside the rootfs and held as an
+ * fd: mount(2) gets "/proc/self/fd/N", so no symlink swapped in after the
+ * check can redirect it. */
+typedef struct mount_target {
+	int fd;
+	vs_fd_path at;
+} mount_target;
+
+static int target_open(int root_fd, const char *dest, enum vs_create_kind kind, mount_target *t,
+		       vs_err *err)
 {
-	if (is_dir)
-		return vs_mkdir_p(dest, 0755, err);
-	char parent[PATH_MAX];
-	snprintf(parent, sizeof(parent), "%s", dest);
-	if (vs_mkdir_p(dirname(parent), 0755, err) < 0)
+	t->fd = vs_open_in_root(root_fd, dest, kind, err);
+	if (t->fd < 0)
 		return -1;
-	int fd = open(dest, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0 && errno != EISDIR)
-		return vs_fail_errno(err, "create mount point %s", dest);
-	if (fd >= 0)
-		close(fd);
+	t->at = vs_fd_path_of(t->fd);
 	return 0;
+}
+
+/* After a mount the old fd still names the covered directory: reopen to
+ * reach the new mount on top (for remounts and attributes). */
+static int target_reopen(int root_fd, const char *dest, mount_target *t, vs_err *err)
+{
+	close(t->fd);
+	return target_open(root_fd, dest, VS_OPEN_EXISTING, t, err);
 }
 
 /* cgroup mounts on a v1/hybrid host: a tmpfs with the container's own
  * cgroup of each hierarchy bound in, so the host tree stays hidden. */
-static int mount_cgroup_v1(const char *dest, const vs_mount *m, const vs_cgroup_host *host,
-			   const char *cg_path, vs_err *err)
+static int mount_cgroup_v1(int root_fd, const vs_mount *m, mount_target *t,
+			   const vs_cgroup_host *host, const char *cg_path, vs_err *err)
 {
 	unsigned long flags = m->flags & ~OP_FLAGS;
-	if (mount("tmpfs", dest, "tmpfs", (flags & ~MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  "mode=755") < 0)
-		return vs_fail_errno(err, "mount tmpfs for cgroup at %s", dest);
+	if (mount("tmpfs", t->at.path, "tmpfs",
+		  (flags & ~MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
+		return vs_fail_errno(err, "mount tmpfs for cgroup at %s", m->destination);
+	if (target_reopen(root_fd, m->destination, t, err) < 0)
+		return -1;
 	for (int i = 0; i < host->n_hier; i++) {
 		const vs_cgroup_hier *h = &host->hier[i];
 		const char *name = strrchr(h->mount, '/');
 		name = name ? name + 1 : h->mount;
-		char sub[PATH_MAX], src[PATH_MAX];
-		if (vs_path_join(sub, sizeof(sub), dest, name, err) < 0 ||
-		    vs_path_join(src, sizeof(src), h->mount, cg_path ? cg_path : "/", err) < 0)
+		char src[PATH_MAX];
+		if (vs_path_join(src, sizeof(src), h->mount, cg_path ? cg_path : "/", err) < 0)
 			return -1;
-		if (vs_mkdir_p(sub, 0755, err) < 0)
-			return -1;
+		/* The tmpfs is brand new: nothing in it can be a symlink. */
+		if (mkdirat(t->fd, name, 0755) < 0 && errno != EEXIST)
+			return vs_fail_errno(err, "mkdir %s/%s", m->destination, name);
+		char sub[64 + NAME_MAX];
+		snprintf(sub, sizeof(sub), "%s/%s", t->at.path, name);
 		if (mount(src, sub, NULL, MS_BIND | MS_REC, NULL) < 0)
-			return vs_fail_errno(err, "bind cgroup %s to %s", src, sub);
+			return vs_fail_errno(err, "bind cgroup %s to %s/%s", src, m->destination,
+					     name);
 		if (bind_remount(sub, flags | MS_NOSUID | MS_NODEV | MS_NOEXEC, err) < 0)
 			return -1;
 	}
 	if ((flags & MS_RDONLY) &&
-	    mount(NULL, dest, NULL, MS_REMOUNT | flags | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	    mount(NULL, t->at.path, NULL, MS_REMOUNT | flags | MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		  "mode=755") < 0)
-		return vs_fail_errno(err, "remount %s read-only", dest);
+		return vs_fail_errno(err, "remount %s read-only", m->destination);
 	return 0;
 }
 
-static int mount_cgroup(const char *dest, const vs_mount *m, const char *cg_path, vs_err *err)
+static int mount_cgroup(int root_fd, const vs_mount *m, mount_target *t, const char *cg_path,
+			vs_err *err)
 {
 	vs_cgroup_host host;
 	if (vs_cgroup_detect(&host, NULL, err) < 0)
 		return -1;
-	if (host.layout == VS_CGROUP_V2) {
-		if (mount("cgroup2", dest, "cgroup2", m->flags & ~OP_FLAGS, m->data) < 0)
-			return vs_fail_errno(err, "mount cgroup2 on %s", dest);
+	if (host.layout != VS_CGROUP_V2)
+		return mount_cgroup_v1(root_fd, m, t, &host, cg_path, err);
+	if (mount("cgroup2", t->at.path, "cgroup2", m->flags & ~OP_FLAGS, m->data) == 0)
 		return 0;
-	}
-	return mount_cgroup_v1(dest, m, &host, cg_path, err);
+	/* No cgroup namespace of our own in a user namespace: bind our cgroup (as runc). */
+	if (errno != EPERM && errno != EBUSY)
+		return vs_fail_errno(err, "mount cgroup2 on %s", m->destination);
+	char src[PATH_MAX];
+	if (vs_path_join(src, sizeof(src), host.hier[0].mount, cg_path ? cg_path : "/", err) < 0)
+		return -1;
+	if (mount(src, t->at.path, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return vs_fail_errno(err, "bind cgroup %s to %s", src, m->destination);
+	if (target_reopen(root_fd, m->destination, t, err) < 0)
+		return -1;
+	return bind_remount(t->at.path, (m->flags & ~OP_FLAGS) | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			    err);
 }
 
-static int mount_one(vs_init_ctx *ctx, const vs_mount *m, size_t idx, vs_err *err)
+static int mount_bind(const vs_config *cfg, int root_fd, const vs_mount *m, mount_target *t,
+		      vs_err *err)
 {
-	const vs_config *cfg = ctx->cfg;
-	char dest[PATH_MAX];
-	if (vs_secure_join(cfg->root_path, m->destination, dest, sizeof(dest), err) < 0)
-		return vs_err_wrap(err, "mounts[%zu]", idx);
-	const char *type = m->type ? m->type : "none";
+	char src[PATH_MAX];
+	if (m->source[0] == '/')
+		snprintf(src, sizeof(src), "%s", m->source);
+	else if (vs_path_join(src, sizeof(src), cfg->bundle, m->source, err) < 0)
+		return -1;
+	struct stat st;
+	if (stat(src, &st) < 0)
+		return vs_fail_errno(err, "source %s", src);
+	if (target_open(root_fd, m->destination,
+			S_ISDIR(st.st_mode) ? VS_CREATE_DIR : VS_CREATE_FILE, t, err) < 0)
+		return -1;
+	if (mount(src, t->at.path, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
+		return vs_fail_errno(err, "bind %s to %s", src, m->destination);
+	if (target_reopen(root_fd, m->destination, t, err) < 0)
+		return -1;
 	unsigned long flags = m->flags & ~OP_FLAGS;
-
-	if (m->bind) {
-		char src[PATH_MAX];
-		if (m->source[0] == '/')
-			snprintf(src, sizeof(src), "%s", m->source);
-		else if (vs_path_join(src, sizeof(src), cfg->bundle, m->source, err) < 0)
-			return -1;
-		struct stat st;
-		if (stat(src, &st) < 0)
-			return vs_fail_errno(err, "mounts[%zu]: source %s", idx, src);
-		if (make_dest(dest, S_ISDIR(st.st_mode), err) < 0)
-			return vs_err_wrap(err, "mounts[%zu]", idx);
-		if (mount(src, dest, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
-			return vs_fail_errno(err, "mounts[%zu]: bind %s to %s", idx, src,
-					     m->destination);
-		if ((flags || m->has_rw) && bind_remount(dest, flags, err) < 0)
-			return vs_err_wrap(err, "mounts[%zu]", idx);
-	} else {
-		if (make_dest(dest, true, err) < 0)
-			return vs_err_wrap(err, "mounts[%zu]", idx);
-		if (!strcmp(type, "cgroup")) {
-			if (vs_init_wait_cgroup(ctx, err) < 0 ||
-			    mount_cgroup(dest, m, ctx->cgroup_path, err) < 0)
-				return vs_err_wrap(err, "mounts[%zu]", idx);
-		} else if (mount(m->source ? m->source : type, dest, type, flags, m->data) < 0) {
-			int e = errno;
-			/* sysfs needs its own netns; without one, bind the host's (runc does too).
-			 */
-			if (e == EPERM && !strcmp(type, "sysfs") &&
-			    mount("/sys", dest, NULL, MS_BIND | MS_REC, NULL) == 0) {
-				if (bind_remount(dest, flags, err) < 0)
-					return vs_err_wrap(err, "mounts[%zu]", idx);
-			} else {
-				return vs_fail(err, e, "mounts[%zu]: mount %s (type %s) on %s", idx,
-					       m->source ? m->source : type, type, m->destination);
-			}
-		}
-	}
-	if (m->propagation && mount(NULL, dest, NULL, m->propagation, NULL) < 0)
-		return vs_fail_errno(err, "mounts[%zu]: set propagation on %s", idx,
-				     m->destination);
-	if (m->attr_set || m->attr_clr) {
-		struct mount_attr attr = { .attr_set = m->attr_set, .attr_clr = m->attr_clr };
-		/* Clearing an atime mode needs the whole atime field cleared. */
-		if (attr.attr_set &
-		    (MOUNT_ATTR_NOATIME | MOUNT_ATTR_STRICTATIME | MOUNT_ATTR_RELATIME))
-			attr.attr_clr |= MOUNT_ATTR__ATIME;
-		if (syscall(SYS_mount_setattr, AT_FDCWD, dest, AT_RECURSIVE, &attr, sizeof(attr)) <
-		    0)
-			return vs_fail_errno(err, "mounts[%zu]: mount_setattr on %s", idx,
-					     m->destination);
-	}
+	if ((flags || m->has_rw) && bind_remount(t->at.path, flags, err) < 0)
+		return vs_err_wrap(err, "%s", m->destination);
 	return 0;
+}
+
+static int mount_fs(vs_init_ctx *ctx, int root_fd, const vs_mount *m, mount_target *t, vs_err *err)
+{
+	const char *type = m->type;
+	unsigned long flags = m->flags & ~OP_FLAGS;
+	if (target_open(root_fd, m->destination, VS_CREATE_DIR, t, err) < 0)
+		return -1;
+	if (!strcmp(type, "cgroup"))
+		return vs_init_wait_cgroup(ctx, err) < 0
+			       ? -1
+			       : mount_cgroup(root_fd, m, t, ctx->cgroup_path, err);
+	/* MS_REMOUNT alone ("remount" option) changes flags of what is already there. */
+	unsigned long op = m->flags & MS_REMOUNT;
+	if (mount(m->source ? m->source : type, t->at.path, type, flags | op, m->data) == 0)
+		return target_reopen(root_fd, m->destination, t, err);
+	int e = errno;
+	/* sysfs needs its own netns; without one, bind the host's (runc does too). */
+	if (e == EPERM && !strcmp(type, "sysfs") &&
+	    mount("/sys", t->at.path, NULL, MS_BIND | MS_REC, NULL) == 0) {
+		if (target_reopen(root_fd, m->destination, t, err) < 0)
+			return -1;
+		return bind_remount(t->at.path, flags, err);
+	}
+	return vs_fail(err, e, "mount %s (type %s) on %s", m->source ? m->source : type, type,
+		       m->destination);
+}
+
+static int mount_one(vs_init_ctx *ctx, int root_fd, const vs_mount *m, size_t idx, vs_err *err)
+{
+	mount_target t = { .fd = -1 };
+	int rc = m->bind ? mount_bind(ctx->cfg, root_fd, m, &t, err)
+			 : mount_fs(ctx, root_fd, m, &t, err);
+	if (rc == 0 && m->propagation && mount(NULL, t.at.path, NULL, m->propagation, NULL) < 0)
+		rc = vs_fail_errno(err, "set propagation on %s", m->destination);
+	if (rc == 0 && (m->attr_set || m->attr_clr)) {
+		struct mount_attr attr = { .attr_set = m->attr_set, .attr_clr = m->attr_clr };
+		if (syscall(SYS_mount_setattr, t.fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+			    sizeof(attr)) < 0)
+			rc = vs_fail_errno(err, "mount_setattr on %s", m->destination);
+	}
+	if (t.fd >= 0)
+		close(t.fd);
+	return rc < 0 ? vs_err_wrap(err, "mounts[%zu]", idx) : 0;
 }
 
 static int pivot(const char *rootfs, bool no_pivot, vs_err *err)
@@ -255,11 +287,15 @@ int vs_rootfs_setup(vs_init_ctx *ctx, vs_err *err)
 		return -1;
 	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return vs_fail_errno(err, "root.path: bind %s", rootfs);
+	/* Opened after the bind, so mounts land on the tree we pivot into. */
+	vs_autoclose int root_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0)
+		return vs_fail_errno(err, "root.path: open %s", rootfs);
 	for (size_t i = 0; i < cfg->n_mounts; i++)
-		if (mount_one(ctx, &cfg->mounts[i], i, err) < 0)
+		if (mount_one(ctx, root_fd, &cfg->mounts[i], i, err) < 0)
 			return -1;
 	if (!dev_is_bind_mounted(cfg) &&
-	    vs_devices_setup(cfg, rootfs, cfg->ns[VS_NS_USER].present, err) < 0)
+	    vs_devices_setup(cfg, root_fd, cfg->ns[VS_NS_USER].present, err) < 0)
 		return -1;
 	if (pivot(rootfs, ctx->opts->no_pivot, err) < 0)
 		return -1;
