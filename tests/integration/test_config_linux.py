@@ -254,6 +254,27 @@ def test_mount_destination_cannot_escape_rootfs_via_symlink(vessel, bundle, cid,
     assert os.listdir(escape) == []  # nothing was created or mounted on the host side
 
 
+def test_recursive_atime_options(vessel, bundle, cid, tmp_path):
+    src = tmp_path / "at"
+    src.mkdir()
+    bundle.config["mounts"] += [
+        {"destination": "/mnt/a", "type": "bind", "source": str(src), "options": ["rbind", "rnoatime"]},
+        {"destination": "/mnt/b", "type": "bind", "source": str(src), "options": ["rbind", "rstrictatime"]},
+        {"destination": "/mnt/c", "type": "bind", "source": str(src), "options": ["rbind", "rnoatime", "ratime"]},
+    ]
+    out = run_sh(vessel, bundle, cid, "grep -E ' /mnt/(a|b|c) ' /proc/self/mountinfo")
+    opts = {l.split()[4]: l.split()[5].split(",") for l in out.splitlines()}
+    assert "noatime" in opts["/mnt/a"]
+    assert "relatime" not in opts["/mnt/b"] and "noatime" not in opts["/mnt/b"]
+    assert "relatime" in opts["/mnt/c"]
+
+
+def test_missing_cwd_created_on_readonly_root(vessel, bundle, cid):
+    bundle.config["root"]["readonly"] = True
+    bundle.config["process"]["cwd"] = "/does/not/exist/yet"
+    assert run_sh(vessel, bundle, cid, "pwd").strip() == "/does/not/exist/yet"
+
+
 def test_mount_propagation_options(vessel, bundle, cid, tmp_path):
     src = tmp_path / "p"
     src.mkdir()

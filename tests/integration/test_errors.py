@@ -111,9 +111,32 @@ def test_missing_config(vessel, tmp_path, cid):
 
 
 def test_failing_sysctl_cleans_up(vessel, bundle, cid):
-    bundle.config["linux"]["sysctl"] = {"kernel.no_such_knob": "1"}
+    bundle.config["linux"]["sysctl"] = {"net.ipv4.no_such_knob": "1"}
     bundle.write()
-    create_fails(vessel, bundle, cid, "linux.sysctl kernel.no_such_knob")
+    create_fails(vessel, bundle, cid, "linux.sysctl net.ipv4.no_such_knob")
+
+
+def test_host_wide_sysctl_refused(vessel, bundle, cid):
+    before = open("/proc/sys/kernel/core_pattern").read()
+    bundle.config["linux"]["sysctl"] = {"kernel.core_pattern": "|/bin/false"}
+    bundle.write()
+    create_fails(vessel, bundle, cid, 'linux.sysctl: "kernel.core_pattern" is not namespaced')
+    assert open("/proc/sys/kernel/core_pattern").read() == before
+
+
+def test_net_sysctl_needs_network_namespace(vessel, bundle, cid):
+    bundle.config["linux"]["namespaces"] = [n for n in bundle.config["linux"]["namespaces"]
+                                            if n["type"] != "network"]
+    bundle.config["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1"}
+    bundle.write()
+    create_fails(vessel, bundle, cid, "needs a network namespace")
+
+
+def test_idmap_mount_refused(vessel, bundle, cid):
+    bundle.config["mounts"].append({"destination": "/mnt", "type": "bind", "source": "/tmp",
+                                    "options": ["rbind", "idmap"]})
+    bundle.write()
+    create_fails(vessel, bundle, cid, "id-mapped mounts")
 
 
 def test_unknown_command_and_flags(vessel):

@@ -105,10 +105,13 @@ static int setup(vs_init_ctx *ctx, char *exe, size_t exelen, vs_err *err)
 	if (enter_namespaces(ctx, err) < 0 || set_hostnames(cfg, err) < 0)
 		return -1;
 	if (vs_rootfs_setup(ctx, err) < 0 || vs_init_wait_cgroup(ctx, err) < 0 ||
-	    set_sysctls(cfg, err) < 0 || vs_rootfs_finalize(cfg, err) < 0)
+	    set_sysctls(cfg, err) < 0)
 		return -1;
+	/* cwd may be missing from the image: create it before root goes read-only. */
 	if (vs_mkdir_p(p->cwd, 0755, err) < 0)
 		return vs_err_wrap(err, "process.cwd");
+	if (vs_rootfs_finalize(cfg, err) < 0)
+		return -1;
 	if (chdir(p->cwd) < 0)
 		return vs_fail_errno(err, "process.cwd: chdir %s", p->cwd);
 	if (vs_find_executable(p, exe, exelen, err) < 0)

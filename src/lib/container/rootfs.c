@@ -11,6 +11,8 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -196,8 +198,12 @@ static int mount_one(vs_init_ctx *ctx, int root_fd, const vs_mount *m, size_t id
 			 : mount_fs(ctx, root_fd, m, &t, err);
 	if (rc == 0 && m->propagation && mount(NULL, t.at.path, NULL, m->propagation, NULL) < 0)
 		rc = vs_fail_errno(err, "set propagation on %s", m->destination);
-	if (rc == 0 && (m->attr_set || m->attr_clr)) {
+	if (rc == 0 && (m->attr_set || m->attr_clr || m->atime_set)) {
 		struct mount_attr attr = { .attr_set = m->attr_set, .attr_clr = m->attr_clr };
+		if (m->atime_set) {
+			attr.attr_clr |= MOUNT_ATTR__ATIME;
+			attr.attr_set |= m->atime_mode;
+		}
 		if (syscall(SYS_mount_setattr, t.fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
 			    sizeof(attr)) < 0)
 			rc = vs_fail_errno(err, "mount_setattr on %s", m->destination);
@@ -229,10 +235,15 @@ static int pivot(const char *rootfs, bool no_pivot, vs_err *err)
 				return vs_fail_errno(err, "chdir /");
 			return 0;
 		}
-		/* An initramfs root cannot be pivoted away from: fall back. */
-		if (errno != EINVAL)
-			return vs_fail_errno(err, "pivot_root %s", rootfs);
-		vs_debug("pivot_root %s: EINVAL, falling back to MS_MOVE and chroot", rootfs);
+		/* Only an initramfs root (ramfs/tmpfs "/") cannot be pivoted away
+		 * from; any other failure is an error, since chroot is escapable. */
+		int e = errno;
+		struct statfs sfs;
+		if (e != EINVAL || statfs("/", &sfs) < 0 ||
+		    (sfs.f_type != RAMFS_MAGIC && sfs.f_type != TMPFS_MAGIC))
+			return vs_fail(err, e, "pivot_root %s", rootfs);
+		vs_warn("pivot_root %s: the host root is an initramfs, using MS_MOVE and chroot",
+			rootfs);
 	}
 	if (mount(rootfs, "/", NULL, MS_MOVE, NULL) < 0)
 		return vs_fail_errno(err, "move %s to /", rootfs);
@@ -251,8 +262,9 @@ static bool dev_is_bind_mounted(const vs_config *cfg)
 	return false;
 }
 
-/* pivot_root refuses a new root whose parent mount is shared: make the
- * mount holding rootfs private (only needed for rshared propagation). */
+/* pivot_root refuses a new root whose parent mount is shared, and a shared
+ * parent (e.g. a podman overlay mount) would carry our mounts back to the
+ * host: make the mount holding rootfs private, as runc does. */
 static int make_parent_mount_private(const char *rootfs, vs_err *err)
 {
 	char dir[PATH_MAX];
@@ -283,7 +295,7 @@ int vs_rootfs_setup(vs_init_ctx *ctx, vs_err *err)
 	unsigned long prop = cfg->rootfs_propagation ? cfg->rootfs_propagation : MS_SLAVE | MS_REC;
 	if (mount(NULL, "/", NULL, prop, NULL) < 0)
 		return vs_fail_errno(err, "set / propagation");
-	if ((prop & MS_SHARED) && make_parent_mount_private(rootfs, err) < 0)
+	if (make_parent_mount_private(rootfs, err) < 0)
 		return -1;
 	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return vs_fail_errno(err, "root.path: bind %s", rootfs);

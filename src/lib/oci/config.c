@@ -52,7 +52,7 @@ int vs_ns_clone_flag(enum vs_ns_type t)
 
 /* ---- mount options (runtime-spec config-linux "Mount Options" table) ---- */
 
-enum opt_kind { OPT_SET, OPT_CLEAR, OPT_PROP, OPT_ATTR_SET, OPT_ATTR_CLR, OPT_BIND };
+enum opt_kind { OPT_SET, OPT_CLEAR, OPT_PROP, OPT_ATTR_SET, OPT_ATTR_CLR, OPT_ATIME, OPT_BIND };
 
 static const struct mount_opt {
 	const char *name;
@@ -110,12 +110,15 @@ static const struct mount_opt {
 	{ "rexec", OPT_ATTR_CLR, MOUNT_ATTR_NOEXEC },
 	{ "rnodiratime", OPT_ATTR_SET, MOUNT_ATTR_NODIRATIME },
 	{ "rdiratime", OPT_ATTR_CLR, MOUNT_ATTR_NODIRATIME },
-	{ "rrelatime", OPT_ATTR_SET, MOUNT_ATTR_RELATIME },
-	{ "rnorelatime", OPT_ATTR_CLR, MOUNT_ATTR_RELATIME },
-	{ "rnoatime", OPT_ATTR_SET, MOUNT_ATTR_NOATIME },
-	{ "ratime", OPT_ATTR_CLR, MOUNT_ATTR_NOATIME },
-	{ "rstrictatime", OPT_ATTR_SET, MOUNT_ATTR_STRICTATIME },
-	{ "rnostrictatime", OPT_ATTR_CLR, MOUNT_ATTR_STRICTATIME },
+	/* The atime modes are one field for mount_setattr: each option picks a
+	 * mode. "ratime"/"rnostrictatime" return to the default (relatime);
+	 * "rnorelatime" means always update, i.e. strictatime. */
+	{ "rrelatime", OPT_ATIME, MOUNT_ATTR_RELATIME },
+	{ "rnorelatime", OPT_ATIME, MOUNT_ATTR_STRICTATIME },
+	{ "rnoatime", OPT_ATIME, MOUNT_ATTR_NOATIME },
+	{ "ratime", OPT_ATIME, MOUNT_ATTR_RELATIME },
+	{ "rstrictatime", OPT_ATIME, MOUNT_ATTR_STRICTATIME },
+	{ "rnostrictatime", OPT_ATIME, MOUNT_ATTR_RELATIME },
 	{ "rnosymfollow", OPT_ATTR_SET, MOUNT_ATTR_NOSYMFOLLOW },
 	{ "rsymfollow", OPT_ATTR_CLR, MOUNT_ATTR_NOSYMFOLLOW },
 };
@@ -155,6 +158,10 @@ bool vs_mount_option_apply(vs_mount *m, const char *opt)
 		case OPT_ATTR_CLR:
 			m->attr_clr |= o->flag;
 			m->attr_set &= ~(uint64_t)o->flag;
+			break;
+		case OPT_ATIME:
+			m->atime_set = true;
+			m->atime_mode = o->flag;
 			break;
 		case OPT_BIND:
 			m->bind = true;
@@ -534,6 +541,14 @@ static int parse_mounts(json_object *arr, vs_config *c, vs_err *err)
 		for (char **p = opts; p && *p; p++) {
 			if (vs_mount_option_apply(m, *p))
 				continue;
+			if (!strcmp(*p, "idmap") || !strcmp(*p, "ridmap")) {
+				vs_fail(err, 0,
+					"config.json: %s: \"%s\" (id-mapped mounts) is not "
+					"supported",
+					f2, *p);
+				free_strv(opts);
+				return -1;
+			}
 			size_t l = strlen(*p);
 			char *nd = realloc(m->data, dlen + l + 2);
 			if (!nd) {
@@ -722,6 +737,36 @@ static int parse_sysctl(json_object *obj, vs_config *c, vs_err *err)
 	return 0;
 }
 
+/* Like runc: only sysctls that live in a namespace the container owns may
+ * be set; anything else would change the whole host. */
+static int check_sysctl_namespace(const vs_config *c, const char *key, vs_err *err)
+{
+	static const char *const ipc_keys[] = {
+		"kernel.msgmax", "kernel.msgmnb",	   "kernel.msgmni",
+		"kernel.sem",	 "kernel.shmall",	   "kernel.shmmax",
+		"kernel.shmmni", "kernel.shm_rmid_forced", NULL
+	};
+	enum vs_ns_type need = VS_NS_COUNT;
+	for (int i = 0; ipc_keys[i]; i++)
+		if (!strcmp(key, ipc_keys[i]))
+			need = VS_NS_IPC;
+	if (!strncmp(key, "fs.mqueue.", 10))
+		need = VS_NS_IPC;
+	else if (!strncmp(key, "net.", 4))
+		need = VS_NS_NET;
+	else if (!strcmp(key, "kernel.hostname") || !strcmp(key, "kernel.domainname"))
+		need = VS_NS_UTS;
+	if (need == VS_NS_COUNT)
+		return vs_fail(err, 0,
+			       "config.json: linux.sysctl: \"%s\" is not namespaced: it would "
+			       "change the host",
+			       key);
+	if (!c->ns[need].present)
+		return vs_fail(err, 0, "config.json: linux.sysctl: \"%s\" needs a %s namespace",
+			       key, vs_ns_name(need));
+	return 0;
+}
+
 static int parse_linux(json_object *linux_, vs_config *c, vs_err *err)
 {
 	json_object *arr, *obj;
@@ -763,6 +808,9 @@ static int parse_linux(json_object *linux_, vs_config *c, vs_err *err)
 		return -1;
 	if (obj && parse_sysctl(obj, c, err) < 0)
 		return -1;
+	for (size_t i = 0; i < c->n_sysctl; i++)
+		if (check_sysctl_namespace(c, c->sysctl[i].key, err) < 0)
+			return -1;
 	vs_autofree char *prop = NULL;
 	if (get_string(linux_, "rootfsPropagation", "linux.rootfsPropagation", &prop, err) < 0)
 		return -1;

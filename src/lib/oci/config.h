@@ -40,6 +40,8 @@ typedef struct vs_mount {
 	unsigned long flags;	     /* MS_* set on the mount */
 	unsigned long propagation;   /* MS_SHARED/... | MS_REC, 0 if none */
 	uint64_t attr_set, attr_clr; /* MOUNT_ATTR_* for recursive r* options */
+	bool atime_set;            /* an r*atime option: replace the atime mode */
+	uint64_t atime_mode;       /* MOUNT_ATTR_RELATIME (0), _NOATIME or _STRICTATIME */
 	bool bind;		     /* bind or rbind */
 	bool has_rw;		     /* "rw" given: clears MS_RDONLY on remount */
 } vs_mount;
