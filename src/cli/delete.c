@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 
@@ -21,10 +22,13 @@ int cmd_delete(vs_cli *cli, int argc, char **argv)
 	vs_err err = {0};
 	vs_container *ct;
 	if (vs_container_open(&cli->rt, id, true, &ct, &err) < 0) {
-		/* Like runc: --force on a container that does not (fully) exist
-		 * removes any leftover directory and succeeds. */
+		/* Like runc: --force on a container that does not exist, or whose
+		 * create died before writing any state (so made nothing else),
+		 * succeeds. A corrupt state is an error: removing it would orphan
+		 * the processes and cgroups it names. */
 		char dir[PATH_MAX];
-		if (force && vs_validate_id(id, NULL) == 0 && vs_path_join(dir, sizeof(dir), cli->rt.root, id, NULL) == 0) {
+		if (force && err.errnum == ENOENT && vs_validate_id(id, NULL) == 0 &&
+		    vs_path_join(dir, sizeof(dir), cli->rt.root, id, NULL) == 0) {
 			vs_err e2 = {0};
 			if (vs_remove_tree(dir, &e2) < 0)
 				return cli_fail(&e2);

@@ -52,10 +52,13 @@ int cmd_run(vs_cli *cli, int argc, char **argv)
 		return 0;
 	}
 	install_forwarding(c->state.pid);
+	vs_container_unlock(c);
 	rc = vs_container_wait(c, &err);
 	if (rc < 0)
 		rc = cli_fail(&err);
-	if (vs_container_delete(c, true, &err) < 0)
+	/* Someone may have deleted it meanwhile (delete --force): then we are done. */
+	vs_err lerr = { 0 };
+	if (vs_container_lock(c, &lerr) == 0 && vs_container_delete(c, true, &err) < 0)
 		vs_warn("%s", err.msg);
 	vs_container_close(c);
 	return rc;

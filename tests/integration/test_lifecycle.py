@@ -6,11 +6,15 @@ import time
 
 
 def wait_status(vessel, cid, status, timeout=10):
+    """Polls state; a container not created yet (run still starting) is waited for."""
     deadline = time.time() + timeout
+    st = None
     while time.time() < deadline:
-        st = vessel.state(cid)
-        if st["status"] == status:
-            return st
+        p = vessel.run("state", cid)
+        if p.returncode == 0:
+            st = json.loads(p.stdout)
+            if st["status"] == status:
+                return st
         time.sleep(0.05)
     raise AssertionError(f"{cid} never reached {status}: {st}")
 
@@ -130,3 +134,52 @@ def test_invalid_ids(vessel, bundle):
         assert p.returncode != 0, bad
         assert "invalid container id" in p.stderr or "missing container id" in p.stderr
     assert not os.path.exists(vessel.root) or os.listdir(vessel.root) == []
+
+
+def test_kill_and_delete_reach_a_container_run_is_waiting_on(vessel, bundle, cid):
+    """run must not hold the container lock while it waits."""
+    import subprocess
+    from conftest import VESSEL
+    bundle.sh("sleep 30").write()
+    proc = subprocess.Popen([VESSEL, "--root", vessel.root, "run", "-b", bundle.path, cid],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_status(vessel, cid, "running")
+        start = time.time()
+        vessel.run("kill", cid, "KILL", check=True, timeout=10)
+        assert proc.wait(timeout=10) == 128 + signal.SIGKILL
+        assert time.time() - start < 5
+        assert not os.path.exists(os.path.join(vessel.root, cid))
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_delete_force_while_run_waits(vessel, bundle, cid):
+    import subprocess
+    from conftest import VESSEL
+    bundle.sh("sleep 30").write()
+    proc = subprocess.Popen([VESSEL, "--root", vessel.root, "run", "-b", bundle.path, cid],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_status(vessel, cid, "running")
+        vessel.run("delete", "--force", cid, check=True, timeout=10)
+        assert proc.wait(timeout=10) == 128 + signal.SIGKILL
+        assert not os.path.exists(os.path.join(vessel.root, cid))
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_delete_force_refuses_corrupt_state(vessel, bundle, cid):
+    bundle.sh("sleep 30").write()
+    vessel.run("create", "-b", bundle.path, cid, check=True)
+    state_file = os.path.join(vessel.root, cid, "state.json")
+    good = open(state_file).read()
+    with open(state_file, "w") as f:
+        f.write("{garbage")
+    p = vessel.run("delete", "--force", cid)
+    assert p.returncode != 0 and "corrupt" in p.stderr
+    with open(state_file, "w") as f:
+        f.write(good)
+    vessel.run("delete", "--force", cid, check=True)

@@ -17,12 +17,21 @@
 #include "core/fs.h"
 #include "core/log.h"
 
+/* errnum ENOENT (so callers can tell "absent" from "broken"), no strerror suffix. */
+static int not_found(vs_err *err, const char *id)
+{
+	vs_fail(err, 0, "container \"%s\" does not exist", id);
+	if (err)
+		err->errnum = ENOENT;
+	return -1;
+}
+
 static int open_dir_locked(vs_container *c, const char *id, vs_err *err)
 {
 	c->lock_fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (c->lock_fd < 0) {
 		if (errno == ENOENT)
-			return vs_fail(err, 0, "container \"%s\" does not exist", id);
+			return not_found(err, id);
 		return vs_fail_errno(err, "open %s", c->dir);
 	}
 	if (flock(c->lock_fd, LOCK_EX) < 0)
@@ -176,7 +185,7 @@ int vs_container_open(const vs_runtime *rt, const char *id, bool lock, vs_contai
 	if (vs_state_load(c->dir, &c->state, err) < 0) {
 		if (err->errnum == ENOENT) {
 			vs_err_clear(err);
-			vs_fail(err, 0, "container \"%s\" does not exist", id);
+			not_found(err, id);
 		}
 		goto fail;
 	}
@@ -187,6 +196,19 @@ int vs_container_open(const vs_runtime *rt, const char *id, bool lock, vs_contai
 fail:
 	vs_container_close(c);
 	return -1;
+}
+
+void vs_container_unlock(vs_container *c)
+{
+	if (c->lock_fd >= 0)
+		close(c->lock_fd);
+	c->lock_fd = -1;
+}
+
+int vs_container_lock(vs_container *c, vs_err *err)
+{
+	vs_container_unlock(c);
+	return open_dir_locked(c, c->state.id, err);
 }
 
 vs_status vs_container_status(vs_container *c)

@@ -33,6 +33,11 @@ int vs_container_open(const vs_runtime *rt, const char *id, bool lock, vs_contai
 		      vs_err *err);
 void vs_container_close(vs_container *c);
 
+/* Drop / retake the container lock (run waits unlocked so kill and delete
+ * from other processes are not blocked behind it). */
+void vs_container_unlock(vs_container *c);
+int vs_container_lock(vs_container *c, vs_err *err);
+
 vs_status vs_container_status(vs_container *c);
 int vs_container_start(vs_container *c, vs_err *err);
 int vs_container_kill(vs_container *c, int sig, bool all, vs_err *err);
