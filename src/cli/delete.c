@@ -8,7 +8,7 @@
 int cmd_delete(vs_cli *cli, int argc, char **argv)
 {
 	const vs_command *cmd = cli_find_command("delete");
-	static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {0}};
+	static const struct option opts[] = { { "force", no_argument, NULL, 'f' }, { 0 } };
 	bool force = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "f", opts, NULL)) != -1) {
@@ -19,7 +19,7 @@ int cmd_delete(vs_cli *cli, int argc, char **argv)
 	const char *id = cli_one_id(cmd, argc, argv, optind);
 	if (!id)
 		return 1;
-	vs_err err = {0};
+	vs_err err = { 0 };
 	vs_container *ct;
 	if (vs_container_open(&cli->rt, id, true, &ct, &err) < 0) {
 		/* Like runc: --force on a container that does not exist, or whose
@@ -29,7 +29,7 @@ int cmd_delete(vs_cli *cli, int argc, char **argv)
 		char dir[PATH_MAX];
 		if (force && err.errnum == ENOENT && vs_validate_id(id, NULL) == 0 &&
 		    vs_path_join(dir, sizeof(dir), cli->rt.root, id, NULL) == 0) {
-			vs_err e2 = {0};
+			vs_err e2 = { 0 };
 			if (vs_remove_tree(dir, &e2) < 0)
 				return cli_fail(&e2);
 			return 0;

@@ -320,3 +320,14 @@ def test_preserve_fds(vessel, bundle, cid):
         assert p.stdout == "through fd 3\n"
     finally:
         os.close(r)
+
+
+def test_preserve_fds_never_exposes_vessel_fds(vessel, bundle, cid, tmp_path):
+    """Asking for more fds than were passed must not hand over the log file
+    or other fds of vessel's own."""
+    log = tmp_path / "vessel.log"
+    bundle.sh("ls -l /proc/self/fd/").write()
+    p = vessel.run("--log", log, "run", "--preserve-fds", "6", "-b", bundle.path, cid)
+    assert p.returncode == 0, p.stderr
+    assert str(log) not in p.stdout
+    assert "exec.fifo" not in p.stdout and "socket:" not in p.stdout

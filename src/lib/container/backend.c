@@ -36,14 +36,26 @@ static int write_id_map(pid_t pid, const char *file, const vs_idmap *m, size_t n
 	char path[64], buf[4096];
 	size_t off = 0;
 	for (size_t i = 0; i < n; i++) {
-		int w = snprintf(buf + off, sizeof(buf) - off, "%u %u %u\n", m[i].container_id, m[i].host_id, m[i].size);
+		int w = snprintf(buf + off, sizeof(buf) - off, "%u %u %u\n", m[i].container_id,
+				 m[i].host_id, m[i].size);
 		if (w < 0 || (size_t)w >= sizeof(buf) - off)
 			return vs_fail(err, E2BIG, "linux.%s: too many mappings", file);
 		off += (size_t)w;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
 	if (vs_write_file(path, buf, off, 0644, err) < 0)
-		return vs_err_wrap(err, "linux.%s", !strcmp(file, "uid_map") ? "uidMappings" : "gidMappings");
+		return vs_err_wrap(err, "linux.%s",
+				   !strcmp(file, "uid_map") ? "uidMappings" : "gidMappings");
+	return 0;
+}
+
+static int write_oom_score_adj(pid_t pid, int value, vs_err *err)
+{
+	char path[64], buf[16];
+	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
+	int n = snprintf(buf, sizeof(buf), "%d", value);
+	if (vs_write_file(path, buf, (size_t)n, 0644, err) < 0)
+		return vs_err_wrap(err, "process.oomScoreAdj");
 	return 0;
 }
 
@@ -63,7 +75,9 @@ static int write_time_offsets(const vs_config *cfg, vs_err *err)
  * namespaces are joined by the init, which owns nothing on the host. */
 static bool joined_in_parent(enum vs_ns_type t)
 {
-	return t != VS_NS_USER && t != VS_NS_MNT;
+	/* cgroup too: joined by the init once it is in its cgroups, since on a
+	 * cgroup2 "nsdelegate" host we could not place it from inside. */
+	return t != VS_NS_USER && t != VS_NS_MNT && t != VS_NS_CGROUP;
 }
 
 static int open_namespaces(const vs_config *cfg, int fds[VS_NS_COUNT], vs_err *err)
@@ -74,7 +88,8 @@ static int open_namespaces(const vs_config *cfg, int fds[VS_NS_COUNT], vs_err *e
 			continue;
 		fds[t] = open(cfg->ns[t].path, O_RDONLY | O_CLOEXEC);
 		if (fds[t] < 0)
-			return vs_fail_errno(err, "linux.namespaces: %s namespace %s", vs_ns_name(t), cfg->ns[t].path);
+			return vs_fail_errno(err, "linux.namespaces: %s namespace %s",
+					     vs_ns_name(t), cfg->ns[t].path);
 	}
 	return 0;
 }
@@ -104,7 +119,7 @@ static int enter_parent_namespaces(const vs_config *cfg, const int fds[VS_NS_COU
  * creates after joining a user namespace by path (so it owns them). */
 static void clone_flags(const vs_config *cfg, int *at_clone, int *deferred)
 {
-	static const enum vs_ns_type late[] = {VS_NS_MNT, VS_NS_UTS, VS_NS_IPC, VS_NS_NET};
+	static const enum vs_ns_type late[] = { VS_NS_MNT, VS_NS_UTS, VS_NS_IPC, VS_NS_NET };
 	bool user_join = cfg->ns[VS_NS_USER].path != NULL;
 	*at_clone = 0;
 	*deferred = 0;
@@ -120,9 +135,11 @@ static void clone_flags(const vs_config *cfg, int *at_clone, int *deferred)
 static int validate(const vs_config *cfg, const vs_create_opts *opts, vs_err *err)
 {
 	if (!cfg->ns[VS_NS_MNT].present)
-		return vs_fail(err, 0, "config.json: linux.namespaces: a mount namespace is required");
+		return vs_fail(err, 0,
+			       "config.json: linux.namespaces: a mount namespace is required");
 	if (cfg->process.terminal)
-		return vs_fail(err, 0, "config.json: process.terminal: terminals are not supported yet%s",
+		return vs_fail(err, 0,
+			       "config.json: process.terminal: terminals are not supported yet%s",
 			       opts->console_socket ? "" : " (and no --console-socket was given)");
 	if (opts->preserve_fds < 0)
 		return vs_fail(err, 0, "--preserve-fds: must not be negative");
@@ -141,13 +158,15 @@ static void copy_child_error(const vs_sync_msg *m, vs_err *err)
 static void take_child_error(int sock, vs_err *err)
 {
 	vs_sync_msg m;
-	if (recv(sock, &m, sizeof(m), MSG_DONTWAIT) == (ssize_t)sizeof(m) && m.type == VS_SYNC_ERROR) {
+	if (recv(sock, &m, sizeof(m), MSG_DONTWAIT) == (ssize_t)sizeof(m) &&
+	    m.type == VS_SYNC_ERROR) {
 		m.msg[sizeof(m.msg) - 1] = '\0';
 		copy_child_error(&m, err);
 	}
 }
 
-static int container_create(vs_container *c, const vs_config *cfg, const vs_create_opts *opts, vs_err *err)
+static int container_create(vs_container *c, const vs_config *cfg, const vs_create_opts *opts,
+			    vs_err *err)
 {
 	if (validate(cfg, opts, err) < 0)
 		return -1;
@@ -155,7 +174,8 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 	char cg_path[PATH_MAX], record[PATH_MAX], fifo[PATH_MAX];
 	vs_cgroup_host host;
 	if (vs_cgroup_detect(&host, NULL, err) < 0 ||
-	    vs_cgroup_resolve_path(cfg->cgroups_path, c->state.id, cg_path, sizeof(cg_path), err) < 0 ||
+	    vs_cgroup_resolve_path(cfg->cgroups_path, c->state.id, cg_path, sizeof(cg_path), err) <
+		    0 ||
 	    state_file(c, CGROUP_RECORD, record, sizeof(record), err) < 0 ||
 	    state_file(c, EXEC_FIFO, fifo, sizeof(fifo), err) < 0)
 		return -1;
@@ -172,7 +192,7 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 	if (fifo_fd < 0)
 		return vs_fail_errno(err, "open %s", fifo);
 
-	vs_init_ctx ctx = {.cfg = cfg, .opts = opts, .fifo_fd = fifo_fd, .cgroup_path = cg_path};
+	vs_init_ctx ctx = { .cfg = cfg, .opts = opts, .fifo_fd = fifo_fd, .cgroup_path = cg_path };
 	int rc = -1;
 	if (open_namespaces(cfg, ctx.ns_fds, err) < 0)
 		goto out;
@@ -186,7 +206,8 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 	int at_clone;
 	clone_flags(cfg, &at_clone, &ctx.deferred_unshare);
 	/* fork-like clone: the child continues on a copy of our stack. */
-	pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)(at_clone | SIGCHLD), NULL, NULL, NULL, NULL);
+	pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)(at_clone | SIGCHLD), NULL, NULL, NULL,
+				   NULL);
 	if (pid < 0) {
 		vs_fail_errno(err, "clone (flags 0x%x)", at_clone);
 		close(sv[0]);
@@ -209,6 +230,10 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 	if (vs_state_save(c->dir, &c->state, err) < 0)
 		goto out_sock;
 
+	/* From here, not from the init: it may have no /proc of its own. */
+	if (cfg->process.has_oom_score_adj &&
+	    write_oom_score_adj(pid, cfg->process.oom_score_adj, err) < 0)
+		goto out_sock;
 	if (cfg->ns[VS_NS_USER].present && !cfg->ns[VS_NS_USER].path &&
 	    (write_id_map(pid, "uid_map", cfg->uid_mappings, cfg->n_uid_mappings, err) < 0 ||
 	     write_id_map(pid, "gid_map", cfg->gid_mappings, cfg->n_gid_mappings, err) < 0))
@@ -251,7 +276,8 @@ static int container_start(vs_container *c, vs_err *err)
 	vs_autoclose int fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENXIO)
-			return vs_fail(err, 0, "container init (pid %d) is gone", (int)c->state.pid);
+			return vs_fail(err, 0, "container init (pid %d) is gone",
+				       (int)c->state.pid);
 		return vs_fail_errno(err, "open %s", fifo);
 	}
 	if (write(fd, "0", 1) != 1)
@@ -270,7 +296,8 @@ static vs_status container_status(vs_container *c)
 		return VS_STATUS_STOPPED;
 	char fifo[PATH_MAX];
 	if (state_file(c, EXEC_FIFO, fifo, sizeof(fifo), NULL) == 0 && access(fifo, F_OK) == 0)
-		return c->state.status == VS_STATUS_CREATING ? VS_STATUS_CREATING : VS_STATUS_CREATED;
+		return c->state.status == VS_STATUS_CREATING ? VS_STATUS_CREATING
+							     : VS_STATUS_CREATED;
 	return VS_STATUS_RUNNING;
 }
 

@@ -18,6 +18,7 @@
 #include "container/internal.h"
 #include "container/sync.h"
 #include "core/fs.h"
+#include "core/log.h"
 
 static int set_sysctls(const vs_config *cfg, vs_err *err)
 {
@@ -73,6 +74,8 @@ int vs_init_wait_cgroup(vs_init_ctx *ctx, vs_err *err)
 	ctx->in_cgroup = true;
 	/* The cgroup namespace only now, so its root is the container's cgroup. */
 	const vs_config *cfg = ctx->cfg;
+	if (ctx->ns_fds[VS_NS_CGROUP] >= 0 && setns(ctx->ns_fds[VS_NS_CGROUP], CLONE_NEWCGROUP) < 0)
+		return vs_fail_errno(err, "setns cgroup %s", cfg->ns[VS_NS_CGROUP].path);
 	if (cfg->ns[VS_NS_CGROUP].present && !cfg->ns[VS_NS_CGROUP].path &&
 	    unshare(CLONE_NEWCGROUP) < 0)
 		return vs_fail_errno(err, "unshare cgroup namespace");
@@ -116,12 +119,6 @@ static int setup(vs_init_ctx *ctx, char *exe, size_t exelen, vs_err *err)
 		return vs_fail_errno(err, "process.cwd: chdir %s", p->cwd);
 	if (vs_find_executable(p, exe, exelen, err) < 0)
 		return -1;
-	if (p->has_oom_score_adj) {
-		char buf[16];
-		int n = snprintf(buf, sizeof(buf), "%d", p->oom_score_adj);
-		if (vs_write_file("/proc/self/oom_score_adj", buf, (size_t)n, 0644, err) < 0)
-			return vs_err_wrap(err, "process.oomScoreAdj");
-	}
 	if (vs_process_apply_rlimits(p, err) < 0)
 		return -1;
 	if (p->has_umask)
@@ -139,16 +136,54 @@ static int setup(vs_init_ctx *ctx, char *exe, size_t exelen, vs_err *err)
 	return limit_fds(ctx->opts->preserve_fds, err);
 }
 
+/* Our own fds must not sit where --preserve-fds hands fds to the program
+ * (a caller may pass fewer than it says): move them above 3+N. */
+static int move_above(int *fd, int floor)
+{
+	if (*fd < 0 || *fd >= floor)
+		return 0;
+	int nfd = fcntl(*fd, F_DUPFD_CLOEXEC, floor);
+	if (nfd < 0)
+		return -1;
+	close(*fd);
+	*fd = nfd;
+	return 0;
+}
+
+static int relocate_internal_fds(vs_init_ctx *ctx, vs_err *err)
+{
+	int floor = 3 + ctx->opts->preserve_fds;
+	vs_log_close(); /* the init reports errors over the sync socket, not the log */
+	if (move_above(&ctx->sync_fd, floor) < 0 || move_above(&ctx->fifo_fd, floor) < 0)
+		return vs_fail_errno(err, "move internal fds above %d", floor);
+	for (int t = 0; t < VS_NS_COUNT; t++)
+		if (move_above(&ctx->ns_fds[t], floor) < 0)
+			return vs_fail_errno(err, "move internal fds above %d", floor);
+	return 0;
+}
+
+static void close_namespace_fds(vs_init_ctx *ctx)
+{
+	for (int t = 0; t < VS_NS_COUNT; t++)
+		if (ctx->ns_fds[t] >= 0)
+			close(ctx->ns_fds[t]);
+}
+
 void vs_container_init(vs_init_ctx *ctx)
 {
 	vs_err err = { 0 };
 	char exe[PATH_MAX];
+	if (relocate_internal_fds(ctx, &err) < 0) {
+		vs_sync_send(ctx->sync_fd, VS_SYNC_ERROR, &err);
+		_exit(1);
+	}
 	/* Die with the runtime while it is still setting us up. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (setup(ctx, exe, sizeof(exe), &err) < 0) {
 		vs_sync_send(ctx->sync_fd, VS_SYNC_ERROR, &err);
 		_exit(1);
 	}
+	close_namespace_fds(ctx);
 	prctl(PR_SET_PDEATHSIG, 0);
 	if (vs_sync_send(ctx->sync_fd, VS_SYNC_READY, NULL) < 0)
 		_exit(1);
