@@ -165,7 +165,29 @@ static void test_capabilities(void **state)
 static void test_hostname_needs_uts(void **state)
 {
 	(void)state;
-	expect_error(BASE_HEAD BASE_PROC ",\"hostname\":\"h\"}", "needs a new uts namespace");
+	expect_error(BASE_HEAD BASE_PROC ",\"hostname\":\"h\"}",
+		     "hostname: needs a new uts namespace");
+	expect_error(BASE_HEAD BASE_PROC ",\"domainname\":\"d\"}",
+		     "domainname: needs a new uts namespace");
+}
+
+static void test_errors_name_the_key(void **state)
+{
+	(void)state;
+	expect_error(BASE_HEAD BASE_PROC
+		     ",\"linux\":{\"devices\":[{\"path\":\"/dev/x\",\"type\":\"c\","
+		     "\"major\":\"one\",\"minor\":1}]}}",
+		     "linux.devices[0].major: expected an integer");
+	expect_error(BASE_HEAD BASE_PROC
+		     ",\"linux\":{\"namespaces\":[{\"type\":\"user\"}],"
+		     "\"uidMappings\":[{\"containerID\":0,\"hostID\":-5,\"size\":1}]}}",
+		     "linux.uidMappings[0].hostID: value out of range");
+	expect_error(BASE_HEAD "\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\",\"rlimits\":["
+			       "{\"type\":\"RLIMIT_NOFILE\",\"soft\":1}]}}",
+		     "process.rlimits[0]: soft and hard are required");
+	expect_error(BASE_HEAD
+		     "\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\",\"user\":{\"uid\":1}}}",
+		     "process.user: uid and gid are required");
 }
 
 int main(void)
@@ -180,6 +202,7 @@ int main(void)
 		cmocka_unit_test(test_mount_options),
 		cmocka_unit_test(test_capabilities),
 		cmocka_unit_test(test_hostname_needs_uts),
+		cmocka_unit_test(test_errors_name_the_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

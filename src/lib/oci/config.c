@@ -216,9 +216,26 @@ int vs_cap_from_name(const char *name)
 
 /* ---- typed JSON access with field paths in messages ---- */
 
+/* The full name of key inside field: callers pass either the key's own
+ * path ("process.cwd") or its parent's ("linux.devices[0]"). */
+static const char *key_path(const char *field, const char *key, char *buf, size_t len)
+{
+	size_t fl = strlen(field), kl = strlen(key);
+	if (fl >= kl && !strcmp(field + fl - kl, key))
+		return field;
+	snprintf(buf, len, "%s.%s", field, key);
+	return buf;
+}
+
 static int type_error(vs_err *err, const char *field, const char *want)
 {
 	return vs_fail(err, 0, "config.json: %s: expected %s", field, want);
+}
+
+static int key_type_error(vs_err *err, const char *field, const char *key, const char *want)
+{
+	char buf[256];
+	return type_error(err, key_path(field, key, buf, sizeof(buf)), want);
 }
 
 static int get_string(json_object *obj, const char *key, const char *field, char **out, vs_err *err)
@@ -228,7 +245,7 @@ static int get_string(json_object *obj, const char *key, const char *field, char
 	    json_object_is_type(v, json_type_null))
 		return 0;
 	if (!json_object_is_type(v, json_type_string))
-		return type_error(err, field, "a string");
+		return key_type_error(err, field, key, "a string");
 	*out = strdup(json_object_get_string(v));
 	return *out ? 0 : vs_fail(err, ENOMEM, "config.json: %s", field);
 }
@@ -240,7 +257,7 @@ static int get_bool(json_object *obj, const char *key, const char *field, bool *
 	    json_object_is_type(v, json_type_null))
 		return 0;
 	if (!json_object_is_type(v, json_type_boolean))
-		return type_error(err, field, "a boolean");
+		return key_type_error(err, field, key, "a boolean");
 	*out = json_object_get_boolean(v);
 	return 0;
 }
@@ -254,11 +271,14 @@ static int get_int(json_object *obj, const char *key, const char *field, int64_t
 	    json_object_is_type(v, json_type_null))
 		return 0;
 	if (!json_object_is_type(v, json_type_int))
-		return type_error(err, field, "an integer");
+		return key_type_error(err, field, key, "an integer");
 	errno = 0;
 	int64_t x = json_object_get_int64(v);
-	if (errno == EINVAL || x < min || x > max)
-		return vs_fail(err, 0, "config.json: %s: value out of range", field);
+	if (errno == EINVAL || x < min || x > max) {
+		char buf[256];
+		return vs_fail(err, 0, "config.json: %s: value out of range",
+			       key_path(field, key, buf, sizeof(buf)));
+	}
 	*out = x;
 	return 1;
 }
@@ -270,10 +290,13 @@ static int get_u64(json_object *obj, const char *key, const char *field, uint64_
 	    json_object_is_type(v, json_type_null))
 		return 0;
 	if (!json_object_is_type(v, json_type_int))
-		return type_error(err, field, "an integer");
+		return key_type_error(err, field, key, "an integer");
 	/* json-c keeps values above INT64_MAX as uint64. */
-	if (json_object_get_int64(v) < 0)
-		return vs_fail(err, 0, "config.json: %s: must not be negative", field);
+	if (json_object_get_int64(v) < 0) {
+		char buf[256];
+		return vs_fail(err, 0, "config.json: %s: must not be negative",
+			       key_path(field, key, buf, sizeof(buf)));
+	}
 	*out = json_object_get_uint64(v);
 	return 1;
 }
@@ -287,7 +310,7 @@ static int get_object(json_object *obj, const char *key, const char *field, json
 	    json_object_is_type(v, json_type_null))
 		return 0;
 	if (!json_object_is_type(v, json_type_object))
-		return type_error(err, field, "an object");
+		return key_type_error(err, field, key, "an object");
 	*out = v;
 	return 0;
 }
@@ -301,7 +324,7 @@ static int get_array(json_object *obj, const char *key, const char *field, json_
 	    json_object_is_type(v, json_type_null))
 		return 0;
 	if (!json_object_is_type(v, json_type_array))
-		return type_error(err, field, "an array");
+		return key_type_error(err, field, key, "an array");
 	*out = v;
 	return 0;
 }
@@ -408,6 +431,9 @@ static int parse_process(json_object *proc, vs_config *c, vs_err *err)
 	int r = get_int(user, "uid", "process.user.uid", 0, UINT32_MAX - 1, &x, err);
 	if (r < 0)
 		return -1;
+	if (user && (!json_object_object_get_ex(user, "uid", NULL) ||
+		     !json_object_object_get_ex(user, "gid", NULL)))
+		return vs_fail(err, 0, "config.json: process.user: uid and gid are required");
 	if (r > 0)
 		p->uid = (uid_t)x;
 	r = get_int(user, "gid", "process.user.gid", 0, UINT32_MAX - 1, &x, err);
@@ -472,9 +498,14 @@ static int parse_process(json_object *proc, vs_config *c, vs_err *err)
 						       field, type);
 			vs_rlimit *l = &p->rlimits[i];
 			l->resource = res;
-			if (get_u64(o, "soft", field, &l->soft, err) < 0 ||
-			    get_u64(o, "hard", field, &l->hard, err) < 0)
+			int has_soft = get_u64(o, "soft", field, &l->soft, err);
+			int has_hard = has_soft < 0 ? -1 : get_u64(o, "hard", field, &l->hard, err);
+			if (has_soft < 0 || has_hard < 0)
 				return -1;
+			if (!has_soft || !has_hard)
+				return vs_fail(err, 0,
+					       "config.json: %s: soft and hard are required",
+					       field);
 			if (l->soft > l->hard)
 				return vs_fail(err, 0,
 					       "config.json: %s: soft limit above hard limit",
@@ -671,8 +702,13 @@ static int parse_devices(json_object *arr, vs_config *c, vs_err *err)
 		d->type = type[0];
 		int64_t x;
 		if (d->type != 'p') {
-			if (get_int(o, "major", field, 0, INT32_MAX, &d->major, err) <= 0 ||
-			    get_int(o, "minor", field, 0, INT32_MAX, &d->minor, err) <= 0)
+			int has_major = get_int(o, "major", field, 0, INT32_MAX, &d->major, err);
+			int has_minor = has_major < 0 ? -1
+						      : get_int(o, "minor", field, 0, INT32_MAX,
+								&d->minor, err);
+			if (has_major < 0 || has_minor < 0)
+				return -1;
+			if (!has_major || !has_minor)
 				return vs_fail(err, 0,
 					       "config.json: %s: major and minor are required",
 					       field);
@@ -903,7 +939,8 @@ int vs_config_parse(const char *text, const char *bundle, vs_config **out, vs_er
 		goto fail;
 	if ((c->hostname || c->domainname) &&
 	    (!c->ns[VS_NS_UTS].present || c->ns[VS_NS_UTS].path)) {
-		vs_fail(err, 0, "config.json: hostname: needs a new uts namespace");
+		vs_fail(err, 0, "config.json: %s: needs a new uts namespace",
+			c->hostname ? "hostname" : "domainname");
 		goto fail;
 	}
 	if (get_object(c->doc, "annotations", "annotations", &c->annotations, err) < 0)
