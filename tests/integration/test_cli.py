@@ -28,6 +28,7 @@ def test_spec_rootless(tmp_path, vessel):
 def test_features(vessel):
     f = json.loads(vessel.run("features", check=True).stdout)
     assert f["ociVersionMin"].startswith("1.0")
+    assert set(f["hooks"]) == {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}
     assert "rbind" in f["mountOptions"] and "rro" in f["mountOptions"]
     assert set(f["linux"]["namespaces"]) == {"pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"}
     assert "CAP_SYS_ADMIN" in f["linux"]["capabilities"]

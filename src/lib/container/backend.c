@@ -165,6 +165,32 @@ static void take_child_error(int sock, vs_err *err)
 	}
 }
 
+/* The init stopped before pivot_root: run prestart and createRuntime hooks
+ * here (runtime namespace), then hand it the state for its own hooks. */
+static int run_runtime_hooks(vs_container *c, const vs_config *cfg, int sock, vs_err *err)
+{
+	json_object *creating = vs_state_to_oci_json(&c->state, VS_STATUS_CREATING);
+	json_object *created = vs_state_to_oci_json(&c->state, VS_STATUS_CREATED);
+	const char *s1 = json_object_to_json_string(creating);
+	const char *s2 = json_object_to_json_string(created);
+	int rc = -1;
+	if (vs_hooks_run(&cfg->hooks, VS_HOOK_PRESTART, s1, err) < 0 ||
+	    vs_hooks_run(&cfg->hooks, VS_HOOK_CREATE_RUNTIME, s1, err) < 0)
+		goto out;
+	if (vs_sync_send(sock, VS_SYNC_HOOKS_DONE, NULL) < 0 ||
+	    vs_sync_send_blob(sock, s1, strlen(s1)) < 0 ||
+	    vs_sync_send_blob(sock, s2, strlen(s2)) < 0) {
+		vs_fail_errno(err, "sync with container init");
+		take_child_error(sock, err);
+		goto out;
+	}
+	rc = 0;
+out:
+	json_object_put(creating);
+	json_object_put(created);
+	return rc;
+}
+
 static int container_create(vs_container *c, const vs_config *cfg, const vs_create_opts *opts,
 			    vs_err *err)
 {
@@ -193,6 +219,9 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 		return vs_fail_errno(err, "open %s", fifo);
 
 	vs_init_ctx ctx = { .cfg = cfg, .opts = opts, .fifo_fd = fifo_fd, .cgroup_path = cg_path };
+	const vs_hooks *hooks = &cfg->hooks;
+	ctx.want_hooks = hooks->n[VS_HOOK_PRESTART] || hooks->n[VS_HOOK_CREATE_RUNTIME] ||
+			 hooks->n[VS_HOOK_CREATE_CONTAINER] || hooks->n[VS_HOOK_START_CONTAINER];
 	int rc = -1;
 	if (open_namespaces(cfg, ctx.ns_fds, err) < 0)
 		goto out;
@@ -251,6 +280,10 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 	vs_sync_msg m;
 	if (vs_sync_recv(sv[0], &m, err) < 0)
 		goto out_sock;
+	if (m.type == VS_SYNC_HOOKS) {
+		if (run_runtime_hooks(c, cfg, sv[0], err) < 0 || vs_sync_recv(sv[0], &m, err) < 0)
+			goto out_sock;
+	}
 	if (m.type == VS_SYNC_ERROR) {
 		copy_child_error(&m, err);
 		goto out_sock;

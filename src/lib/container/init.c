@@ -136,6 +136,29 @@ static int setup(vs_init_ctx *ctx, char *exe, size_t exelen, vs_err *err)
 	return limit_fds(ctx->opts->preserve_fds, err);
 }
 
+int vs_init_hook_point(vs_init_ctx *ctx, vs_err *err)
+{
+	/* Hooks see the container in its cgroups (device and GPU hooks rely on it). */
+	if (vs_init_wait_cgroup(ctx, err) < 0)
+		return -1;
+	if (vs_sync_send(ctx->sync_fd, VS_SYNC_HOOKS, NULL) < 0)
+		return vs_fail_errno(err, "sync with runtime");
+	vs_sync_msg m;
+	if (vs_sync_recv(ctx->sync_fd, &m, err) < 0)
+		return -1;
+	if (m.type != VS_SYNC_HOOKS_DONE)
+		return vs_fail(err, 0, "unexpected sync message %d", m.type);
+	char *creating = NULL;
+	if (vs_sync_recv_blob(ctx->sync_fd, &creating, err) < 0 ||
+	    vs_sync_recv_blob(ctx->sync_fd, &ctx->state_created, err) < 0) {
+		free(creating);
+		return -1;
+	}
+	int rc = vs_hooks_run(&ctx->cfg->hooks, VS_HOOK_CREATE_CONTAINER, creating, err);
+	free(creating);
+	return rc;
+}
+
 /* Our own fds must not sit where --preserve-fds hands fds to the program
  * (a caller may pass fewer than it says): move them above 3+N. */
 static int move_above(int *fd, int floor)
@@ -200,6 +223,14 @@ void vs_container_init(vs_init_ctx *ctx)
 		_exit(1);
 	close(ctx->fifo_fd);
 
+	if (ctx->cfg->hooks.n[VS_HOOK_START_CONTAINER]) {
+		/* The runtime is gone by now: a failing hook can only say so and stop. */
+		if (vs_hooks_run(&ctx->cfg->hooks, VS_HOOK_START_CONTAINER, ctx->state_created,
+				 &err) < 0) {
+			dprintf(STDERR_FILENO, "vessel: %s\n", err.msg);
+			_exit(127);
+		}
+	}
 	execve(exe, ctx->cfg->process.args,
 	       ctx->cfg->process.env ? ctx->cfg->process.env : (char *[]){ NULL });
 	dprintf(STDERR_FILENO, "vessel: exec %s: %s\n", exe, strerror(errno));

@@ -17,7 +17,13 @@ typedef struct vs_init_ctx {
 	int deferred_unshare;	 /* CLONE_NEW* flags to unshare in the child */
 	const char *cgroup_path; /* the container's cgroup, for cgroup mounts */
 	bool in_cgroup;		 /* VS_SYNC_CGROUP received */
+	bool want_hooks;	 /* stop before pivot so the runtime runs its hooks */
+	char *state_created;	 /* state JSON for startContainer hooks (from the runtime) */
 } vs_init_ctx;
+
+/* Before pivot_root: let the runtime run prestart/createRuntime hooks, then
+ * run createContainer hooks here, in the container's namespaces. */
+int vs_init_hook_point(vs_init_ctx *ctx, vs_err *err);
 
 /* Block until the parent has moved us into our cgroups, then create the
  * cgroup namespace if asked. Idempotent; needed before cgroup mounts. */

@@ -309,6 +309,8 @@ int vs_rootfs_setup(vs_init_ctx *ctx, vs_err *err)
 	if (!dev_is_bind_mounted(cfg) &&
 	    vs_devices_setup(cfg, root_fd, cfg->ns[VS_NS_USER].present, err) < 0)
 		return -1;
+	if (ctx->want_hooks && vs_init_hook_point(ctx, err) < 0)
+		return -1;
 	if (pivot(rootfs, ctx->opts->no_pivot, err) < 0)
 		return -1;
 	/* The new root mount itself gets rootfsPropagation; not recursively, so

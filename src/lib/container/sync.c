@@ -1,6 +1,7 @@
 #include "container/sync.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -31,5 +32,37 @@ int vs_sync_recv(int fd, vs_sync_msg *m, vs_err *err)
 	if (r != (ssize_t)sizeof(*m))
 		return vs_fail(err, 0, "sync with container init: short message");
 	m->msg[sizeof(m->msg) - 1] = '\0';
+	return 0;
+}
+
+#define BLOB_MAX (256 * 1024)
+
+int vs_sync_send_blob(int fd, const char *data, size_t len)
+{
+	if (len > BLOB_MAX)
+		return -1;
+	ssize_t r;
+	do
+		r = send(fd, data, len, MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	return r == (ssize_t)len ? 0 : -1;
+}
+
+int vs_sync_recv_blob(int fd, char **out, vs_err *err)
+{
+	char *buf = malloc(BLOB_MAX + 1);
+	if (!buf)
+		return vs_fail(err, ENOMEM, "sync with runtime");
+	ssize_t r;
+	do
+		r = recv(fd, buf, BLOB_MAX, 0);
+	while (r < 0 && errno == EINTR);
+	if (r <= 0) {
+		free(buf);
+		return r < 0 ? vs_fail_errno(err, "sync with runtime")
+			     : vs_fail(err, 0, "runtime went away during setup");
+	}
+	buf[r] = '\0';
+	*out = buf;
 	return 0;
 }

@@ -3,14 +3,19 @@
 #ifndef VESSEL_CONTAINER_SYNC_H
 #define VESSEL_CONTAINER_SYNC_H
 
+#include <stddef.h>
+
 #include "core/error.h"
 
 enum vs_sync_type {
-	VS_SYNC_GO = 1, /* parent -> child: id maps are written, start setting up */
-	VS_SYNC_CGROUP, /* parent -> child: now in its cgroups (sent while it works:
-			 * the first cgroup migration waits ~10 ms on an RCU grace period) */
-	VS_SYNC_READY,	/* child -> parent: set up, waiting on the exec fifo */
-	VS_SYNC_ERROR,	/* child -> parent: setup failed, message follows */
+	VS_SYNC_GO = 1,	    /* parent -> child: id maps are written, start setting up */
+	VS_SYNC_CGROUP,	    /* parent -> child: now in its cgroups (sent while it works:
+			     * the first cgroup migration waits ~10 ms on an RCU grace period) */
+	VS_SYNC_READY,	    /* child -> parent: set up, waiting on the exec fifo */
+	VS_SYNC_ERROR,	    /* child -> parent: setup failed, message follows */
+	VS_SYNC_HOOKS,	    /* child -> parent: mounts done, before pivot: run runtime hooks */
+	VS_SYNC_HOOKS_DONE, /* parent -> child: ran them; two blobs follow (state JSON
+			     * "creating" and "created") for the container's own hooks */
 };
 
 typedef struct vs_sync_msg {
@@ -22,5 +27,9 @@ typedef struct vs_sync_msg {
 int vs_sync_send(int fd, int type, const vs_err *e);
 /* Returns 0 on a message, -1 with err on EOF or error. */
 int vs_sync_recv(int fd, vs_sync_msg *m, vs_err *err);
+
+/* A variable-length payload (up to 256 KiB) as one datagram. */
+int vs_sync_send_blob(int fd, const char *data, size_t len);
+int vs_sync_recv_blob(int fd, char **out, vs_err *err);
 
 #endif

@@ -140,6 +140,7 @@ int vs_container_create(const vs_runtime *rt, const char *id, const vs_create_op
 		.owner = geteuid(),
 		.status = VS_STATUS_CREATING,
 		.annotations = cfg->annotations ? json_object_get(cfg->annotations) : NULL,
+		.hooks = cfg->hooks_json ? json_object_get(cfg->hooks_json) : NULL,
 	};
 	if (!c->state.id || !c->state.bundle || !c->state.rootfs || !c->state.backend ||
 	    !c->state.created) {
@@ -216,6 +217,24 @@ vs_status vs_container_status(vs_container *c)
 	return c->ops->status(c);
 }
 
+/* poststart and poststop: failures are warnings (runtime-spec), the
+ * lifecycle goes on. The hooks come from the state saved at create. */
+static void run_recorded_hooks(vs_container *c, enum vs_hook_kind kind, vs_status status)
+{
+	if (!c->state.hooks)
+		return;
+	vs_hooks hooks;
+	vs_err herr = { 0 };
+	if (vs_hooks_parse(c->state.hooks, &hooks, &herr) == 0) {
+		json_object *st = vs_state_to_oci_json(&c->state, status);
+		vs_hooks_run(&hooks, kind, json_object_to_json_string(st), &herr);
+		json_object_put(st);
+	}
+	if (herr.msg[0])
+		vs_warn("container %s: %s", c->state.id, herr.msg);
+	vs_hooks_free(&hooks);
+}
+
 int vs_container_start(vs_container *c, vs_err *err)
 {
 	vs_status s = vs_container_status(c);
@@ -225,7 +244,10 @@ int vs_container_start(vs_container *c, vs_err *err)
 	if (c->ops->start(c, err) < 0)
 		return vs_err_wrap(err, "start %s", c->state.id);
 	c->state.status = VS_STATUS_RUNNING;
-	return vs_state_save(c->dir, &c->state, err);
+	if (vs_state_save(c->dir, &c->state, err) < 0)
+		return -1;
+	run_recorded_hooks(c, VS_HOOK_POSTSTART, VS_STATUS_RUNNING);
+	return 0;
 }
 
 int vs_container_kill(vs_container *c, int sig, bool all, vs_err *err)
@@ -278,6 +300,7 @@ int vs_container_delete(vs_container *c, bool force, vs_err *err)
 	}
 	if (c->ops->destroy(c, err) < 0)
 		return vs_err_wrap(err, "delete %s", c->state.id);
+	run_recorded_hooks(c, VS_HOOK_POSTSTOP, VS_STATUS_STOPPED);
 	if (vs_remove_tree(c->dir, err) < 0)
 		return vs_err_wrap(err, "delete %s", c->state.id);
 	return 0;

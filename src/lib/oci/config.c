@@ -955,8 +955,11 @@ int vs_config_parse(const char *text, const char *bundle, vs_config **out, vs_er
 			}
 		}
 	}
-	if (get_object(c->doc, "hooks", "hooks", &c->hooks, err) < 0)
+	json_object *hooks;
+	if (get_object(c->doc, "hooks", "hooks", &hooks, err) < 0 ||
+	    vs_hooks_parse(hooks, &c->hooks, err) < 0)
 		goto fail;
+	c->hooks_json = hooks;
 	*out = c;
 	return 0;
 fail:
@@ -1011,6 +1014,7 @@ void vs_config_free(vs_config *c)
 	}
 	free(c->sysctl);
 	free(c->cgroups_path);
+	vs_hooks_free(&c->hooks);
 	if (c->doc)
 		json_object_put(c->doc);
 	free(c);

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "core/error.h"
+#include "oci/hooks.h"
 
 enum vs_ns_type {
 	VS_NS_PID = 0,
@@ -123,7 +124,8 @@ typedef struct vs_config {
 	char *cgroups_path;
 	json_object *resources;	  /* linux.resources, borrowed from doc */
 	json_object *annotations; /* borrowed from doc, may be NULL */
-	json_object *hooks;	  /* borrowed from doc, may be NULL */
+	vs_hooks hooks;
+	json_object *hooks_json;   /* the raw "hooks" object, borrowed from doc */
 } vs_config;
 
 /* Parse and validate bundle/config.json. root.path is resolved against bundle. */

@@ -18,8 +18,10 @@ json_object *vs_features(void)
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "ociVersionMin", json_object_new_string(VS_OCI_VERSION_MIN));
 	json_object_object_add(o, "ociVersionMax", json_object_new_string(VS_OCI_VERSION));
-	/* Hooks are not run yet, so none are advertised. */
-	json_object_object_add(o, "hooks", json_object_new_array());
+	json_object *hooks = json_object_new_array();
+	for (int k = 0; k < VS_HOOK_KINDS; k++)
+		json_object_array_add(hooks, json_object_new_string(vs_hook_kind_name(k)));
+	json_object_object_add(o, "hooks", hooks);
 
 	json_object *mo = json_object_new_array();
 	for (size_t i = 0; i < vs_mount_option_count(); i++)

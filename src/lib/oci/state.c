@@ -60,6 +60,8 @@ int vs_state_save(const char *dir, const vs_state *st, vs_err *err)
 	json_object_object_add(o, "startTime", json_object_new_uint64(st->start_time));
 	if (st->annotations)
 		json_object_object_add(o, "annotations", json_object_get(st->annotations));
+	if (st->hooks)
+		json_object_object_add(o, "hooks", json_object_get(st->hooks));
 	char path[PATH_MAX];
 	int rc = vs_path_join(path, sizeof(path), dir, "state.json", err);
 	if (rc == 0) {
@@ -113,6 +115,8 @@ int vs_state_load(const char *dir, vs_state *st, vs_err *err)
 				st->status = (vs_status)s;
 	if (json_object_object_get_ex(o, "annotations", &v))
 		st->annotations = json_object_get(v);
+	if (json_object_object_get_ex(o, "hooks", &v) && json_object_is_type(v, json_type_object))
+		st->hooks = json_object_get(v);
 	json_object_put(o);
 	if (!st->id || !st->bundle) {
 		vs_state_clear(st);
@@ -131,6 +135,8 @@ void vs_state_clear(vs_state *st)
 	free(st->cgroup_path);
 	if (st->annotations)
 		json_object_put(st->annotations);
+	if (st->hooks)
+		json_object_put(st->hooks);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -140,11 +146,10 @@ json_object *vs_state_to_oci_json(const vs_state *st, vs_status live)
 	json_object_object_add(o, "ociVersion", json_object_new_string(VS_OCI_VERSION));
 	put_str(o, "id", st->id);
 	json_object_object_add(o, "status", json_object_new_string(vs_status_name(live)));
-	/* The spec: pid is required when created or running. */
-	if (live == VS_STATUS_CREATED || live == VS_STATUS_RUNNING || live == VS_STATUS_PAUSED)
-		json_object_object_add(o, "pid", json_object_new_int(st->pid));
-	else
-		json_object_object_add(o, "pid", json_object_new_int(0));
+	/* The spec requires pid when created or running; hooks during create
+	 * need it too. A stopped container has none. */
+	json_object_object_add(o, "pid",
+			       json_object_new_int(live == VS_STATUS_STOPPED ? 0 : st->pid));
 	put_str(o, "bundle", st->bundle);
 	put_str(o, "rootfs", st->rootfs);
 	put_str(o, "created", st->created);

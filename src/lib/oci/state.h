@@ -33,6 +33,7 @@ typedef struct vs_state {
 	uint64_t start_time;	  /* of pid, see core/proc.h */
 	vs_status status;	  /* as last recorded; the live status is derived */
 	json_object *annotations; /* owned reference or NULL */
+	json_object *hooks;       /* config.json "hooks", kept for poststart/poststop */
 } vs_state;
 
 /* Ids as runc accepts them: [A-Za-z0-9_+.-], not "." or "..", 1..VS_ID_MAX chars. */

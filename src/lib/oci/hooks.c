@@ -1,0 +1,195 @@
+#include "oci/hooks.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *const kind_names[VS_HOOK_KINDS] = {
+	[VS_HOOK_PRESTART] = "prestart",
+	[VS_HOOK_CREATE_RUNTIME] = "createRuntime",
+	[VS_HOOK_CREATE_CONTAINER] = "createContainer",
+	[VS_HOOK_START_CONTAINER] = "startContainer",
+	[VS_HOOK_POSTSTART] = "poststart",
+	[VS_HOOK_POSTSTOP] = "poststop",
+};
+
+const char *vs_hook_kind_name(enum vs_hook_kind k)
+{
+	return k < VS_HOOK_KINDS ? kind_names[k] : "?";
+}
+
+static void free_strv(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
+static int strv_from_json(json_object *arr, const char *field, char ***out, vs_err *err)
+{
+	if (!arr)
+		return 0;
+	if (!json_object_is_type(arr, json_type_array))
+		return vs_fail(err, 0, "config.json: %s: expected an array", field);
+	size_t n = json_object_array_length(arr);
+	char **v = calloc(n + 1, sizeof(char *));
+	if (!v)
+		return vs_fail(err, ENOMEM, "config.json: %s", field);
+	*out = v;
+	for (size_t i = 0; i < n; i++) {
+		json_object *s = json_object_array_get_idx(arr, i);
+		if (!json_object_is_type(s, json_type_string))
+			return vs_fail(err, 0, "config.json: %s[%zu]: expected a string", field, i);
+		if (!(v[i] = strdup(json_object_get_string(s))))
+			return vs_fail(err, ENOMEM, "config.json: %s", field);
+	}
+	return 0;
+}
+
+static int parse_hook(json_object *o, const char *field, vs_hook *h, vs_err *err)
+{
+	char f[128];
+	if (!json_object_is_type(o, json_type_object))
+		return vs_fail(err, 0, "config.json: %s: expected an object", field);
+	json_object *v;
+	if (!json_object_object_get_ex(o, "path", &v) ||
+	    !json_object_is_type(v, json_type_string) || json_object_get_string(v)[0] != '/')
+		return vs_fail(err, 0, "config.json: %s.path: required absolute path", field);
+	if (!(h->path = strdup(json_object_get_string(v))))
+		return vs_fail(err, ENOMEM, "config.json: %s", field);
+	snprintf(f, sizeof(f), "%s.args", field);
+	if (json_object_object_get_ex(o, "args", &v) && strv_from_json(v, f, &h->args, err) < 0)
+		return -1;
+	snprintf(f, sizeof(f), "%s.env", field);
+	if (json_object_object_get_ex(o, "env", &v) && strv_from_json(v, f, &h->env, err) < 0)
+		return -1;
+	if (json_object_object_get_ex(o, "timeout", &v) &&
+	    !json_object_is_type(v, json_type_null)) {
+		int64_t t = json_object_get_int64(v);
+		if (!json_object_is_type(v, json_type_int) || t <= 0 || t > 86400)
+			return vs_fail(
+				err, 0,
+				"config.json: %s.timeout: must be a positive number of seconds",
+				field);
+		h->timeout = (int)t;
+	}
+	return 0;
+}
+
+int vs_hooks_parse(json_object *hooks, vs_hooks *out, vs_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (!hooks)
+		return 0;
+	for (int k = 0; k < VS_HOOK_KINDS; k++) {
+		json_object *arr;
+		if (!json_object_object_get_ex(hooks, kind_names[k], &arr) ||
+		    json_object_is_type(arr, json_type_null))
+			continue;
+		if (!json_object_is_type(arr, json_type_array))
+			return vs_fail(err, 0, "config.json: hooks.%s: expected an array",
+				       kind_names[k]);
+		size_t n = json_object_array_length(arr);
+		out->list[k] = calloc(n ? n : 1, sizeof(vs_hook));
+		if (!out->list[k])
+			return vs_fail(err, ENOMEM, "config.json: hooks");
+		for (size_t i = 0; i < n; i++) {
+			char field[64];
+			snprintf(field, sizeof(field), "hooks.%s[%zu]", kind_names[k], i);
+			out->n[k]++;
+			if (parse_hook(json_object_array_get_idx(arr, i), field, &out->list[k][i],
+				       err) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+void vs_hooks_free(vs_hooks *h)
+{
+	for (int k = 0; k < VS_HOOK_KINDS; k++) {
+		for (size_t i = 0; i < h->n[k]; i++) {
+			free(h->list[k][i].path);
+			free_strv(h->list[k][i].args);
+			free_strv(h->list[k][i].env);
+		}
+		free(h->list[k]);
+	}
+	memset(h, 0, sizeof(*h));
+}
+
+static int run_one(const vs_hook *h, const char *what, const char *state_json, vs_err *err)
+{
+	int in[2];
+	if (pipe2(in, O_CLOEXEC) < 0)
+		return vs_fail_errno(err, "%s: pipe", what);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(in[0]);
+		close(in[1]);
+		return vs_fail_errno(err, "%s: fork", what);
+	}
+	if (pid == 0) {
+		dup2(in[0], STDIN_FILENO);
+		char *argv0[] = { h->path, NULL };
+		char *noenv[] = { NULL };
+		execve(h->path, h->args && h->args[0] ? h->args : argv0, h->env ? h->env : noenv);
+		dprintf(STDERR_FILENO, "vessel: %s: exec %s: %s\n", what, h->path, strerror(errno));
+		_exit(127);
+	}
+	close(in[0]);
+	/* A hook that ignores stdin may close it: don't die of SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	size_t len = strlen(state_json);
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(in[1], state_json + off, len - off);
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	close(in[1]);
+
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	int status;
+	for (;;) {
+		pid_t r = waitpid(pid, &status, h->timeout ? WNOHANG : 0);
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR)
+			return vs_fail_errno(err, "%s: wait for %s", what, h->path);
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (h->timeout && now.tv_sec - start.tv_sec >= h->timeout) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			return vs_fail(err, 0, "%s: %s timed out after %d s", what, h->path,
+				       h->timeout);
+		}
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (WIFSIGNALED(status))
+		return vs_fail(err, 0, "%s: %s killed by signal %d", what, h->path,
+			       WTERMSIG(status));
+	return vs_fail(err, 0, "%s: %s exited with status %d", what, h->path, WEXITSTATUS(status));
+}
+
+int vs_hooks_run(const vs_hooks *h, enum vs_hook_kind kind, const char *state_json, vs_err *err)
+{
+	for (size_t i = 0; i < h->n[kind]; i++) {
+		char what[64];
+		snprintf(what, sizeof(what), "hooks.%s[%zu]", kind_names[kind], i);
+		if (run_one(&h->list[kind][i], what, state_json, err) < 0)
+			return -1;
+	}
+	return 0;
+}

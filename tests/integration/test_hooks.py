@@ -1,0 +1,96 @@
+"""OCI hooks: each kind runs at its point with the state on stdin, in
+order; failures of the blocking kinds fail the operation cleanly."""
+import json
+import os
+import stat
+import time
+
+from test_errors import assert_nothing_left
+
+# args (after argv[0], which a script does not see): kind log-dir
+HOOK = """#!/bin/sh
+cat > "$2/$1.json"
+echo "$1" >> "$2/order"
+"""
+
+
+def write_hook(path, body):
+    with open(path, "w") as f:
+        f.write(body)
+    os.chmod(path, 0o755)
+
+
+def test_all_hooks_run_in_order_with_state(vessel, bundle, cid, tmp_path):
+    logdir = tmp_path / "hooklog"
+    logdir.mkdir()
+    host_hook = tmp_path / "hook.sh"
+    write_hook(host_hook, HOOK)
+    # startContainer runs inside the container: its path resolves in the rootfs
+    write_hook(os.path.join(bundle.rootfs, "hook.sh"), HOOK)
+    bundle.config["mounts"].append({"destination": "/hooklog", "type": "bind", "source": str(logdir),
+                                    "options": ["rbind"]})
+    hooks = {}
+    for kind in ("prestart", "createRuntime", "createContainer", "poststart", "poststop"):
+        hooks[kind] = [{"path": str(host_hook), "args": ["hook", kind, str(logdir)]}]
+    hooks["startContainer"] = [{"path": "/hook.sh", "args": ["hook", "startContainer", "/hooklog"]}]
+    bundle.config["hooks"] = hooks
+    bundle.sh("echo program >> /hooklog/order").write()
+    vessel.run("create", "-b", bundle.path, cid, check=True)
+    pid = vessel.state(cid)["pid"]
+    vessel.run("start", cid, check=True)
+    deadline = time.time() + 5
+    while "program" not in (logdir / "order").read_text() and time.time() < deadline:
+        time.sleep(0.05)
+    vessel.run("delete", "--force", cid, check=True)
+    order = (logdir / "order").read_text().split()
+    assert order == ["prestart", "createRuntime", "createContainer", "startContainer", "program",
+                     "poststart", "poststop"] or order == [
+        "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "program",
+        "poststop"], order
+    for kind, status in (("createRuntime", "creating"), ("createContainer", "creating"),
+                         ("startContainer", "created"), ("poststart", "running"), ("poststop", "stopped")):
+        st = json.loads((logdir / f"{kind}.json").read_text())
+        assert st["id"] == cid and st["status"] == status, (kind, st)
+        assert st["bundle"] == bundle.path
+        if status != "stopped":
+            assert st["pid"] == pid, kind
+
+
+def test_failing_create_runtime_hook_fails_create(vessel, bundle, cid, tmp_path):
+    hook = tmp_path / "fail.sh"
+    write_hook(hook, "#!/bin/sh\nexit 3\n")
+    bundle.config["hooks"] = {"createRuntime": [{"path": str(hook)}]}
+    bundle.sh("true").write()
+    p = vessel.run("create", "-b", bundle.path, cid)
+    assert p.returncode != 0
+    assert "hooks.createRuntime[0]" in p.stderr and "exited with status 3" in p.stderr
+    assert_nothing_left(vessel, cid, bundle)
+
+
+def test_hook_timeout(vessel, bundle, cid, tmp_path):
+    hook = tmp_path / "slow.sh"
+    write_hook(hook, "#!/bin/sh\nsleep 30\n")
+    bundle.config["hooks"] = {"prestart": [{"path": str(hook), "timeout": 1}]}
+    bundle.sh("true").write()
+    start = time.time()
+    p = vessel.run("create", "-b", bundle.path, cid)
+    assert p.returncode != 0 and "timed out after 1 s" in p.stderr
+    assert time.time() - start < 10
+    assert_nothing_left(vessel, cid, bundle)
+
+
+def test_failing_poststart_hook_only_warns(vessel, bundle, cid, tmp_path):
+    hook = tmp_path / "fail.sh"
+    write_hook(hook, "#!/bin/sh\nexit 1\n")
+    bundle.config["hooks"] = {"poststart": [{"path": str(hook)}]}
+    bundle.sh("echo ran").write()
+    p = vessel.run("run", "-b", bundle.path, cid)
+    assert p.returncode == 0 and p.stdout == "ran\n"
+    assert "warning" in p.stderr and "hooks.poststart[0]" in p.stderr
+
+
+def test_bad_hook_config(vessel, bundle, cid):
+    bundle.config["hooks"] = {"prestart": [{"path": "relative/hook"}]}
+    bundle.write()
+    p = vessel.run("create", "-b", bundle.path, cid)
+    assert p.returncode != 0 and "hooks.prestart[0].path" in p.stderr
