@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cgroup/cgroup.h"
@@ -300,6 +301,25 @@ out:
 	return rc;
 }
 
+/* The init's fifo fd is close-on-exec: once the write end reports POLLERR
+ * (no reader left) the program has been exec'd (or the init died). start
+ * returns only then, so poststart hooks run after the program started,
+ * as the runtime-spec asks. Bounded: a slow startContainer hook does not
+ * hang start forever. */
+static void wait_for_exec(vs_container *c, int fifo_wr)
+{
+	for (int i = 0; i < 50000; i++) { /* 10 s in 200 us steps */
+		struct pollfd p = { .fd = fifo_wr, .events = POLLOUT };
+		if (poll(&p, 1, 0) == 1 && (p.revents & POLLERR))
+			return;
+		if (!vs_proc_alive(c->state.pid, c->state.start_time))
+			return;
+		struct timespec ts = { 0, 200 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	vs_warn("container %s: program not started after 10 s", c->state.id);
+}
+
 static int container_start(vs_container *c, vs_err *err)
 {
 	char fifo[PATH_MAX];
@@ -318,6 +338,7 @@ static int container_start(vs_container *c, vs_err *err)
 	/* The fifo's existence means "created"; from now on the status is running. */
 	if (unlink(fifo) < 0)
 		return vs_fail_errno(err, "unlink %s", fifo);
+	wait_for_exec(c, fd);
 	return 0;
 }
 
