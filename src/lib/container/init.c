@@ -221,7 +221,8 @@ void vs_container_init(vs_init_ctx *ctx)
 	while (r < 0 && errno == EINTR);
 	if (r != 1)
 		_exit(1);
-	close(ctx->fifo_fd);
+	/* The fifo fd stays open (close-on-exec) through startContainer hooks:
+	 * start waits for it to close to know the program was exec'd. */
 
 	if (ctx->cfg->hooks.n[VS_HOOK_START_CONTAINER]) {
 		/* The runtime is gone by now: a failing hook can only say so and stop. */
