@@ -19,8 +19,8 @@ static int parse_duration_ms(const char *s, long *out)
 	static const struct {
 		const char *unit;
 		double ms;
-	} units[] = {{"ns", 1e-6}, {"us", 1e-3}, {"µs", 1e-3},	{"ms", 1},
-		     {"s", 1000},  {"m", 60000}, {"h", 3600000}};
+	} units[] = { { "ns", 1e-6 }, { "us", 1e-3 }, { "µs", 1e-3 },  { "ms", 1 },
+		      { "s", 1000 },  { "m", 60000 }, { "h", 3600000 } };
 	double total = 0;
 	if (!*s)
 		return -1;
@@ -74,7 +74,7 @@ static void emit(const char *type, const char *id, json_object *data)
 	if (data)
 		json_object_object_add(e, "data", data);
 	printf("%s\n", json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN |
-							     JSON_C_TO_STRING_NOSLASHESCAPE));
+								 JSON_C_TO_STRING_NOSLASHESCAPE));
 	fflush(stdout);
 	json_object_put(e);
 }
@@ -105,8 +105,9 @@ static int sample(vs_cli *cli, const char *id, bool *gone, vs_err *err)
 int cmd_events(vs_cli *cli, int argc, char **argv)
 {
 	const vs_command *cmd = cli_find_command("events");
-	static const struct option opts[] = {
-	    {"interval", required_argument, NULL, 'i'}, {"stats", no_argument, NULL, 's'}, {0}};
+	static const struct option opts[] = { { "interval", required_argument, NULL, 'i' },
+					      { "stats", no_argument, NULL, 's' },
+					      { 0 } };
 	long interval = 5000;
 	bool once = false;
 	int c;
@@ -114,8 +115,9 @@ int cmd_events(vs_cli *cli, int argc, char **argv)
 		if (c == 'i') {
 			if (parse_duration_ms(optarg, &interval) < 0)
 				return cli_usage_error(
-				    cmd, "--interval: \"%s\" is not a duration like 5s or 500ms",
-				    optarg);
+					cmd,
+					"--interval: \"%s\" is not a duration like 5s or 500ms",
+					optarg);
 		} else if (c == 's') {
 			once = true;
 		} else {
@@ -125,7 +127,7 @@ int cmd_events(vs_cli *cli, int argc, char **argv)
 	const char *id = cli_one_id(cmd, argc, argv, optind);
 	if (!id)
 		return 1;
-	vs_err err = {0};
+	vs_err err = { 0 };
 	vs_container *ct;
 	if (vs_container_open(&cli->rt, id, false, &ct, &err) < 0)
 		return cli_fail(&err);
@@ -146,12 +148,12 @@ int cmd_events(vs_cli *cli, int argc, char **argv)
 	/* Watch for OOM before the first sample: a reader that saw a sample
 	 * knows an OOM from then on will be reported. */
 	vs_cgroup_oom *oom = NULL;
-	vs_err oerr = {0};
+	vs_err oerr = { 0 };
 	if (vs_container_oom_watch(ct, &oom, &oerr) < 0)
 		vs_warn("%s (OOM events will not be reported)", oerr.msg);
 	vs_container_close(ct);
 
-	struct sigaction sa = {.sa_handler = on_signal};
+	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	int rc = 0;
@@ -160,7 +162,7 @@ int cmd_events(vs_cli *cli, int argc, char **argv)
 		long now = now_ms();
 		if (now >= next) {
 			bool gone;
-			vs_err serr = {0};
+			vs_err serr = { 0 };
 			if (sample(cli, id, &gone, &serr) < 0 && !gone) {
 				rc = cli_fail(&serr);
 				break;
@@ -169,7 +171,7 @@ int cmd_events(vs_cli *cli, int argc, char **argv)
 				break;
 			next = now + interval;
 		}
-		struct pollfd p = {.fd = oom ? vs_cgroup_oom_fd(oom) : -1, .events = POLLIN};
+		struct pollfd p = { .fd = oom ? vs_cgroup_oom_fd(oom) : -1, .events = POLLIN };
 		int wait = (int)(next - now_ms());
 		int n = poll(&p, 1, wait > 0 ? wait : 0);
 		if (n < 0 && errno != EINTR) {

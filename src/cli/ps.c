@@ -99,7 +99,7 @@ static int ps_table(const pid_t *pids, size_t n, int argc, char **argv, vs_err *
 int cmd_ps(vs_cli *cli, int argc, char **argv)
 {
 	const vs_command *cmd = cli_find_command("ps");
-	static const struct option opts[] = {{"format", required_argument, NULL, 'f'}, {0}};
+	static const struct option opts[] = { { "format", required_argument, NULL, 'f' }, { 0 } };
 	bool json = false;
 	int c;
 	/* '+': options after the id belong to ps(1). */
@@ -110,7 +110,7 @@ int cmd_ps(vs_cli *cli, int argc, char **argv)
 			json = false;
 		else if (c == 'f')
 			return cli_usage_error(
-			    cmd, "--format: unknown format \"%s\" (table or json)", optarg);
+				cmd, "--format: unknown format \"%s\" (table or json)", optarg);
 		else
 			return cli_usage_error(cmd, "invalid option");
 	}
@@ -125,7 +125,7 @@ int cmd_ps(vs_cli *cli, int argc, char **argv)
 	}
 	if (json && nextra)
 		return cli_usage_error(cmd, "ps options cannot be used with --format json");
-	vs_err err = {0};
+	vs_err err = { 0 };
 	vs_container *ct;
 	if (vs_container_open(&cli->rt, id, false, &ct, &err) < 0)
 		return cli_fail(&err);

@@ -11,7 +11,7 @@ int cmd_resume(vs_cli *cli, int argc, char **argv)
 	const char *id = cli_one_id(cmd, argc, argv, optind);
 	if (!id)
 		return 1;
-	vs_err err = {0};
+	vs_err err = { 0 };
 	vs_container *c;
 	if (vs_container_open(&cli->rt, id, true, &c, &err) < 0)
 		return cli_fail(&err);

@@ -122,42 +122,42 @@ static int set_flag(vs_resources *r, int opt, const char *v)
 	case O_MEMORY:
 		if (parse_bytes(v, &i) < 0)
 			return -1;
-		r->memory.limit = (vs_res_i64){true, i};
+		r->memory.limit = (vs_res_i64){ true, i };
 		return 0;
 	case O_MEMORY_SWAP:
 		if (parse_bytes(v, &i) < 0)
 			return -1;
-		r->memory.swap = (vs_res_i64){true, i};
+		r->memory.swap = (vs_res_i64){ true, i };
 		return 0;
 	case O_MEMORY_RES:
 		if (parse_bytes(v, &i) < 0)
 			return -1;
-		r->memory.reservation = (vs_res_i64){true, i};
+		r->memory.reservation = (vs_res_i64){ true, i };
 		return 0;
 	case O_CPU_SHARES:
 		if (parse_uint(v, &u) < 0)
 			return -1;
-		r->cpu.shares = (vs_res_u64){true, u};
+		r->cpu.shares = (vs_res_u64){ true, u };
 		return 0;
 	case O_CPU_QUOTA:
 		if (parse_int(v, &i) < 0)
 			return -1;
-		r->cpu.quota = (vs_res_i64){true, i};
+		r->cpu.quota = (vs_res_i64){ true, i };
 		return 0;
 	case O_CPU_PERIOD:
 		if (parse_uint(v, &u) < 0)
 			return -1;
-		r->cpu.period = (vs_res_u64){true, u};
+		r->cpu.period = (vs_res_u64){ true, u };
 		return 0;
 	case O_CPU_RT_PERIOD:
 		if (parse_uint(v, &u) < 0)
 			return -1;
-		r->cpu.realtime_period = (vs_res_u64){true, u};
+		r->cpu.realtime_period = (vs_res_u64){ true, u };
 		return 0;
 	case O_CPU_RT_RUNTIME:
 		if (parse_int(v, &i) < 0)
 			return -1;
-		r->cpu.realtime_runtime = (vs_res_i64){true, i};
+		r->cpu.realtime_runtime = (vs_res_i64){ true, i };
 		return 0;
 	case O_CPUSET_CPUS:
 	case O_CPUSET_MEMS: {
@@ -171,12 +171,12 @@ static int set_flag(vs_resources *r, int opt, const char *v)
 	case O_PIDS:
 		if (parse_int(v, &i) < 0)
 			return -1;
-		r->pids.limit = (vs_res_i64){true, i};
+		r->pids.limit = (vs_res_i64){ true, i };
 		return 0;
 	case O_BLKIO_WEIGHT:
 		if (parse_uint(v, &u) < 0 || u > UINT16_MAX)
 			return -1;
-		r->blkio.weight = (vs_res_u64){true, u};
+		r->blkio.weight = (vs_res_u64){ true, u };
 		return 0;
 	}
 	return -1;
@@ -186,23 +186,23 @@ int cmd_update(vs_cli *cli, int argc, char **argv)
 {
 	const vs_command *cmd = cli_find_command("update");
 	static const struct option opts[] = {
-	    {"resources", required_argument, NULL, O_RESOURCES},
-	    {"memory", required_argument, NULL, O_MEMORY},
-	    {"memory-swap", required_argument, NULL, O_MEMORY_SWAP},
-	    {"memory-reservation", required_argument, NULL, O_MEMORY_RES},
-	    {"cpu-shares", required_argument, NULL, O_CPU_SHARES},
-	    {"cpu-share", required_argument, NULL, O_CPU_SHARES}, /* runc's spelling */
-	    {"cpu-quota", required_argument, NULL, O_CPU_QUOTA},
-	    {"cpu-period", required_argument, NULL, O_CPU_PERIOD},
-	    {"cpu-rt-period", required_argument, NULL, O_CPU_RT_PERIOD},
-	    {"cpu-rt-runtime", required_argument, NULL, O_CPU_RT_RUNTIME},
-	    {"cpuset-cpus", required_argument, NULL, O_CPUSET_CPUS},
-	    {"cpuset-mems", required_argument, NULL, O_CPUSET_MEMS},
-	    {"pids-limit", required_argument, NULL, O_PIDS},
-	    {"blkio-weight", required_argument, NULL, O_BLKIO_WEIGHT},
-	    {0},
+		{ "resources", required_argument, NULL, O_RESOURCES },
+		{ "memory", required_argument, NULL, O_MEMORY },
+		{ "memory-swap", required_argument, NULL, O_MEMORY_SWAP },
+		{ "memory-reservation", required_argument, NULL, O_MEMORY_RES },
+		{ "cpu-shares", required_argument, NULL, O_CPU_SHARES },
+		{ "cpu-share", required_argument, NULL, O_CPU_SHARES }, /* runc's spelling */
+		{ "cpu-quota", required_argument, NULL, O_CPU_QUOTA },
+		{ "cpu-period", required_argument, NULL, O_CPU_PERIOD },
+		{ "cpu-rt-period", required_argument, NULL, O_CPU_RT_PERIOD },
+		{ "cpu-rt-runtime", required_argument, NULL, O_CPU_RT_RUNTIME },
+		{ "cpuset-cpus", required_argument, NULL, O_CPUSET_CPUS },
+		{ "cpuset-mems", required_argument, NULL, O_CPUSET_MEMS },
+		{ "pids-limit", required_argument, NULL, O_PIDS },
+		{ "blkio-weight", required_argument, NULL, O_BLKIO_WEIGHT },
+		{ 0 },
 	};
-	vs_resources flags = {0};
+	vs_resources flags = { 0 };
 	const char *resources = NULL;
 	bool any_flag = false;
 	int c, rc = 1;
@@ -224,8 +224,8 @@ int cmd_update(vs_cli *cli, int argc, char **argv)
 	const char *id = cli_one_id(cmd, argc, argv, optind);
 	if (!id)
 		goto out;
-	vs_err err = {0};
-	vs_resources fromfile = {0};
+	vs_err err = { 0 };
+	vs_resources fromfile = { 0 };
 	if (resources) {
 		/* As runc: a resources document replaces the flags. */
 		if (any_flag)
@@ -243,8 +243,8 @@ int cmd_update(vs_cli *cli, int argc, char **argv)
 		rc = cli_fail(&err);
 	} else {
 		rc = vs_container_update(ct, resources ? &fromfile : &flags, &err) < 0
-			 ? cli_fail(&err)
-			 : 0;
+			     ? cli_fail(&err)
+			     : 0;
 		vs_container_close(ct);
 	}
 	vs_resources_clear(&fromfile);

@@ -46,7 +46,7 @@ static inline void fake_mkdirs(const char *path)
 }
 
 static inline void fake_fmt(char *buf, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 static inline void fake_fmt(char *buf, size_t len, const char *fmt, ...)
 {
 	va_list ap;
@@ -57,7 +57,7 @@ static inline void fake_fmt(char *buf, size_t len, const char *fmt, ...)
 
 /* Path below the fake root, formatted. Returns a static buffer rotation. */
 static inline const char *fake_path(const fake_tree *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+	__attribute__((format(printf, 2, 3)));
 static inline const char *fake_path(const fake_tree *t, const char *fmt, ...)
 {
 	static char bufs[8][PATH_MAX];
@@ -116,9 +116,9 @@ static inline void fake_init(fake_tree *t)
 static inline void fake_v1(fake_tree *t)
 {
 	fake_init(t);
-	static const char *const ctrls[] = {"cpu,cpuacct", "memory",   "pids",	"cpuset",
-					    "devices",	   "freezer",  "blkio", "hugetlb",
-					    "net_cls",	   "net_prio", NULL};
+	static const char *const ctrls[] = { "cpu,cpuacct", "memory",	"pids",	 "cpuset",
+					     "devices",	    "freezer",	"blkio", "hugetlb",
+					     "net_cls",	    "net_prio", NULL };
 	char mi[8192] = "22 1 0:20 / /sys rw - sysfs sysfs rw\n";
 	char self[2048] = "";
 	int id = 30;
@@ -150,55 +150,55 @@ static inline void fake_v2(fake_tree *t)
 {
 	fake_init(t);
 	char mi[2048];
-	fake_fmt(
-	    mi, sizeof(mi),
-	    "22 1 0:20 / /sys rw - sysfs sysfs rw\n"
-	    "30 22 0:26 / %s/v2 rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw,nsdelegate\n",
-	    t->root);
+	fake_fmt(mi, sizeof(mi),
+		 "22 1 0:20 / /sys rw - sysfs sysfs rw\n"
+		 "30 22 0:26 / %s/v2 rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 "
+		 "rw,nsdelegate\n",
+		 t->root);
 	fake_write(t->mountinfo, mi);
 	fake_write(t->self_cgroup, "0::/user.slice/s.scope\n");
-	fake_files(
-	    fake_path(t, "v2"),
-	    (const char *const[]){"cgroup.controllers=cpuset cpu io memory hugetlb pids rdma\n",
-				  "cgroup.subtree_control", NULL});
+	fake_files(fake_path(t, "v2"),
+		   (const char *const[]){
+			   "cgroup.controllers=cpuset cpu io memory hugetlb pids rdma\n",
+			   "cgroup.subtree_control", NULL });
 }
 
 /* The files a cgroup2 container directory has (all controllers enabled). */
 static inline void fake_v2_container(const char *dir)
 {
 	fake_files(dir, (const char *const[]){
-			    "cgroup.controllers=cpuset cpu io memory hugetlb pids rdma\n",
-			    "cgroup.procs",
-			    "cgroup.freeze=0\n",
-			    "cgroup.events=populated 1\nfrozen 0\n",
-			    "memory.max=max\n",
-			    "memory.swap.max=max\n",
-			    "memory.low=0\n",
-			    "memory.current=4096\n",
-			    "memory.swap.current=0\n",
-			    "memory.events=low 0\nhigh 0\nmax 2\noom 1\noom_kill 1\n",
-			    "memory.stat=anon 100\nfile 200\n",
-			    "cpu.weight=100\n",
-			    "cpu.max=max 100000\n",
-			    "cpu.max.burst=0\n",
-			    "cpu.idle=0\n",
-			    "cpu.stat=usage_usec 5\nuser_usec 3\nsystem_usec 2\nnr_periods 0\n"
-			    "nr_throttled 0\nthrottled_usec 0\n",
-			    "cpuset.cpus",
-			    "cpuset.mems",
-			    "cpuset.cpus.effective=0-1\n",
-			    "cpuset.mems.effective=0\n",
-			    "pids.max=max\n",
-			    "pids.current=3\n",
-			    "io.max",
-			    "io.weight=default 100\n",
-			    "io.stat=8:0 rbytes=10 wbytes=20 rios=1 wios=2\n",
-			    "hugetlb.2MB.max=max\n",
-			    "hugetlb.2MB.rsvd.max=max\n",
-			    "hugetlb.2MB.current=0\n",
-			    "hugetlb.2MB.events=max 0\n",
-			    "rdma.max",
-			    NULL});
+				"cgroup.controllers=cpuset cpu io memory hugetlb pids rdma\n",
+				"cgroup.procs",
+				"cgroup.freeze=0\n",
+				"cgroup.events=populated 1\nfrozen 0\n",
+				"memory.max=max\n",
+				"memory.swap.max=max\n",
+				"memory.low=0\n",
+				"memory.current=4096\n",
+				"memory.swap.current=0\n",
+				"memory.events=low 0\nhigh 0\nmax 2\noom 1\noom_kill 1\n",
+				"memory.stat=anon 100\nfile 200\n",
+				"cpu.weight=100\n",
+				"cpu.max=max 100000\n",
+				"cpu.max.burst=0\n",
+				"cpu.idle=0\n",
+				"cpu.stat=usage_usec 5\nuser_usec 3\nsystem_usec 2\nnr_periods 0\n"
+				"nr_throttled 0\nthrottled_usec 0\n",
+				"cpuset.cpus",
+				"cpuset.mems",
+				"cpuset.cpus.effective=0-1\n",
+				"cpuset.mems.effective=0\n",
+				"pids.max=max\n",
+				"pids.current=3\n",
+				"io.max",
+				"io.weight=default 100\n",
+				"io.stat=8:0 rbytes=10 wbytes=20 rios=1 wios=2\n",
+				"hugetlb.2MB.max=max\n",
+				"hugetlb.2MB.rsvd.max=max\n",
+				"hugetlb.2MB.current=0\n",
+				"hugetlb.2MB.events=max 0\n",
+				"rdma.max",
+				NULL });
 }
 
 static inline void fake_cleanup(fake_tree *t)

@@ -57,7 +57,7 @@ static void swap_ok(bool sset, int64_t swap, bool lset, int64_t limit, bool want
 {
 	bool set;
 	int64_t out;
-	vs_err err = {0};
+	vs_err err = { 0 };
 	assert_int_equal(vs_cgroup_swap_to_v2(sset, swap, lset, limit, &set, &out, &err), 0);
 	assert_int_equal(set, want_set);
 	if (want_set)
@@ -76,7 +76,7 @@ static void test_swap(void **state)
 	swap_ok(false, 0, true, -1, true, -1); /* unlimited memory lifts swap too */
 	bool set;
 	int64_t out;
-	vs_err err = {0};
+	vs_err err = { 0 };
 	assert_int_equal(vs_cgroup_swap_to_v2(true, 50, true, 100, &set, &out, &err), -1);
 	assert_non_null(strstr(err.msg, "memory.swap"));
 	assert_int_equal(vs_cgroup_swap_to_v2(true, 50, false, 0, &set, &out, &err), -1);
@@ -86,10 +86,10 @@ static void test_swap(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_shares_to_weight),
-	    cmocka_unit_test(test_weight_to_shares),
-	    cmocka_unit_test(test_blkio_weight),
-	    cmocka_unit_test(test_swap),
+		cmocka_unit_test(test_shares_to_weight),
+		cmocka_unit_test(test_weight_to_shares),
+		cmocka_unit_test(test_blkio_weight),
+		cmocka_unit_test(test_swap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

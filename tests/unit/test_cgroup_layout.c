@@ -16,7 +16,7 @@ static void test_detect_v1(void **state)
 	fake_tree t;
 	fake_v1(&t);
 	vs_cgroup_host h;
-	vs_err err = {0};
+	vs_err err = { 0 };
 	assert_int_equal(vs_cgroup_detect_at(&h, t.mountinfo, t.self_cgroup, &err), 0);
 	assert_int_equal(h.layout, VS_CGROUP_V1);
 	assert_int_equal(h.n_hier, 11);
@@ -42,7 +42,7 @@ static void test_detect_v2_and_hybrid(void **state)
 	fake_tree t;
 	fake_v2(&t);
 	vs_cgroup_host h;
-	vs_err err = {0};
+	vs_err err = { 0 };
 	assert_int_equal(vs_cgroup_detect_at(&h, t.mountinfo, t.self_cgroup, &err), 0);
 	assert_int_equal(h.layout, VS_CGROUP_V2);
 	assert_int_equal(h.n_hier, 1);
@@ -70,7 +70,7 @@ static void test_detect_v2_and_hybrid(void **state)
 	fake_write(t.mountinfo, mi);
 	fake_write(t.self_cgroup, "4:memory:/a\n3:devices:/\n2:freezer:/\n0::/\n");
 	fake_files(fake_path(&t, "unified"),
-		   (const char *const[]){"cgroup.controllers=hugetlb\n", NULL});
+		   (const char *const[]){ "cgroup.controllers=hugetlb\n", NULL });
 	assert_int_equal(vs_cgroup_detect_at(&h, t.mountinfo, t.self_cgroup, &err), 0);
 	assert_int_equal(h.layout, VS_CGROUP_HYBRID);
 	assert_int_equal(h.n_hier, 4); /* the second cgroup2 mount is the same hierarchy */
@@ -91,7 +91,7 @@ static void test_no_cgroup(void **state)
 	fake_init(&t);
 	fake_write(t.mountinfo, "22 1 0:20 / /sys rw - sysfs sysfs rw\n");
 	vs_cgroup_host h;
-	vs_err err = {0};
+	vs_err err = { 0 };
 	assert_int_equal(vs_cgroup_detect_at(&h, t.mountinfo, t.self_cgroup, &err), -1);
 	assert_non_null(strstr(err.msg, "no cgroup filesystem"));
 	fake_cleanup(&t);
@@ -100,7 +100,7 @@ static void test_no_cgroup(void **state)
 static void resolve_ok(const char *in, const char *want)
 {
 	char out[PATH_MAX];
-	vs_err err = {0};
+	vs_err err = { 0 };
 	int rc = vs_cgroup_resolve_path(in, "ctr", out, sizeof(out), &err);
 	if (rc)
 		print_error("%s: %s\n", in ? in : "(null)", err.msg);
@@ -120,7 +120,7 @@ static void test_resolve_path(void **state)
 	resolve_ok("rel/x", "rel/x");
 	resolve_ok("../../rel", "rel");
 	char out[PATH_MAX];
-	vs_err err = {0};
+	vs_err err = { 0 };
 	assert_int_equal(vs_cgroup_resolve_path("/", "ctr", out, sizeof(out), &err), -1);
 	assert_non_null(strstr(err.msg, "linux.cgroupsPath"));
 	assert_int_equal(vs_cgroup_resolve_path("/a/..", "ctr", out, sizeof(out), &err), -1);
@@ -130,7 +130,7 @@ static void test_resolve_path(void **state)
 static void systemd_ok(const char *in, const char *want)
 {
 	char out[PATH_MAX];
-	vs_err err = {0};
+	vs_err err = { 0 };
 	int rc = vs_cgroup_resolve_systemd(in, "ctr", out, sizeof(out), &err);
 	if (rc)
 		print_error("%s: %s\n", in ? in : "(null)", err.msg);
@@ -150,7 +150,7 @@ static void test_resolve_systemd(void **state)
 	systemd_ok("machine.slice:ignored:pod.slice", "/machine.slice/pod.slice");
 	systemd_ok("system.slice::n", "/system.slice/n.scope");
 	char out[PATH_MAX];
-	vs_err err = {0};
+	vs_err err = { 0 };
 	assert_int_equal(vs_cgroup_resolve_systemd("/a/b", "ctr", out, sizeof(out), &err), -1);
 	assert_non_null(strstr(err.msg, "slice:prefix:name"));
 	assert_int_equal(vs_cgroup_resolve_systemd("a/b.slice:p:n", "ctr", out, sizeof(out), &err),
@@ -169,7 +169,7 @@ static void test_dirs_absolute_and_relative(void **state)
 	fake_tree t;
 	fake_v1(&t);
 	vs_cgroup_host h;
-	vs_err err = {0};
+	vs_err err = { 0 };
 	assert_int_equal(vs_cgroup_detect_at(&h, t.mountinfo, t.self_cgroup, &err), 0);
 	vs_cgroup *cg = vs_cgroup_open(&h, "/vessel/c1", &err);
 	assert_non_null(cg);
@@ -230,7 +230,7 @@ static void test_create_destroy_exactly_ours(void **state)
 	fake_tree t;
 	fake_v2(&t);
 	vs_cgroup_host h;
-	vs_err err = {0};
+	vs_err err = { 0 };
 	assert_int_equal(vs_cgroup_detect_at(&h, t.mountinfo, t.self_cgroup, &err), 0);
 	/* /shared exists before us and must survive; /shared/a/b are ours. */
 	fake_mkdirs(fake_path(&t, "v2/shared"));
@@ -258,16 +258,16 @@ static void test_pids_union_and_recursive(void **state)
 	fake_tree t;
 	fake_v1(&t);
 	vs_cgroup_host h;
-	vs_err err = {0};
+	vs_err err = { 0 };
 	assert_int_equal(vs_cgroup_detect_at(&h, t.mountinfo, t.self_cgroup, &err), 0);
 	vs_cgroup *cg = vs_cgroup_open(&h, "/vessel/c1", &err);
 	fake_files(fake_path(&t, "v1/memory/vessel/c1"),
-		   (const char *const[]){"cgroup.procs=30\n10\n", NULL});
+		   (const char *const[]){ "cgroup.procs=30\n10\n", NULL });
 	fake_files(fake_path(&t, "v1/pids/vessel/c1"),
-		   (const char *const[]){"cgroup.procs=10\n", NULL});
+		   (const char *const[]){ "cgroup.procs=10\n", NULL });
 	/* A member in a child cgroup of the container's, in one hierarchy only. */
 	fake_files(fake_path(&t, "v1/pids/vessel/c1/sub"),
-		   (const char *const[]){"cgroup.procs=20\n", NULL});
+		   (const char *const[]){ "cgroup.procs=20\n", NULL });
 	pid_t *pids = NULL;
 	size_t n = 0;
 	assert_int_equal(vs_cgroup_pids(cg, &pids, &n, &err), 0);
@@ -283,14 +283,14 @@ static void test_pids_union_and_recursive(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_detect_v1),
-	    cmocka_unit_test(test_detect_v2_and_hybrid),
-	    cmocka_unit_test(test_no_cgroup),
-	    cmocka_unit_test(test_resolve_path),
-	    cmocka_unit_test(test_resolve_systemd),
-	    cmocka_unit_test(test_dirs_absolute_and_relative),
-	    cmocka_unit_test(test_create_destroy_exactly_ours),
-	    cmocka_unit_test(test_pids_union_and_recursive),
+		cmocka_unit_test(test_detect_v1),
+		cmocka_unit_test(test_detect_v2_and_hybrid),
+		cmocka_unit_test(test_no_cgroup),
+		cmocka_unit_test(test_resolve_path),
+		cmocka_unit_test(test_resolve_systemd),
+		cmocka_unit_test(test_dirs_absolute_and_relative),
+		cmocka_unit_test(test_create_destroy_exactly_ours),
+		cmocka_unit_test(test_pids_union_and_recursive),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

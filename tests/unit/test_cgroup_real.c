@@ -46,12 +46,12 @@ static int v2_host(vs_cgroup_host *out, char *why, size_t len)
 		return -1;
 	}
 	vs_cgroup_host h;
-	vs_err err = {0};
+	vs_err err = { 0 };
 	if (vs_cgroup_detect(&h, NULL, &err) < 0) {
 		snprintf(why, len, "%.200s", err.msg);
 		return -1;
 	}
-	*out = (vs_cgroup_host){.layout = VS_CGROUP_V2};
+	*out = (vs_cgroup_host){ .layout = VS_CGROUP_V2 };
 	for (int i = 0; i < h.n_hier; i++)
 		if (h.hier[i].v2)
 			out->hier[out->n_hier++] = h.hier[i];
@@ -65,7 +65,7 @@ static int v2_host(vs_cgroup_host *out, char *why, size_t len)
 static int make_cgroup(real *r, const vs_cgroup_host *h, const char *tag)
 {
 	char path[64];
-	vs_err err = {0};
+	vs_err err = { 0 };
 	snprintf(path, sizeof(path), "/vessel-unit-%s-%d", tag, (int)getpid());
 	snprintf(r->record, sizeof(r->record), "/tmp/vessel-unit-%s-%d.created", tag,
 		 (int)getpid());
@@ -80,7 +80,7 @@ static int make_cgroup(real *r, const vs_cgroup_host *h, const char *tag)
 
 static void drop_cgroup(real *r)
 {
-	vs_err err = {0};
+	vs_err err = { 0 };
 	if (r->cg)
 		vs_cgroup_kill_all_wait(r->cg, 5000, &err);
 	if (vs_cgroup_destroy(r->record, &err) < 0)
@@ -149,10 +149,10 @@ static void test_hugetlb_v2_for_real(void **state)
 	if (access("/sys/kernel/mm/hugepages/hugepages-2048kB", F_OK) < 0)
 		SKIP("this host has no 2MB huge pages");
 
-	real r = {0};
+	real r = { 0 };
 	assert_int_equal(make_cgroup(&r, &h, "htlb"), 0);
 	const char *dir = vs_cgroup_v2_dir(r.cg);
-	vs_err err = {0};
+	vs_err err = { 0 };
 	/* create passed hugetlb down to the container's cgroup */
 	int rc = apply_json(r.cg, "{\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":4194304}]}",
 			    &err);
@@ -166,8 +166,8 @@ static void test_hugetlb_v2_for_real(void **state)
 	assert_int_equal(read_num(dir, "hugetlb.2MB.max"), 8388608);
 	/* a page size the host lacks is an error naming controller and file */
 	assert_int_equal(
-	    apply_json(r.cg, "{\"hugepageLimits\":[{\"pageSize\":\"3MB\",\"limit\":1}]}", &err),
-	    -1);
+		apply_json(r.cg, "{\"hugepageLimits\":[{\"pageSize\":\"3MB\",\"limit\":1}]}", &err),
+		-1);
 	assert_non_null(strstr(err.msg, "cgroup hugetlb"));
 	assert_non_null(strstr(err.msg, "hugetlb.3MB.max"));
 	/* the kernel rejects a value: the message names the file */
@@ -225,7 +225,7 @@ static void test_freeze_v2_for_real(void **state)
 	char why[256];
 	if (v2_host(&h, why, sizeof(why)) < 0)
 		SKIP("%s", why);
-	real r = {0};
+	real r = { 0 };
 	assert_int_equal(make_cgroup(&r, &h, "frz"), 0);
 	const char *dir = vs_cgroup_v2_dir(r.cg);
 	char probe[PATH_MAX + 32];
@@ -236,7 +236,7 @@ static void test_freeze_v2_for_real(void **state)
 	}
 	int go = -1;
 	pid_t pid = spawn_waiting(&go, spin);
-	vs_err err = {0};
+	vs_err err = { 0 };
 	assert_int_equal(vs_cgroup_enter(r.cg, pid, &err), 0);
 	char c = 'x';
 	assert_int_equal(write(go, &c, 1), 1);
@@ -300,7 +300,7 @@ static int run_probe(real *r)
 {
 	int go = -1;
 	pid_t pid = spawn_waiting(&go, probe_devices);
-	vs_err err = {0};
+	vs_err err = { 0 };
 	if (vs_cgroup_enter(r->cg, pid, &err) < 0)
 		print_error("%s\n", err.msg);
 	char c = 'x';
@@ -317,15 +317,15 @@ static void test_device_bpf_for_real(void **state)
 	char why[256];
 	if (v2_host(&h, why, sizeof(why)) < 0)
 		SKIP("%s", why);
-	real r = {0};
+	real r = { 0 };
 	assert_int_equal(make_cgroup(&r, &h, "bpf"), 0);
 	const char *dir = vs_cgroup_v2_dir(r.cg);
 	vs_resources res;
-	vs_err err = {0};
+	vs_err err = { 0 };
 	/* deny everything, then allow /dev/zero (c 1:5) for reading only */
 	json_object *o = json_tokener_parse(
-	    "{\"devices\":[{\"allow\":false,\"access\":\"rwm\"},"
-	    "{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":5,\"access\":\"r\"}]}");
+		"{\"devices\":[{\"allow\":false,\"access\":\"rwm\"},"
+		"{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":5,\"access\":\"r\"}]}");
 	assert_int_equal(vs_resources_parse(o, "linux.resources", &res, &err), 0);
 	json_object_put(o);
 	struct bpf_insn *insns;
@@ -352,8 +352,8 @@ static void test_device_bpf_for_real(void **state)
 	/* and a later rule overrides an earlier one: deny null for reading again */
 	vs_resources_clear(&res);
 	o = json_tokener_parse(
-	    "{\"devices\":[{\"allow\":true,\"type\":\"c\",\"major\":1,\"access\":\"rwm\"},"
-	    "{\"allow\":false,\"type\":\"c\",\"major\":1,\"minor\":3,\"access\":\"r\"}]}");
+		"{\"devices\":[{\"allow\":true,\"type\":\"c\",\"major\":1,\"access\":\"rwm\"},"
+		"{\"allow\":false,\"type\":\"c\",\"major\":1,\"minor\":3,\"access\":\"r\"}]}");
 	assert_int_equal(vs_resources_parse(o, "linux.resources", &res, &err), 0);
 	json_object_put(o);
 	assert_int_equal(vs_devices_bpf_build(&res, &insns, &n, &err), 0);
@@ -367,9 +367,9 @@ static void test_device_bpf_for_real(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_hugetlb_v2_for_real),
-	    cmocka_unit_test(test_freeze_v2_for_real),
-	    cmocka_unit_test(test_device_bpf_for_real),
+		cmocka_unit_test(test_hugetlb_v2_for_real),
+		cmocka_unit_test(test_freeze_v2_for_real),
+		cmocka_unit_test(test_device_bpf_for_real),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

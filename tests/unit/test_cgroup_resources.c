@@ -12,7 +12,7 @@ static void parse_ok(const char *json, vs_resources *r)
 {
 	json_object *o = json_tokener_parse(json);
 	assert_non_null(o);
-	vs_err err = {0};
+	vs_err err = { 0 };
 	int rc = vs_resources_parse(o, "linux.resources", r, &err);
 	if (rc)
 		print_error("%s\n", err.msg);
@@ -25,7 +25,7 @@ static void parse_bad(const char *json, const char *fragment)
 	json_object *o = json_tokener_parse(json);
 	assert_non_null(o);
 	vs_resources r;
-	vs_err err = {0};
+	vs_err err = { 0 };
 	assert_int_equal(vs_resources_parse(o, "linux.resources", &r, &err), -1);
 	if (!strstr(err.msg, fragment))
 		print_error("message \"%s\" lacks \"%s\"\n", err.msg, fragment);
@@ -93,7 +93,7 @@ static void test_empty_and_null(void **state)
 {
 	(void)state;
 	vs_resources r;
-	vs_err err = {0};
+	vs_err err = { 0 };
 	assert_int_equal(vs_resources_parse(NULL, "linux.resources", &r, &err), 0);
 	assert_false(r.has_devices);
 	parse_ok("{}", &r);
@@ -141,8 +141,8 @@ static void test_container_devices(void **state)
 	parse_ok("{\"devices\":[{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":1,\"access\":"
 		 "\"r\"}]}",
 		 &r);
-	vs_res_device_node extra[] = {{'b', 7, 0}, {'u', 4, 64}, {'p', 0, 0}};
-	vs_err err = {0};
+	vs_res_device_node extra[] = { { 'b', 7, 0 }, { 'u', 4, 64 }, { 'p', 0, 0 } };
+	vs_err err = { 0 };
 	assert_int_equal(vs_resources_container_devices(&r, extra, 3, &err), 0);
 	/* deny-all, the spec's rule, two linux.devices (the fifo has none), 12 defaults */
 	assert_int_equal(r.n_devices, 1 + 1 + 2 + 12);
@@ -158,10 +158,10 @@ static void test_container_devices(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_full),
-	    cmocka_unit_test(test_empty_and_null),
-	    cmocka_unit_test(test_rejects),
-	    cmocka_unit_test(test_container_devices),
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_empty_and_null),
+		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_container_devices),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

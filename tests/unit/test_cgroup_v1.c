@@ -21,45 +21,45 @@ static int setup(void **state)
 	fx *f = calloc(1, sizeof(*f));
 	fake_v1(&f->t);
 	vs_cgroup_host h;
-	vs_err err = {0};
+	vs_err err = { 0 };
 	if (vs_cgroup_detect_at(&h, f->t.mountinfo, f->t.self_cgroup, &err) < 0)
 		return -1;
 	f->cg = vs_cgroup_open(&h, "/vessel/c1", &err);
 	fake_files(fake_path(&f->t, "v1/memory/vessel/c1"),
 		   (const char *const[]){
-		       "memory.limit_in_bytes", "memory.memsw.limit_in_bytes",
-		       "memory.soft_limit_in_bytes", "memory.kmem.tcp.limit_in_bytes",
-		       "memory.swappiness", "memory.oom_control", "memory.use_hierarchy",
-		       "memory.usage_in_bytes=8192\n", "memory.max_usage_in_bytes=9000\n",
-		       "memory.failcnt=1\n", "memory.stat=cache 300\nrss 100\n", NULL});
+			   "memory.limit_in_bytes", "memory.memsw.limit_in_bytes",
+			   "memory.soft_limit_in_bytes", "memory.kmem.tcp.limit_in_bytes",
+			   "memory.swappiness", "memory.oom_control", "memory.use_hierarchy",
+			   "memory.usage_in_bytes=8192\n", "memory.max_usage_in_bytes=9000\n",
+			   "memory.failcnt=1\n", "memory.stat=cache 300\nrss 100\n", NULL });
 	fake_files(fake_path(&f->t, "v1/cpu,cpuacct/vessel/c1"),
 		   (const char *const[]){
-		       "cpu.shares", "cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.cfs_burst_us",
-		       "cpu.rt_period_us", "cpu.rt_runtime_us", "cpu.idle",
-		       "cpuacct.usage=123456\n", "cpuacct.usage_percpu=100000 23456\n",
-		       "cpuacct.stat=user 10\nsystem 5\n",
-		       "cpu.stat=nr_periods 4\nnr_throttled 1\nthrottled_time 77\n", NULL});
+			   "cpu.shares", "cpu.cfs_quota_us", "cpu.cfs_period_us",
+			   "cpu.cfs_burst_us", "cpu.rt_period_us", "cpu.rt_runtime_us", "cpu.idle",
+			   "cpuacct.usage=123456\n", "cpuacct.usage_percpu=100000 23456\n",
+			   "cpuacct.stat=user 10\nsystem 5\n",
+			   "cpu.stat=nr_periods 4\nnr_throttled 1\nthrottled_time 77\n", NULL });
 	fake_files(fake_path(&f->t, "v1/cpuset/vessel/c1"),
-		   (const char *const[]){"cpuset.cpus", "cpuset.mems", NULL});
+		   (const char *const[]){ "cpuset.cpus", "cpuset.mems", NULL });
 	fake_files(fake_path(&f->t, "v1/pids/vessel/c1"),
-		   (const char *const[]){"pids.max", "pids.current=2\n", NULL});
+		   (const char *const[]){ "pids.max", "pids.current=2\n", NULL });
 	fake_files(fake_path(&f->t, "v1/devices/vessel/c1"),
-		   (const char *const[]){"devices.allow", "devices.deny", NULL});
+		   (const char *const[]){ "devices.allow", "devices.deny", NULL });
 	fake_files(fake_path(&f->t, "v1/freezer/vessel/c1"),
-		   (const char *const[]){"freezer.state=THAWED\n", NULL});
+		   (const char *const[]){ "freezer.state=THAWED\n", NULL });
 	fake_files(fake_path(&f->t, "v1/blkio/vessel/c1"),
-		   (const char *const[]){"blkio.bfq.weight", "blkio.bfq.weight_device",
-					 "blkio.throttle.read_bps_device",
-					 "blkio.throttle.write_iops_device",
-					 "blkio.throttle.io_service_bytes_recursive=8:0 Read "
-					 "4096\n8:0 Write 0\nTotal 4096\n",
-					 NULL});
+		   (const char *const[]){ "blkio.bfq.weight", "blkio.bfq.weight_device",
+					  "blkio.throttle.read_bps_device",
+					  "blkio.throttle.write_iops_device",
+					  "blkio.throttle.io_service_bytes_recursive=8:0 Read "
+					  "4096\n8:0 Write 0\nTotal 4096\n",
+					  NULL });
 	fake_files(fake_path(&f->t, "v1/hugetlb/vessel/c1"),
-		   (const char *const[]){"hugetlb.2MB.limit_in_bytes", NULL});
+		   (const char *const[]){ "hugetlb.2MB.limit_in_bytes", NULL });
 	fake_files(fake_path(&f->t, "v1/net_cls/vessel/c1"),
-		   (const char *const[]){"net_cls.classid", NULL});
+		   (const char *const[]){ "net_cls.classid", NULL });
 	fake_files(fake_path(&f->t, "v1/net_prio/vessel/c1"),
-		   (const char *const[]){"net_prio.ifpriomap", NULL});
+		   (const char *const[]){ "net_prio.ifpriomap", NULL });
 	*state = f;
 	return 0;
 }
@@ -96,7 +96,7 @@ static int apply(fx *f, const char *json, bool devices, vs_err *err)
 
 static void apply_ok(fx *f, const char *json, bool devices)
 {
-	vs_err err = {0};
+	vs_err err = { 0 };
 	int rc = apply(f, json, devices, &err);
 	if (rc)
 		print_error("%s\n", err.msg);
@@ -105,7 +105,7 @@ static void apply_ok(fx *f, const char *json, bool devices)
 
 static void apply_bad(fx *f, const char *json, const char *frag1, const char *frag2)
 {
-	vs_err err = {0};
+	vs_err err = { 0 };
 	assert_int_equal(apply(f, json, false, &err), -1);
 	if (!strstr(err.msg, frag1) || (frag2 && !strstr(err.msg, frag2)))
 		print_error("message \"%s\" lacks \"%s\" / \"%s\"\n", err.msg, frag1,
@@ -210,7 +210,7 @@ static void test_missing_and_v2_only(void **state)
 static void test_freeze_and_stats(void **state)
 {
 	fx *f = *state;
-	vs_err err = {0};
+	vs_err err = { 0 };
 	assert_int_equal(vs_cgroup_freeze(f->cg, true, &err), 0);
 	assert_string_equal(file(f, "freezer", "freezer.state"), "FROZEN");
 	bool frozen = false;
@@ -253,11 +253,11 @@ static void test_freeze_and_stats(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_memory_cpu_pids, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_blkio_hugetlb_network, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_devices_in_order, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_missing_and_v2_only, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_freeze_and_stats, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_memory_cpu_pids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blkio_hugetlb_network, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_devices_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_and_v2_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_freeze_and_stats, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,7 +24,7 @@ static int setup(void **state)
 	fx *f = calloc(1, sizeof(*f));
 	fake_v2(&f->t);
 	vs_cgroup_host h;
-	vs_err err = {0};
+	vs_err err = { 0 };
 	if (vs_cgroup_detect_at(&h, f->t.mountinfo, f->t.self_cgroup, &err) < 0)
 		return -1;
 	f->cg = vs_cgroup_open(&h, "/vessel/c1", &err);
@@ -67,7 +67,7 @@ static int apply(fx *f, const char *json, vs_err *err)
 
 static void apply_ok(fx *f, const char *json)
 {
-	vs_err err = {0};
+	vs_err err = { 0 };
 	int rc = apply(f, json, &err);
 	if (rc)
 		print_error("%s\n", err.msg);
@@ -76,7 +76,7 @@ static void apply_ok(fx *f, const char *json)
 
 static void apply_bad(fx *f, const char *json, const char *frag1, const char *frag2)
 {
-	vs_err err = {0};
+	vs_err err = { 0 };
 	assert_int_equal(apply(f, json, &err), -1);
 	if (!strstr(err.msg, frag1) || (frag2 && !strstr(err.msg, frag2)))
 		print_error("message \"%s\" lacks \"%s\" / \"%s\"\n", err.msg, frag1,
@@ -124,10 +124,9 @@ static void test_memory_v1_only(void **state)
 static void test_cpu(void **state)
 {
 	fx *f = *state;
-	apply_ok(
-	    f,
-	    "{\"cpu\":{\"shares\":1024,\"quota\":50000,\"period\":200000,\"burst\":1000,\"idle\":0,"
-	    "\"cpus\":\"1\",\"mems\":\"0\"}}");
+	apply_ok(f, "{\"cpu\":{\"shares\":1024,\"quota\":50000,\"period\":200000,\"burst\":1000,"
+		    "\"idle\":0,"
+		    "\"cpus\":\"1\",\"mems\":\"0\"}}");
 	assert_string_equal(file(f, "cpu.weight"), "100");
 	assert_string_equal(file(f, "cpu.max"), "50000 200000");
 	assert_string_equal(file(f, "cpu.max.burst"), "1000");
@@ -158,10 +157,9 @@ static void test_pids_io_hugetlb_rdma(void **state)
 	assert_string_equal(file(f, "io.weight"), "default 10000");
 	apply_ok(f, "{\"blockIO\":{\"weightDevice\":[{\"major\":8,\"minor\":0,\"weight\":10}]}}");
 	assert_string_equal(file(f, "io.weight"), "8:0 1");
-	apply_ok(
-	    f,
-	    "{\"blockIO\":{\"throttleReadBpsDevice\":[{\"major\":8,\"minor\":0,\"rate\":1048576}],"
-	    "\"throttleWriteIOPSDevice\":[{\"major\":8,\"minor\":16,\"rate\":300}]}}");
+	apply_ok(f, "{\"blockIO\":{\"throttleReadBpsDevice\":[{\"major\":8,\"minor\":0,\"rate\":"
+		    "1048576}],"
+		    "\"throttleWriteIOPSDevice\":[{\"major\":8,\"minor\":16,\"rate\":300}]}}");
 	assert_string_equal(file(f, "io.max"), "8:0 rbps=1048576\n8:16 wiops=300");
 	/* BFQ takes the v1 value unconverted */
 	fake_write(fake_path(&f->t, "v2/vessel/c1/io.bfq.weight"), "100\n");
@@ -208,7 +206,7 @@ static void test_controller_not_enabled(void **state)
 static void test_freeze(void **state)
 {
 	fx *f = *state;
-	vs_err err = {0};
+	vs_err err = { 0 };
 	bool frozen = true;
 	assert_int_equal(vs_cgroup_is_frozen(f->cg, &frozen, &err), 0);
 	assert_false(frozen);
@@ -227,7 +225,7 @@ static void test_stats(void **state)
 {
 	fx *f = *state;
 	fake_write(fake_path(&f->t, "v2/vessel/c1/memory.max"), "1048576\n");
-	vs_err err = {0};
+	vs_err err = { 0 };
 	json_object *s = vs_cgroup_stats(f->cg, &err);
 	assert_non_null(s);
 	json_object *m, *u, *v, *p, *c, *b;
@@ -269,7 +267,7 @@ static void test_stats(void **state)
 static void test_oom_counter(void **state)
 {
 	fx *f = *state;
-	vs_err err = {0};
+	vs_err err = { 0 };
 	vs_cgroup_oom *w = NULL;
 	assert_int_equal(vs_cgroup_oom_open(f->cg, &w, &err), 0);
 	uint64_t n = 9;
@@ -287,15 +285,15 @@ static void test_oom_counter(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_memory, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_memory_v1_only, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_cpu, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_pids_io_hugetlb_rdma, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_unified, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_controller_not_enabled, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_freeze, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_oom_counter, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_memory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_memory_v1_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cpu, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pids_io_hugetlb_rdma, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unified, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_controller_not_enabled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_freeze, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_oom_counter, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

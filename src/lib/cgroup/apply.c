@@ -64,9 +64,9 @@ static int check_enabled(const char *dir, const char *ctrl, const char *field, v
 static int missing(const char *ctrl, const char *field, vs_err *err)
 {
 	return vs_fail(
-	    err, 0,
-	    "cgroup %s: this host has no %s controller mounted, needed for linux.resources.%s",
-	    ctrl, ctrl, field);
+		err, 0,
+		"cgroup %s: this host has no %s controller mounted, needed for linux.resources.%s",
+		ctrl, ctrl, field);
 }
 
 /* Run the v1 or v2 writer for ctrl (v2name where cgroup2 calls it differently). */

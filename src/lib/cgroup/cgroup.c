@@ -22,7 +22,7 @@
 
 static void sleep_ms(int ms)
 {
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 	nanosleep(&ts, NULL);
 }
 
@@ -107,7 +107,7 @@ int vs_cgroup_save(const vs_cgroup *cg, const char *file, vs_err *err)
 	}
 	json_object_object_add(o, "hierarchies", arr);
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-							      JSON_C_TO_STRING_NOSLASHESCAPE);
+								  JSON_C_TO_STRING_NOSLASHESCAPE);
 	int rc = vs_write_file_atomic(file, s, strlen(s), 0600, err);
 	json_object_put(o);
 	return rc;
@@ -195,7 +195,8 @@ const char *vs_cgroup_v2_dir(const vs_cgroup *cg)
 	return NULL;
 }
 
-int vs_cgroup_dir_at_mount(const vs_cgroup *cg, const char *mount, char *out, size_t len, vs_err *err)
+int vs_cgroup_dir_at_mount(const vs_cgroup *cg, const char *mount, char *out, size_t len,
+			   vs_err *err)
 {
 	for (int i = 0; cg && i < cg->n; i++)
 		if (!strcmp(cg->d[i].mount, mount)) {
@@ -203,7 +204,8 @@ int vs_cgroup_dir_at_mount(const vs_cgroup *cg, const char *mount, char *out, si
 				return vs_fail(err, ENAMETOOLONG, "cgroup %s", cg->d[i].dir);
 			return 0;
 		}
-	return vs_fail(err, 0, "cgroup: the container has no directory in the hierarchy at %s", mount);
+	return vs_fail(err, 0, "cgroup: the container has no directory in the hierarchy at %s",
+		       mount);
 }
 
 static int append_line(const char *file, const char *line, vs_err *err)
@@ -221,7 +223,7 @@ static int append_line(const char *file, const char *line, vs_err *err)
  * ("No space left on device"): inherit the parent's values. */
 static int cpuset_inherit(const char *dir, vs_err *err)
 {
-	static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+	static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
 	for (int i = 0; i < 2; i++) {
 		vs_autofree char *cur = vs_cg_read(dir, files[i]);
 		if (!cur)
@@ -267,7 +269,7 @@ static void enable_controllers(const char *dir)
 		if (enabled)
 			continue;
 		snprintf(plus, sizeof(plus), "+%s", c);
-		vs_err e = {0};
+		vs_err e = { 0 };
 		if (vs_cg_write(c, dir, "cgroup.subtree_control", plus, &e) < 0)
 			vs_debug("%s", e.msg);
 	}
@@ -325,7 +327,7 @@ int vs_cgroup_create(const vs_cgroup *cg, const char *created_list, vs_err *err)
 		 * between our mkdir of it and of its child: walk again. */
 		int rc = -1;
 		for (int tries = 0; tries < 5 && rc < 0; tries++) {
-			vs_err e = {0};
+			vs_err e = { 0 };
 			rc = create_one(d, created_list, &e);
 			if (rc < 0 && (e.errnum != ENOENT || tries == 4)) {
 				*err = e;
@@ -411,7 +413,7 @@ static int collect(const char *dir, pidset *s, int depth)
 
 int vs_cgroup_pids(const vs_cgroup *cg, pid_t **pids, size_t *n, vs_err *err)
 {
-	pidset s = {0};
+	pidset s = { 0 };
 	/* Union over hierarchies: a process moved out of one hierarchy's
 	 * cgroup is still a member of the others. */
 	for (int i = 0; i < cg->n; i++)
@@ -431,7 +433,7 @@ int vs_cgroup_signal_all(const vs_cgroup *cg, int sig, vs_err *err)
 	/* Freeze for SIGKILL so no member can fork a child we would miss. */
 	bool froze = false, was_frozen = false;
 	if (sig == SIGKILL && vs_cgroup_is_frozen(cg, &was_frozen, NULL) == 0) {
-		vs_err e = {0};
+		vs_err e = { 0 };
 		if (!was_frozen && vs_cgroup_freeze(cg, true, &e) == 0)
 			froze = true;
 	}
@@ -445,7 +447,7 @@ int vs_cgroup_signal_all(const vs_cgroup *cg, int sig, vs_err *err)
 	free(pids);
 	/* Frozen v1 tasks act on SIGKILL only once thawed. */
 	if (sig == SIGKILL && (froze || was_frozen)) {
-		vs_err e = {0};
+		vs_err e = { 0 };
 		if (vs_cgroup_freeze(cg, false, &e) < 0)
 			vs_warn("%s", e.msg);
 	}

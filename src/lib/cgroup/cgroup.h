@@ -102,7 +102,8 @@ const char *vs_cgroup_dir_of(const vs_cgroup *cg, const char *controller, bool *
 const char *vs_cgroup_v2_dir(const vs_cgroup *cg);
 /* The container's directory in the hierarchy mounted at mount, into out
  * (the cgroup mount binds it into the container). */
-int vs_cgroup_dir_at_mount(const vs_cgroup *cg, const char *mount, char *out, size_t len, vs_err *err);
+int vs_cgroup_dir_at_mount(const vs_cgroup *cg, const char *mount, char *out, size_t len,
+			   vs_err *err);
 
 /* Create the container's directory in every hierarchy; the directories
  * created are appended one per line to created_list (a file in the state

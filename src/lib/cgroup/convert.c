@@ -69,11 +69,13 @@ int vs_cgroup_swap_to_v2(bool swap_set, int64_t swap, bool limit_set, int64_t li
 	}
 	if (!limit_set || limit <= 0)
 		return vs_fail(
-		    err, 0, "memory.swap: setting memory+swap on cgroup v2 needs memory.limit too");
+			err, 0,
+			"memory.swap: setting memory+swap on cgroup v2 needs memory.limit too");
 	if (swap < limit)
 		return vs_fail(
-		    err, 0, "memory.swap: memory+swap (%lld) must not be below memory.limit (%lld)",
-		    (long long)swap, (long long)limit);
+			err, 0,
+			"memory.swap: memory+swap (%lld) must not be below memory.limit (%lld)",
+			(long long)swap, (long long)limit);
 	*out = swap - limit;
 	return 0;
 }

@@ -17,7 +17,9 @@
  * r2 = device type, r3 = requested access, r4 = major, r5 = minor. */
 static struct bpf_insn insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm)
 {
-	struct bpf_insn i = {.code = code, .dst_reg = dst, .src_reg = src, .off = off, .imm = imm};
+	struct bpf_insn i = {
+		.code = code, .dst_reg = dst, .src_reg = src, .off = off, .imm = imm
+	};
 	return i;
 }
 
@@ -70,10 +72,10 @@ int vs_devices_bpf_build(const vs_resources *r, struct bpf_insn **out, size_t *n
 			continue;
 		if (d->major > INT32_MAX || d->minor > INT32_MAX) {
 			free(p);
-			return vs_fail(
-			    err, 0,
-			    "cgroup devices: device %lld:%lld is out of range for the eBPF filter",
-			    (long long)d->major, (long long)d->minor);
+			return vs_fail(err, 0,
+				       "cgroup devices: device %lld:%lld is out of range for the "
+				       "eBPF filter",
+				       (long long)d->major, (long long)d->minor);
 		}
 		bool full = acc == (BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE | BPF_DEVCG_ACC_MKNOD);
 		int len = 2 + 1 + (full ? 0 : 3) + (d->major >= 0) + (d->minor >= 0);

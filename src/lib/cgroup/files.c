@@ -19,9 +19,9 @@ static int fail_file(const char *ctrl, const char *dir, const char *file, const 
 	int e = errno;
 	if (e == ENOENT)
 		return vs_fail(
-		    err, 0,
-		    "cgroup %s: %s/%s does not exist (this host's %s controller lacks it)%s%s",
-		    ctrl, dir, file, ctrl, what ? ": cannot set " : "", what ? what : "");
+			err, 0,
+			"cgroup %s: %s/%s does not exist (this host's %s controller lacks it)%s%s",
+			ctrl, dir, file, ctrl, what ? ": cannot set " : "", what ? what : "");
 	if (what)
 		return vs_fail(err, e, "cgroup %s: write \"%s\" to %s/%s", ctrl, what, dir, file);
 	return vs_fail(err, e, "cgroup %s: open %s/%s", ctrl, dir, file);

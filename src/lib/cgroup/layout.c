@@ -41,9 +41,9 @@ bool vs_cgroup_list_has(const char *list, const char *controller)
 /* Keep only the controller options of a v1 mount ("rw,relatime,cpu,cpuacct" -> "cpu,cpuacct"). */
 static void v1_controllers(const char *opts, char *out, size_t len)
 {
-	static const char *const skip[] = {"rw",       "ro",	"relatime",	  "noatime",
-					   "nosuid",   "nodev", "noexec",	  "clone_children",
-					   "noprefix", "xattr", "cpuset_v2_mode", NULL};
+	static const char *const skip[] = { "rw",	"ro",	 "relatime",	   "noatime",
+					    "nosuid",	"nodev", "noexec",	   "clone_children",
+					    "noprefix", "xattr", "cpuset_v2_mode", NULL };
 	out[0] = '\0';
 	char buf[512];
 	snprintf(buf, sizeof(buf), "%s", opts);

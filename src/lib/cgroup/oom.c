@@ -26,8 +26,8 @@ int vs_cgroup_oom_open(const vs_cgroup *cg, vs_cgroup_oom **out, vs_err *err)
 	const char *dir = vs_cgroup_dir_of(cg, "memory", &v2);
 	if (!dir)
 		return vs_fail(
-		    err, 0,
-		    "cgroup memory: this host has no memory controller: no OOM notifications");
+			err, 0,
+			"cgroup memory: this host has no memory controller: no OOM notifications");
 	vs_cgroup_oom *w = calloc(1, sizeof(*w));
 	if (!w)
 		return vs_fail(err, ENOMEM, "OOM notifications");

@@ -117,10 +117,10 @@ int vs_cgroup_resolve_systemd(const char *cgroups_path, const char *id, char *ou
 	char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 	if (!c2 || strchr(c2 + 1, ':'))
 		return vs_fail(
-		    err, 0,
-		    "linux.cgroupsPath: \"%s\": with --systemd-cgroup it must have the form "
-		    "\"slice:prefix:name\"",
-		    cgroups_path);
+			err, 0,
+			"linux.cgroupsPath: \"%s\": with --systemd-cgroup it must have the form "
+			"\"slice:prefix:name\"",
+			cgroups_path);
 	*c1 = *c2 = '\0';
 	const char *slice = spec[0] ? spec : "system.slice", *prefix = c1 + 1, *name = c2 + 1;
 	if (!name[0] || strchr(name, '/') || strchr(prefix, '/'))

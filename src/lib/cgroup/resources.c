@@ -149,11 +149,11 @@ static int parse_memory(pctx *p, json_object *m, vs_resources *r)
 	const struct {
 		vs_res_i64 *v;
 		const char *f;
-	} lims[] = {{&r->memory.limit, "memory.limit"},
-		    {&r->memory.reservation, "memory.reservation"},
-		    {&r->memory.swap, "memory.swap"},
-		    {&r->memory.kernel, "memory.kernel"},
-		    {&r->memory.kernel_tcp, "memory.kernelTCP"}};
+	} lims[] = { { &r->memory.limit, "memory.limit" },
+		     { &r->memory.reservation, "memory.reservation" },
+		     { &r->memory.swap, "memory.swap" },
+		     { &r->memory.kernel, "memory.kernel" },
+		     { &r->memory.kernel_tcp, "memory.kernelTCP" } };
 	for (size_t i = 0; i < sizeof(lims) / sizeof(lims[0]); i++)
 		if (lims[i].v->set && lims[i].v->v < -1)
 			return bad(p, lims[i].f, "must be -1 (unlimited) or a number of bytes");
@@ -194,7 +194,7 @@ static int parse_major_minor(pctx *p, json_object *e, const char *field, int64_t
 			     int64_t *minor)
 {
 	char f[96];
-	vs_res_i64 ma = {0}, mi = {0};
+	vs_res_i64 ma = { 0 }, mi = { 0 };
 	fld(f, sizeof(f), "%s.major", field);
 	if (get_i64(p, e, "major", f, &ma) < 0)
 		return -1;
@@ -214,7 +214,7 @@ static int parse_blkio(pctx *p, json_object *b, vs_resources *r)
 {
 	if (get_u64(p, b, "weight", "blockIO.weight", UINT16_MAX, &r->blkio.weight) < 0 ||
 	    get_u64(p, b, "leafWeight", "blockIO.leafWeight", UINT16_MAX, &r->blkio.leaf_weight) <
-		0)
+		    0)
 		return -1;
 	json_object *arr;
 	if (get_arr(p, b, "weightDevice", "blockIO.weightDevice", sizeof(vs_res_weight_device),
@@ -238,9 +238,10 @@ static int parse_blkio(pctx *p, json_object *b, vs_resources *r)
 		if (!w->weight.set && !w->leaf_weight.set)
 			return bad(p, f, "needs weight or leafWeight");
 	}
-	static const char *const keys[VS_THROTTLE_KINDS] = {
-	    "throttleReadBpsDevice", "throttleWriteBpsDevice", "throttleReadIOPSDevice",
-	    "throttleWriteIOPSDevice"};
+	static const char *const keys[VS_THROTTLE_KINDS] = { "throttleReadBpsDevice",
+							     "throttleWriteBpsDevice",
+							     "throttleReadIOPSDevice",
+							     "throttleWriteIOPSDevice" };
 	for (int k = 0; k < VS_THROTTLE_KINDS; k++) {
 		char f[96];
 		fld(f, sizeof(f), "blockIO.%s", keys[k]);
@@ -256,7 +257,7 @@ static int parse_blkio(pctx *p, json_object *b, vs_resources *r)
 				return bad(p, fi, "expected an object");
 			if (parse_major_minor(p, e, fi, &t->major, &t->minor) < 0)
 				return -1;
-			vs_res_u64 rate = {0};
+			vs_res_u64 rate = { 0 };
 			fld(fr, sizeof(fr), "%s.rate", fi);
 			if (get_u64(p, e, "rate", fr, UINT64_MAX, &rate) < 0)
 				return -1;
@@ -282,7 +283,7 @@ static int parse_hugepages(pctx *p, json_object *o, vs_resources *r)
 		if (!json_object_is_type(e, json_type_object))
 			return bad(p, f, "expected an object");
 		char *size = NULL;
-		vs_res_u64 limit = {0};
+		vs_res_u64 limit = { 0 };
 		fld(f2, sizeof(f2), "%s.pageSize", f);
 		if (get_str(p, e, "pageSize", f2, &size) < 0)
 			return -1;
@@ -292,10 +293,10 @@ static int parse_hugepages(pctx *p, json_object *o, vs_resources *r)
 			return -1;
 		}
 		size_t d = size ? strspn(size, "0123456789") : 0;
-		bool ok =
-		    size && d > 0 && strlen(size) < sizeof(r->hugepages[i].page_size) &&
-		    (!strcmp(size + d, "KB") || !strcmp(size + d, "MB") ||
-		     !strcmp(size + d, "GB") || !strcmp(size + d, "TB") || !strcmp(size + d, "PB"));
+		bool ok = size && d > 0 && strlen(size) < sizeof(r->hugepages[i].page_size) &&
+			  (!strcmp(size + d, "KB") || !strcmp(size + d, "MB") ||
+			   !strcmp(size + d, "GB") || !strcmp(size + d, "TB") ||
+			   !strcmp(size + d, "PB"));
 		if (ok)
 			snprintf(r->hugepages[i].page_size, sizeof(r->hugepages[i].page_size), "%s",
 				 size);
@@ -324,7 +325,7 @@ static int parse_network(pctx *p, json_object *n, vs_resources *r)
 		if (!json_object_is_type(e, json_type_object))
 			return bad(p, f, "expected an object");
 		char *name = NULL;
-		vs_res_u64 prio = {0};
+		vs_res_u64 prio = { 0 };
 		fld(f2, sizeof(f2), "%s.name", f);
 		if (get_str(p, e, "name", f2, &name) < 0)
 			return -1;
@@ -414,7 +415,7 @@ static int parse_devices(pctx *p, json_object *o, vs_resources *r)
 		fld(f, sizeof(f), "devices[%zu]", i);
 		if (!json_object_is_type(e, json_type_object))
 			return bad(p, f, "expected an object");
-		vs_res_bool allow = {0};
+		vs_res_bool allow = { 0 };
 		fld(f2, sizeof(f2), "%s.allow", f);
 		if (get_bool(p, e, "allow", f2, &allow) < 0)
 			return -1;
@@ -430,7 +431,7 @@ static int parse_devices(pctx *p, json_object *o, vs_resources *r)
 		free(type);
 		if (!type_ok)
 			return bad(p, f2, "must be \"a\", \"c\" or \"b\"");
-		vs_res_i64 ma = {0}, mi = {0};
+		vs_res_i64 ma = { 0 }, mi = { 0 };
 		fld(f2, sizeof(f2), "%s.major", f);
 		if (get_i64(p, e, "major", f2, &ma) < 0)
 			return -1;
@@ -464,7 +465,7 @@ static int parse_devices(pctx *p, json_object *o, vs_resources *r)
 int vs_resources_parse(json_object *obj, const char *what, vs_resources *r, vs_err *err)
 {
 	memset(r, 0, sizeof(*r));
-	pctx p = {.what = what, .err = err};
+	pctx p = { .what = what, .err = err };
 	if (!obj)
 		return 0;
 	if (!json_object_is_type(obj, json_type_object))
@@ -519,10 +520,12 @@ int vs_resources_container_devices(vs_resources *r, const vs_res_device_node *ex
 {
 	/* runc's AllowedDevices / crun's default_devices. */
 	static const vs_res_device defaults[] = {
-	    {true, 'c', -1, -1, "m"},	 {true, 'b', -1, -1, "m"}, {true, 'c', 1, 3, "rwm"},
-	    {true, 'c', 1, 8, "rwm"},	 {true, 'c', 1, 7, "rwm"}, {true, 'c', 5, 0, "rwm"},
-	    {true, 'c', 1, 5, "rwm"},	 {true, 'c', 1, 9, "rwm"}, {true, 'c', 5, 1, "rwm"},
-	    {true, 'c', 136, -1, "rwm"}, {true, 'c', 5, 2, "rwm"}, {true, 'c', 10, 200, "rwm"},
+		{ true, 'c', -1, -1, "m" }, { true, 'b', -1, -1, "m" },
+		{ true, 'c', 1, 3, "rwm" }, { true, 'c', 1, 8, "rwm" },
+		{ true, 'c', 1, 7, "rwm" }, { true, 'c', 5, 0, "rwm" },
+		{ true, 'c', 1, 5, "rwm" }, { true, 'c', 1, 9, "rwm" },
+		{ true, 'c', 5, 1, "rwm" }, { true, 'c', 136, -1, "rwm" },
+		{ true, 'c', 5, 2, "rwm" }, { true, 'c', 10, 200, "rwm" },
 	};
 	size_t nd = sizeof(defaults) / sizeof(defaults[0]);
 	size_t total = 1 + r->n_devices + n_extra + nd;
@@ -530,7 +533,7 @@ int vs_resources_container_devices(vs_resources *r, const vs_res_device_node *ex
 	if (!v)
 		return vs_fail(err, ENOMEM, "device rules");
 	size_t k = 0;
-	v[k++] = (vs_res_device){false, 'a', -1, -1, "rwm"};
+	v[k++] = (vs_res_device){ false, 'a', -1, -1, "rwm" };
 	for (size_t i = 0; i < r->n_devices; i++)
 		v[k++] = r->devices[i];
 	for (size_t i = 0; i < n_extra; i++) {
@@ -538,7 +541,7 @@ int vs_resources_container_devices(vs_resources *r, const vs_res_device_node *ex
 		char t = extra[i].type == 'b' ? 'b' : 'c';
 		if (extra[i].type == 'p')
 			continue; /* FIFOs are not device-controlled */
-		v[k++] = (vs_res_device){true, t, extra[i].major, extra[i].minor, "rwm"};
+		v[k++] = (vs_res_device){ true, t, extra[i].major, extra[i].minor, "rwm" };
 	}
 	for (size_t i = 0; i < nd; i++)
 		v[k++] = defaults[i];

@@ -154,15 +154,16 @@ static json_object *cpuset_stats(const vs_cgroup *cg)
 	bool v2 = false;
 	const char *dir = vs_cgroup_dir_of(cg, "cpuset", &v2);
 	vs_autofree char *cpus =
-	    dir ? vs_cg_read(dir, v2 ? "cpuset.cpus.effective" : "cpuset.cpus") : NULL;
+		dir ? vs_cg_read(dir, v2 ? "cpuset.cpus.effective" : "cpuset.cpus") : NULL;
 	vs_autofree char *mems =
-	    dir ? vs_cg_read(dir, v2 ? "cpuset.mems.effective" : "cpuset.mems") : NULL;
+		dir ? vs_cg_read(dir, v2 ? "cpuset.mems.effective" : "cpuset.mems") : NULL;
 	put_cpulist(o, "cpus", cpus);
 	put_u64(o, "cpu_exclusive", v2 ? 0 : rd(dir, "cpuset.cpu_exclusive"));
 	put_cpulist(o, "mems", mems);
-	static const char *const fields[] = {
-	    "mem_hardwall",	  "mem_exclusive",   "memory_migrate",	  "memory_spread_page",
-	    "memory_spread_slab", "memory_pressure", "sched_load_balance"};
+	static const char *const fields[] = { "mem_hardwall",	    "mem_exclusive",
+					      "memory_migrate",	    "memory_spread_page",
+					      "memory_spread_slab", "memory_pressure",
+					      "sched_load_balance" };
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		char file[64];
 		snprintf(file, sizeof(file), "cpuset.%s", fields[i]);
@@ -170,7 +171,7 @@ static json_object *cpuset_stats(const vs_cgroup *cg)
 	}
 	int64_t relax = 0;
 	vs_autofree char *rl =
-	    dir && !v2 ? vs_cg_read(dir, "cpuset.sched_relax_domain_level") : NULL;
+		dir && !v2 ? vs_cg_read(dir, "cpuset.sched_relax_domain_level") : NULL;
 	if (rl)
 		relax = strtoll(rl, NULL, 10);
 	json_object_object_add(o, "sched_relax_domain_level", json_object_new_int64(relax));
@@ -308,10 +309,10 @@ static void blkio_v2(json_object *blk, const char *dir)
 		static const struct {
 			const char *key, *op;
 			bool bytes;
-		} f[] = {{"rbytes", "Read", true},
-			 {"wbytes", "Write", true},
-			 {"rios", "Read", false},
-			 {"wios", "Write", false}};
+		} f[] = { { "rbytes", "Read", true },
+			  { "wbytes", "Write", true },
+			  { "rios", "Read", false },
+			  { "wios", "Write", false } };
 		for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
 			char pat[16];
 			snprintf(pat, sizeof(pat), " %s=", f[i].key);
@@ -392,7 +393,7 @@ char **vs_cgroup_hugepage_sizes(void)
 		if (sscanf(de->d_name, "hugepages-%llukB", &kb) != 1)
 			continue;
 		/* 2048kB -> "2MB", 1048576kB -> "1GB", 64kB -> "64KB" */
-		static const char *const units[] = {"KB", "MB", "GB", "TB", "PB"};
+		static const char *const units[] = { "KB", "MB", "GB", "TB", "PB" };
 		int u = 0;
 		while (kb >= 1024 && kb % 1024 == 0 && u < 4) {
 			kb /= 1024;

@@ -16,14 +16,14 @@ int vs_cg_v1_memory(const char *dir, const vs_resources *r, vs_err *err)
 	 * limit would still cap the container (runc does the same). */
 	if (limit.set && limit.v == -1 && (!swap.set || swap.v == 0) &&
 	    vs_cg_exists(dir, "memory.memsw.limit_in_bytes"))
-		swap = (vs_res_i64){true, -1};
+		swap = (vs_res_i64){ true, -1 };
 	/* memory+swap must stay >= memory at every step: raise swap first when
 	 * the new limit is above the current memsw, lower memory first
 	 * otherwise. Trying memory first and retrying after swap on EINVAL
 	 * covers both (crun's order). */
 	bool limit_done = false;
 	if (limit.set) {
-		vs_err e1 = {0};
+		vs_err e1 = { 0 };
 		if (vs_cg_writef(M, dir, "memory.limit_in_bytes", &e1, "%" PRId64, limit.v) == 0)
 			limit_done = true;
 		else if (e1.errnum != EINVAL || !swap.set || swap.v == 0)
@@ -77,7 +77,7 @@ int vs_cg_v1_cpu(const char *dir, const vs_resources *r, vs_err *err)
 	 * then write the quota first and the period after (crun's order). */
 	bool period_done = false;
 	if (r->cpu.period.set && r->cpu.period.v) {
-		vs_err e1 = {0};
+		vs_err e1 = { 0 };
 		if (vs_cg_writef(C, dir, "cpu.cfs_period_us", &e1, "%" PRIu64, r->cpu.period.v) ==
 		    0)
 			period_done = true;
@@ -99,7 +99,7 @@ int vs_cg_v1_cpu(const char *dir, const vs_resources *r, vs_err *err)
 		return -1;
 	if (r->cpu.realtime_runtime.set && r->cpu.realtime_runtime.v &&
 	    vs_cg_writef(C, dir, "cpu.rt_runtime_us", err, "%" PRId64, r->cpu.realtime_runtime.v) <
-		0)
+		    0)
 		return -1;
 	if (r->cpu.idle.set && vs_cg_writef(C, dir, "cpu.idle", err, "%" PRId64, r->cpu.idle.v) < 0)
 		return -1;
@@ -191,9 +191,10 @@ int vs_cg_v1_blkio(const char *dir, const vs_resources *r, vs_err *err)
 			}
 		}
 	}
-	static const char *const files[VS_THROTTLE_KINDS] = {
-	    "blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
-	    "blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device"};
+	static const char *const files[VS_THROTTLE_KINDS] = { "blkio.throttle.read_bps_device",
+							      "blkio.throttle.write_bps_device",
+							      "blkio.throttle.read_iops_device",
+							      "blkio.throttle.write_iops_device" };
 	for (int k = 0; k < VS_THROTTLE_KINDS; k++) {
 		if (!r->blkio.n_throttle[k])
 			continue;
@@ -223,11 +224,11 @@ int vs_cg_hugetlb(const char *dir, const vs_resources *r, const char *limit_suff
 		snprintf(rsvd, sizeof(rsvd), "hugetlb.%s.%s", r->hugepages[i].page_size,
 			 rsvd_suffix);
 		if (!vs_cg_exists(dir, file))
-			return vs_fail(
-			    err, 0,
-			    "cgroup hugetlb: %s/%s does not exist: this host has no %s huge pages "
-			    "(linux.resources.hugepageLimits[%zu].pageSize)",
-			    dir, file, r->hugepages[i].page_size, i);
+			return vs_fail(err, 0,
+				       "cgroup hugetlb: %s/%s does not exist: this host has no %s "
+				       "huge pages "
+				       "(linux.resources.hugepageLimits[%zu].pageSize)",
+				       dir, file, r->hugepages[i].page_size, i);
 		if (vs_cg_writef("hugetlb", dir, file, err, "%" PRIu64, r->hugepages[i].limit) < 0)
 			return -1;
 		if (vs_cg_exists(dir, rsvd) &&

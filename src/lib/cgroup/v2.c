@@ -35,7 +35,7 @@ int vs_cg_v2_memory(const char *dir, const vs_resources *r, vs_err *err)
 	if (!limit.set && r->memory.swap.set && r->memory.swap.v > 0) {
 		uint64_t cur;
 		if (vs_cg_read_u64(dir, "memory.max", &cur) == 0)
-			limit = (vs_res_i64){true, cur == UINT64_MAX ? -1 : (int64_t)cur};
+			limit = (vs_res_i64){ true, cur == UINT64_MAX ? -1 : (int64_t)cur };
 	}
 	bool swap_set;
 	int64_t swap;
@@ -131,10 +131,10 @@ int vs_cg_v2_io(const char *dir, const vs_resources *r, vs_err *err)
 	/* BFQ takes the v1 range as is; io.weight needs the conversion. */
 	bool bfq = vs_cg_exists(dir, "io.bfq.weight");
 	if (r->blkio.weight.set && r->blkio.weight.v) {
-		int rc =
-		    bfq ? vs_cg_writef(I, dir, "io.bfq.weight", err, "%" PRIu64, r->blkio.weight.v)
-			: vs_cg_writef(I, dir, "io.weight", err, "default %" PRIu64,
-				       vs_cgroup_blkio_to_io_weight(r->blkio.weight.v));
+		int rc = bfq ? vs_cg_writef(I, dir, "io.bfq.weight", err, "%" PRIu64,
+					    r->blkio.weight.v)
+			     : vs_cg_writef(I, dir, "io.weight", err, "default %" PRIu64,
+					    vs_cgroup_blkio_to_io_weight(r->blkio.weight.v));
 		if (rc < 0)
 			return -1;
 	}
@@ -156,7 +156,7 @@ int vs_cg_v2_io(const char *dir, const vs_resources *r, vs_err *err)
 				return -1;
 		}
 	}
-	static const char *const keys[VS_THROTTLE_KINDS] = {"rbps", "wbps", "riops", "wiops"};
+	static const char *const keys[VS_THROTTLE_KINDS] = { "rbps", "wbps", "riops", "wiops" };
 	vs_autoclose int fd = -1;
 	for (int k = 0; k < VS_THROTTLE_KINDS; k++) {
 		for (size_t i = 0; i < r->blkio.n_throttle[k]; i++) {

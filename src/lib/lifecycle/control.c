@@ -21,7 +21,7 @@ static int need(vs_container *c, const char *what, vs_err *err, int n, const vs_
 
 int vs_container_pause(vs_container *c, vs_err *err)
 {
-	if (need(c, "pause", err, 1, (vs_status[]){VS_STATUS_RUNNING}) < 0)
+	if (need(c, "pause", err, 1, (vs_status[]){ VS_STATUS_RUNNING }) < 0)
 		return -1;
 	if (!c->ops->pause)
 		return unsupported(c, "pause", err);
@@ -33,7 +33,7 @@ int vs_container_pause(vs_container *c, vs_err *err)
 
 int vs_container_resume(vs_container *c, vs_err *err)
 {
-	if (need(c, "resume", err, 1, (vs_status[]){VS_STATUS_PAUSED}) < 0)
+	if (need(c, "resume", err, 1, (vs_status[]){ VS_STATUS_PAUSED }) < 0)
 		return -1;
 	if (!c->ops->resume)
 		return unsupported(c, "resume", err);
@@ -43,7 +43,7 @@ int vs_container_resume(vs_container *c, vs_err *err)
 	return vs_state_save(c->dir, &c->state, err);
 }
 
-static const vs_status live[] = {VS_STATUS_CREATED, VS_STATUS_RUNNING, VS_STATUS_PAUSED};
+static const vs_status live[] = { VS_STATUS_CREATED, VS_STATUS_RUNNING, VS_STATUS_PAUSED };
 
 int vs_container_update(vs_container *c, const struct vs_resources *r, vs_err *err)
 {
