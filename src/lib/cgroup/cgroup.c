@@ -473,6 +473,29 @@ int vs_cgroup_kill_all_wait(const vs_cgroup *cg, int timeout_ms, vs_err *err)
 	}
 }
 
+/* Cgroups the workload made inside its own (nesting, systemd in a
+ * container) hold ours busy: remove them first, deepest first. A cgroup
+ * directory holds only control files, so rmdir is enough. */
+static void remove_children(const char *dir, int depth)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		char sub[PATH_MAX];
+		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name) >= sizeof(sub))
+			continue;
+		if (depth < 32)
+			remove_children(sub, depth + 1);
+		if (rmdir(sub) < 0)
+			vs_debug("cgroup rmdir %s: %s", sub, strerror(errno));
+	}
+	closedir(d);
+}
+
 int vs_cgroup_destroy(const char *created_list, vs_err *err)
 {
 	vs_autofree char *text = NULL;
@@ -496,6 +519,7 @@ int vs_cgroup_destroy(const char *created_list, vs_err *err)
 			rmdir(lines[i]);
 			continue;
 		}
+		remove_children(lines[i], 0);
 		/* A just-killed task can keep its cgroup busy for a moment. */
 		for (int tries = 0; rmdir(lines[i]) < 0 && errno != ENOENT; tries++) {
 			if (errno != EBUSY || tries == 200) {

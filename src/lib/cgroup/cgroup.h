@@ -126,7 +126,8 @@ int vs_cgroup_signal_all(const vs_cgroup *cg, int sig, vs_err *err);
 /* SIGKILL every member until the cgroups are empty (or timeout_ms). */
 int vs_cgroup_kill_all_wait(const vs_cgroup *cg, int timeout_ms, vs_err *err);
 
-/* rmdir the directories recorded in created_list, deepest first. */
+/* rmdir the directories recorded in created_list, deepest first (with any
+ * cgroups the workload made inside the container's). */
 int vs_cgroup_destroy(const char *created_list, vs_err *err);
 
 #endif
