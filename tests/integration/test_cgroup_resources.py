@@ -167,3 +167,14 @@ def test_bad_resources_fail_before_touching_the_host(vessel, bundle, cid):
     p = vessel.run("create", "-b", bundle.path, cid)
     assert p.returncode != 0 and "linux.resources.memory.swappiness" in p.stderr
     assert leftovers(cid) == []
+
+
+def test_prestart_hooks_see_the_limits(vessel, bundle, cid, tmp_path):
+    v1("memory")
+    seen = tmp_path / "seen"
+    limit = os.path.join(MOUNTS["memory"], "vessel", cid, "memory.limit_in_bytes")
+    bundle.config["hooks"] = {"prestart": [{"path": "/bin/sh", "args": ["sh", "-c", f"cat {limit} > {seen}"]}]}
+    with_resources(bundle, {"memory": {"limit": 48 << 20}}, "true")
+    p = vessel.run("run", "-b", bundle.path, cid)
+    assert p.returncode == 0, p.stderr
+    assert seen.read_text().strip() == str(48 << 20)
