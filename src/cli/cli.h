@@ -29,6 +29,11 @@ int cmd_run(vs_cli *cli, int argc, char **argv);
 int cmd_list(vs_cli *cli, int argc, char **argv);
 int cmd_spec(vs_cli *cli, int argc, char **argv);
 int cmd_features(vs_cli *cli, int argc, char **argv);
+int cmd_pause(vs_cli *cli, int argc, char **argv);
+int cmd_resume(vs_cli *cli, int argc, char **argv);
+int cmd_update(vs_cli *cli, int argc, char **argv);
+int cmd_events(vs_cli *cli, int argc, char **argv);
+int cmd_ps(vs_cli *cli, int argc, char **argv);
 
 const vs_command *cli_find_command(const char *name);
 

@@ -24,6 +24,18 @@ static const vs_command commands[] = {
 	{"list", cmd_list, "list containers", "vessel list [--format table|json] [--quiet]"},
 	{"spec", cmd_spec, "write a default config.json", "vessel spec [--bundle DIR] [--rootless]"},
 	{"features", cmd_features, "print the runtime features JSON", "vessel features"},
+	{"pause", cmd_pause, "freeze every process of a running container", "vessel pause ID"},
+	{"resume", cmd_resume, "thaw a paused container", "vessel resume ID"},
+	{"update", cmd_update, "change the resource limits of a live container",
+	 "vessel update [--resources FILE|-] [--memory BYTES] [--memory-swap BYTES]\n"
+	 "              [--memory-reservation BYTES] [--cpu-shares N] [--cpu-quota USEC]\n"
+	 "              [--cpu-period USEC] [--cpu-rt-period USEC] [--cpu-rt-runtime USEC]\n"
+	 "              [--cpuset-cpus LIST] [--cpuset-mems LIST] [--pids-limit N]\n"
+	 "              [--blkio-weight N] ID"},
+	{"events", cmd_events, "stream statistics and OOM events as JSON lines (--stats: once)",
+	 "vessel events [--interval DURATION] [--stats] ID"},
+	{"ps", cmd_ps, "list the processes of a container",
+	 "vessel ps [--format table|json] ID [ps options]"},
 };
 
 const vs_command *cli_find_command(const char *name)

@@ -1,6 +1,10 @@
+/* A container's cgroup: directories per hierarchy, creation, membership,
+ * signalling and removal. */
 #include "cgroup/cgroup.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <json-c/json.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,96 +14,198 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup/freeze.h"
+#include "cgroup/internal.h"
 #include "core/cleanup.h"
 #include "core/fs.h"
 #include "core/log.h"
 
-const char *vs_cgroup_layout_name(vs_cgroup_layout l)
+static void sleep_ms(int ms)
 {
-	switch (l) {
-	case VS_CGROUP_V1:
-		return "v1";
-	case VS_CGROUP_V2:
-		return "v2";
-	case VS_CGROUP_HYBRID:
-		return "hybrid";
-	}
-	return "?";
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
 }
 
-/* Keep only the controller options of a v1 mount ("rw,relatime,cpu,cpuacct" -> "cpu,cpuacct"). */
-static void v1_controllers(const char *opts, char *out, size_t len)
-{
-	static const char *const skip[] = {"rw", "ro", "relatime", "noatime", "nosuid", "nodev", "noexec",
-					   "clone_children", "noprefix", "xattr", NULL};
-	out[0] = '\0';
-	char buf[512];
-	snprintf(buf, sizeof(buf), "%s", opts);
-	char *save = NULL;
-	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		bool s = false;
-		for (int i = 0; skip[i]; i++)
-			if (!strcmp(tok, skip[i]))
-				s = true;
-		if (s || !strncmp(tok, "release_agent=", 14))
-			continue;
-		size_t cur = strlen(out);
-		snprintf(out + cur, len - cur, "%s%s", cur ? "," : "", tok);
-	}
-}
-
-int vs_cgroup_detect(vs_cgroup_host *host, const char *mountinfo_path, vs_err *err)
-{
-	memset(host, 0, sizeof(*host));
-	vs_autofree char *text = NULL;
-	if (vs_read_file(mountinfo_path ? mountinfo_path : "/proc/self/mountinfo", &text, NULL, err) < 0)
-		return -1;
-	bool have_v1 = false, have_v2 = false;
-	char *save = NULL;
-	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		/* id parent maj:min root mountpoint opts [optional...] - fstype source superopts */
-		char mnt[256], fstype[32], superopts[512];
-		char *dash = strstr(line, " - ");
-		if (!dash || sscanf(line, "%*s %*s %*s %*s %255s", mnt) != 1)
-			continue;
-		if (sscanf(dash + 3, "%31s %*s %511s", fstype, superopts) != 2)
-			continue;
-		bool v2 = !strcmp(fstype, "cgroup2");
-		if (!v2 && strcmp(fstype, "cgroup"))
-			continue;
-		if (host->n_hier == VS_CGROUP_MAX_HIER)
-			break;
-		vs_cgroup_hier *h = &host->hier[host->n_hier];
-		snprintf(h->mount, sizeof(h->mount), "%s", mnt);
-		h->v2 = v2;
-		if (v2) {
-			have_v2 = true;
-		} else {
-			v1_controllers(superopts, h->controllers, sizeof(h->controllers));
-			have_v1 = true;
-		}
-		host->n_hier++;
-	}
-	if (!host->n_hier)
-		return vs_fail(err, 0, "no cgroup filesystem is mounted");
-	host->layout = have_v1 && have_v2 ? VS_CGROUP_HYBRID : have_v2 ? VS_CGROUP_V2 : VS_CGROUP_V1;
-	return 0;
-}
-
-int vs_cgroup_resolve_path(const char *cgroups_path, const char *id, char *out, size_t len, vs_err *err)
+/* The directory of path in hierarchy h. Absolute paths hang off the mount
+ * point; relative ones off our own cgroup (its parent on cgroup2, whose
+ * own cgroup usually has processes and so cannot have children with
+ * controllers), as runc does. */
+static int hier_dir(const vs_cgroup_hier *h, const char *path, char *out, size_t len, vs_err *err)
 {
 	int n;
-	if (!cgroups_path || !cgroups_path[0])
-		n = snprintf(out, len, "/vessel/%s", id);
-	else if (cgroups_path[0] == '/')
-		n = snprintf(out, len, "%s", cgroups_path);
-	else
-		n = snprintf(out, len, "/vessel/%s", cgroups_path);
+	if (path[0] == '/') {
+		n = snprintf(out, len, "%s%s", h->mount, path);
+	} else {
+		char base[256];
+		snprintf(base, sizeof(base), "%s", h->own);
+		if (h->v2 && strcmp(base, "/")) {
+			char *slash = strrchr(base, '/');
+			if (slash == base)
+				base[1] = '\0';
+			else if (slash)
+				*slash = '\0';
+		}
+		/* own is relative to the hierarchy root; the mount may show a subtree. */
+		const char *rel = base;
+		size_t rl = strlen(h->root);
+		if (strcmp(h->root, "/") && !strncmp(base, h->root, rl) &&
+		    (base[rl] == '/' || !base[rl]))
+			rel = base + rl;
+		if (!rel[0] || !strcmp(rel, "/"))
+			n = snprintf(out, len, "%s/%s", h->mount, path);
+		else
+			n = snprintf(out, len, "%s%s/%s", h->mount, rel, path);
+	}
 	if (n < 0 || (size_t)n >= len)
-		return vs_fail(err, ENAMETOOLONG, "linux.cgroupsPath");
-	if (strstr(out, "/../") || (strlen(out) >= 3 && !strcmp(out + strlen(out) - 3, "/..")))
-		return vs_fail(err, 0, "linux.cgroupsPath: \"%s\" must not contain \"..\"", out);
+		return vs_fail(err, ENAMETOOLONG, "cgroup path %s under %s", path, h->mount);
 	return 0;
+}
+
+vs_cgroup *vs_cgroup_open(const vs_cgroup_host *host, const char *path, vs_err *err)
+{
+	vs_cgroup *cg = calloc(1, sizeof(*cg));
+	if (!cg) {
+		vs_fail(err, ENOMEM, "cgroup %s", path);
+		return NULL;
+	}
+	cg->layout = host->layout;
+	snprintf(cg->path, sizeof(cg->path), "%s", path);
+	for (int i = 0; i < host->n_hier; i++) {
+		const vs_cgroup_hier *h = &host->hier[i];
+		vs_cgroup_dir *d = &cg->d[cg->n++];
+		snprintf(d->mount, sizeof(d->mount), "%s", h->mount);
+		snprintf(d->controllers, sizeof(d->controllers), "%s", h->controllers);
+		d->v2 = h->v2;
+		if (hier_dir(h, path, d->dir, sizeof(d->dir), err) < 0) {
+			free(cg);
+			return NULL;
+		}
+	}
+	return cg;
+}
+
+void vs_cgroup_free(vs_cgroup *cg)
+{
+	free(cg);
+}
+
+int vs_cgroup_save(const vs_cgroup *cg, const char *file, vs_err *err)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "layout",
+			       json_object_new_string(vs_cgroup_layout_name(cg->layout)));
+	json_object_object_add(o, "path", json_object_new_string(cg->path));
+	json_object *arr = json_object_new_array();
+	for (int i = 0; i < cg->n; i++) {
+		json_object *h = json_object_new_object();
+		json_object_object_add(h, "mount", json_object_new_string(cg->d[i].mount));
+		json_object_object_add(h, "controllers",
+				       json_object_new_string(cg->d[i].controllers));
+		json_object_object_add(h, "v2", json_object_new_boolean(cg->d[i].v2));
+		json_object_object_add(h, "dir", json_object_new_string(cg->d[i].dir));
+		json_object_array_add(arr, h);
+	}
+	json_object_object_add(o, "hierarchies", arr);
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+								  JSON_C_TO_STRING_NOSLASHESCAPE);
+	int rc = vs_write_file_atomic(file, s, strlen(s), 0600, err);
+	json_object_put(o);
+	return rc;
+}
+
+static const char *str_member(json_object *o, const char *key)
+{
+	json_object *v;
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+vs_cgroup *vs_cgroup_load(const char *file, vs_err *err)
+{
+	vs_autofree char *text = NULL;
+	if (vs_read_file(file, &text, NULL, err) < 0)
+		return NULL;
+	json_object *o = json_tokener_parse(text);
+	vs_cgroup *cg = calloc(1, sizeof(*cg));
+	json_object *arr;
+	const char *layout = o ? str_member(o, "layout") : NULL,
+		   *path = o ? str_member(o, "path") : NULL;
+	if (!cg || !o || !layout || !path || !json_object_object_get_ex(o, "hierarchies", &arr) ||
+	    !json_object_is_type(arr, json_type_array)) {
+		vs_fail(err, cg ? 0 : ENOMEM, "%s: not a cgroup record", file);
+		goto fail;
+	}
+	cg->layout = !strcmp(layout, "v2")	 ? VS_CGROUP_V2
+		     : !strcmp(layout, "hybrid") ? VS_CGROUP_HYBRID
+						 : VS_CGROUP_V1;
+	snprintf(cg->path, sizeof(cg->path), "%s", path);
+	for (size_t i = 0; i < json_object_array_length(arr) && cg->n < VS_CGROUP_MAX_HIER; i++) {
+		json_object *h = json_object_array_get_idx(arr, i), *v2;
+		const char *mount = str_member(h, "mount"), *ctrls = str_member(h, "controllers"),
+			   *dir = str_member(h, "dir");
+		if (!mount || !ctrls || !dir || !json_object_object_get_ex(h, "v2", &v2)) {
+			vs_fail(err, 0, "%s: not a cgroup record", file);
+			goto fail;
+		}
+		vs_cgroup_dir *d = &cg->d[cg->n++];
+		snprintf(d->mount, sizeof(d->mount), "%s", mount);
+		snprintf(d->controllers, sizeof(d->controllers), "%s", ctrls);
+		snprintf(d->dir, sizeof(d->dir), "%s", dir);
+		d->v2 = json_object_get_boolean(v2);
+	}
+	json_object_put(o);
+	return cg;
+fail:
+	json_object_put(o);
+	free(cg);
+	return NULL;
+}
+
+const char *vs_cgroup_dir_of(const vs_cgroup *cg, const char *controller, bool *v2)
+{
+	const vs_cgroup_dir *u = NULL;
+	for (int i = 0; i < cg->n; i++) {
+		if (cg->d[i].v2) {
+			u = &cg->d[i];
+			continue;
+		}
+		if (vs_cgroup_list_has(cg->d[i].controllers, controller)) {
+			if (v2)
+				*v2 = false;
+			return cg->d[i].dir;
+		}
+	}
+	if (!u)
+		return NULL;
+	if (!strcmp(controller, "freezer") || !strcmp(controller, "devices") ||
+	    !strcmp(controller, "cgroup") || vs_cgroup_list_has(u->controllers, controller)) {
+		if (v2)
+			*v2 = true;
+		return u->dir;
+	}
+	return NULL;
+}
+
+const char *vs_cgroup_v2_dir(const vs_cgroup *cg)
+{
+	for (int i = 0; i < cg->n; i++)
+		if (cg->d[i].v2)
+			return cg->d[i].dir;
+	return NULL;
+}
+
+int vs_cgroup_dir_at_mount(const vs_cgroup *cg, const char *mount, char *out, size_t len,
+			   vs_err *err)
+{
+	for (int i = 0; cg && i < cg->n; i++)
+		if (!strcmp(cg->d[i].mount, mount)) {
+			if ((size_t)snprintf(out, len, "%s", cg->d[i].dir) >= len)
+				return vs_fail(err, ENAMETOOLONG, "cgroup %s", cg->d[i].dir);
+			return 0;
+		}
+	return vs_fail(err, 0, "cgroup: the container has no directory in the hierarchy at %s",
+		       mount);
 }
 
 static int append_line(const char *file, const char *line, vs_err *err)
@@ -117,101 +223,277 @@ static int append_line(const char *file, const char *line, vs_err *err)
  * ("No space left on device"): inherit the parent's values. */
 static int cpuset_inherit(const char *dir, vs_err *err)
 {
-	static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+	static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
 	for (int i = 0; i < 2; i++) {
-		char mine[PATH_MAX], parent[PATH_MAX];
-		if (vs_path_join(mine, sizeof(mine), dir, files[i], err) < 0)
-			return -1;
-		vs_autofree char *cur = NULL;
-		if (vs_read_file(mine, &cur, NULL, NULL) < 0)
+		vs_autofree char *cur = vs_cg_read(dir, files[i]);
+		if (!cur)
 			return 0; /* not a cpuset hierarchy */
 		if (cur[0] != '\n' && cur[0] != '\0')
 			continue;
+		char parent[PATH_MAX];
 		snprintf(parent, sizeof(parent), "%s", dir);
 		char *slash = strrchr(parent, '/');
 		if (!slash)
 			continue;
 		*slash = '\0';
-		char pfile[PATH_MAX];
-		if (vs_path_join(pfile, sizeof(pfile), parent, files[i], err) < 0)
-			return -1;
-		vs_autofree char *val = NULL;
-		if (vs_read_file(pfile, &val, NULL, err) < 0 || vs_write_file(mine, val, strlen(val), 0644, err) < 0)
+		vs_autofree char *val = vs_cg_read(parent, files[i]);
+		if (!val)
+			return vs_fail_errno(err, "cgroup cpuset: read %s/%s", parent, files[i]);
+		val[strcspn(val, "\n")] = '\0';
+		if (vs_cg_write("cpuset", dir, files[i], val, err) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-int vs_cgroup_create(const vs_cgroup_host *host, const char *path, const char *created_list, vs_err *err)
+/* On cgroup2, offer the children of dir every controller dir has. A level
+ * with processes of its own cannot (the no-internal-process rule): those
+ * failures only mean the controller will be missing below, which apply
+ * reports by name if a resource needs it. */
+static void enable_controllers(const char *dir)
 {
-	for (int i = 0; i < host->n_hier; i++) {
-		const vs_cgroup_hier *h = &host->hier[i];
-		char full[PATH_MAX];
-		if (vs_path_join(full, sizeof(full), h->mount, path, err) < 0)
+	vs_autofree char *avail = vs_cg_read(dir, "cgroup.controllers");
+	vs_autofree char *on = vs_cg_read(dir, "cgroup.subtree_control");
+	if (!avail)
+		return;
+	char *save = NULL;
+	for (char *c = strtok_r(avail, " \n", &save); c; c = strtok_r(NULL, " \n", &save)) {
+		char plus[80];
+		bool enabled = false;
+		for (char *p = on; p && *p; p += strspn(p, " \n")) {
+			size_t n = strcspn(p, " \n");
+			if (n == strlen(c) && !strncmp(p, c, n))
+				enabled = true;
+			p += n;
+		}
+		if (enabled)
+			continue;
+		snprintf(plus, sizeof(plus), "+%s", c);
+		vs_err e = { 0 };
+		if (vs_cg_write(c, dir, "cgroup.subtree_control", plus, &e) < 0)
+			vs_debug("%s", e.msg);
+	}
+}
+
+static int create_one(const vs_cgroup_dir *d, const char *created_list, vs_err *err)
+{
+	char full[PATH_MAX];
+	snprintf(full, sizeof(full), "%s", d->dir);
+	size_t base = strlen(d->mount);
+	if (strncmp(full, d->mount, base) || (full[base] != '/' && full[base] != '\0'))
+		return vs_fail(err, 0, "cgroup %s is not below %s", full, d->mount);
+	/* Walk down from the mount point, creating and recording each missing level. */
+	for (char *p = full + base + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		/* /vessel is vessel's own parent: whoever deletes the last
+		 * container removes it, even if another container made it. */
+		bool ours = !strcmp(full + base, "/vessel");
+		if (mkdir(full, 0755) < 0) {
+			if (errno != EEXIST)
+				return vs_fail_errno(err, "cgroup mkdir %s", full);
+		} else {
+			ours = true;
+		}
+		if (ours && append_line(created_list, full, err) < 0)
 			return -1;
-		/* Walk down from the mount point, creating and recording each missing level. */
-		size_t base = strlen(h->mount);
-		for (char *p = full + base + 1;; p++) {
-			if (*p != '/' && *p != '\0')
-				continue;
-			char saved = *p;
+		if (!d->v2 && vs_cgroup_list_has(d->controllers, "cpuset") &&
+		    cpuset_inherit(full, err) < 0)
+			return -1;
+		*p = saved;
+		if (!saved)
+			break;
+		/* Not the leaf: on cgroup2 pass the controllers on. */
+		if (d->v2) {
 			*p = '\0';
-			/* /vessel is vessel's own parent: whoever deletes the last
-			 * container removes it, even if another container made it. */
-			bool ours = !strcmp(full + base, "/vessel");
-			if (mkdir(full, 0755) < 0) {
-				if (errno != EEXIST)
-					return vs_fail_errno(err, "cgroup mkdir %s", full);
-			} else {
-				ours = true;
-			}
-			if (ours && append_line(created_list, full, err) < 0)
-				return -1;
-			if (!h->v2 && strstr(h->controllers, "cpuset") && cpuset_inherit(full, err) < 0)
-				return -1;
+			enable_controllers(full);
 			*p = saved;
-			if (!saved)
-				break;
 		}
 	}
 	return 0;
 }
 
-int vs_cgroup_enter(const vs_cgroup_host *host, const char *path, pid_t pid, vs_err *err)
+int vs_cgroup_create(const vs_cgroup *cg, const char *created_list, vs_err *err)
+{
+	for (int i = 0; i < cg->n; i++) {
+		const vs_cgroup_dir *d = &cg->d[i];
+		if (d->v2) {
+			/* The mount point itself is the first level to enable. */
+			enable_controllers(d->mount);
+		}
+		/* Another container's delete can remove a shared parent (/vessel)
+		 * between our mkdir of it and of its child: walk again. */
+		int rc = -1;
+		for (int tries = 0; tries < 5 && rc < 0; tries++) {
+			vs_err e = { 0 };
+			rc = create_one(d, created_list, &e);
+			if (rc < 0 && (e.errnum != ENOENT || tries == 4)) {
+				*err = e;
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+int vs_cgroup_enter(const vs_cgroup *cg, pid_t pid, vs_err *err)
 {
 	char pidbuf[32];
-	int n = snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);
-	for (int i = 0; i < host->n_hier; i++) {
-		char dir[PATH_MAX], file[PATH_MAX];
-		if (vs_path_join(dir, sizeof(dir), host->hier[i].mount, path, err) < 0 ||
-		    vs_path_join(file, sizeof(file), dir, "cgroup.procs", err) < 0)
-			return -1;
-		if (vs_write_file(file, pidbuf, (size_t)n, 0644, err) < 0)
+	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);
+	for (int i = 0; i < cg->n; i++) {
+		char first[64];
+		snprintf(first, sizeof(first), "%.*s", (int)strcspn(cg->d[i].controllers, ","),
+			 cg->d[i].controllers);
+		if (vs_cg_write(cg->d[i].v2 ? "cgroup2" : first, cg->d[i].dir, "cgroup.procs",
+				pidbuf, err) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-int vs_cgroup_signal_all(const vs_cgroup_host *host, const char *path, int sig, vs_err *err)
+static int pid_cmp(const void *a, const void *b)
 {
-	for (int i = 0; i < host->n_hier; i++) {
-		char dir[PATH_MAX], file[PATH_MAX];
-		if (vs_path_join(dir, sizeof(dir), host->hier[i].mount, path, err) < 0 ||
-		    vs_path_join(file, sizeof(file), dir, "cgroup.procs", err) < 0)
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+	return (x > y) - (x < y);
+}
+
+typedef struct pidset {
+	pid_t *v;
+	size_t n, cap;
+} pidset;
+
+static int pidset_add(pidset *s, pid_t p)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i] == p)
+			return 0;
+	if (s->n == s->cap) {
+		size_t nc = s->cap ? s->cap * 2 : 32;
+		pid_t *nv = realloc(s->v, nc * sizeof(pid_t));
+		if (!nv)
 			return -1;
-		vs_autofree char *procs = NULL;
-		if (vs_read_file(file, &procs, NULL, NULL) < 0)
-			continue;
-		int count = 0;
-		char *save = NULL;
-		for (char *tok = strtok_r(procs, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save)) {
-			pid_t pid = (pid_t)atoi(tok);
-			if (pid > 0 && kill(pid, sig) == 0)
-				count++;
-		}
-		return count;
+		s->v = nv;
+		s->cap = nc;
 	}
+	s->v[s->n++] = p;
 	return 0;
+}
+
+/* cgroup.procs of dir and every cgroup below it. */
+static int collect(const char *dir, pidset *s, int depth)
+{
+	vs_autofree char *procs = vs_cg_read(dir, "cgroup.procs");
+	if (!procs)
+		return 0;
+	char *save = NULL;
+	for (char *tok = strtok_r(procs, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save)) {
+		int p = atoi(tok);
+		if (p > 0 && pidset_add(s, (pid_t)p) < 0)
+			return -1;
+	}
+	if (depth > 32)
+		return 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	struct dirent *de;
+	int rc = 0;
+	while (rc == 0 && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		char sub[PATH_MAX];
+		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name) < sizeof(sub))
+			rc = collect(sub, s, depth + 1);
+	}
+	closedir(d);
+	return rc;
+}
+
+int vs_cgroup_pids(const vs_cgroup *cg, pid_t **pids, size_t *n, vs_err *err)
+{
+	pidset s = { 0 };
+	/* Union over hierarchies: a process moved out of one hierarchy's
+	 * cgroup is still a member of the others. */
+	for (int i = 0; i < cg->n; i++)
+		if (collect(cg->d[i].dir, &s, 0) < 0) {
+			free(s.v);
+			return vs_fail(err, ENOMEM, "cgroup %s: list processes", cg->path);
+		}
+	if (s.n)
+		qsort(s.v, s.n, sizeof(pid_t), pid_cmp);
+	*pids = s.v;
+	*n = s.n;
+	return 0;
+}
+
+int vs_cgroup_signal_all(const vs_cgroup *cg, int sig, vs_err *err)
+{
+	/* Freeze for SIGKILL so no member can fork a child we would miss. */
+	bool froze = false, was_frozen = false;
+	if (sig == SIGKILL && vs_cgroup_is_frozen(cg, &was_frozen, NULL) == 0) {
+		vs_err e = { 0 };
+		if (!was_frozen && vs_cgroup_freeze(cg, true, &e) == 0)
+			froze = true;
+	}
+	pid_t *pids = NULL;
+	size_t n = 0;
+	int rc = vs_cgroup_pids(cg, &pids, &n, err);
+	int count = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (kill(pids[i], sig) == 0)
+			count++;
+	free(pids);
+	/* Frozen v1 tasks act on SIGKILL only once thawed. */
+	if (sig == SIGKILL && (froze || was_frozen)) {
+		vs_err e = { 0 };
+		if (vs_cgroup_freeze(cg, false, &e) < 0)
+			vs_warn("%s", e.msg);
+	}
+	return rc < 0 ? -1 : count;
+}
+
+int vs_cgroup_kill_all_wait(const vs_cgroup *cg, int timeout_ms, vs_err *err)
+{
+	for (int waited = 0;; waited += 10) {
+		pid_t *pids = NULL;
+		size_t n = 0;
+		if (vs_cgroup_pids(cg, &pids, &n, err) < 0)
+			return -1;
+		free(pids);
+		if (n == 0)
+			return 0;
+		if (waited >= timeout_ms)
+			return vs_fail(err, 0, "cgroup %s: %zu processes still there after SIGKILL",
+				       cg->path, n);
+		if (waited % 500 == 0 && vs_cgroup_signal_all(cg, SIGKILL, err) < 0)
+			return -1;
+		sleep_ms(10);
+	}
+}
+
+/* Cgroups the workload made inside its own (nesting, systemd in a
+ * container) hold ours busy: remove them first, deepest first. A cgroup
+ * directory holds only control files, so rmdir is enough. */
+static void remove_children(const char *dir, int depth)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		char sub[PATH_MAX];
+		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name) >= sizeof(sub))
+			continue;
+		if (depth < 32)
+			remove_children(sub, depth + 1);
+		if (rmdir(sub) < 0)
+			vs_debug("cgroup rmdir %s: %s", sub, strerror(errno));
+	}
+	closedir(d);
 }
 
 int vs_cgroup_destroy(const char *created_list, vs_err *err)
@@ -230,20 +512,21 @@ int vs_cgroup_destroy(const char *created_list, vs_err *err)
 		/* A parent shared with other containers (/vessel) goes only once empty. */
 		bool parent = false;
 		for (int j = i + 1; j < n; j++)
-			if (!strncmp(lines[j], lines[i], strlen(lines[i])) && lines[j][strlen(lines[i])] == '/')
+			if (!strncmp(lines[j], lines[i], strlen(lines[i])) &&
+			    lines[j][strlen(lines[i])] == '/')
 				parent = true;
 		if (parent) {
 			rmdir(lines[i]);
 			continue;
 		}
+		remove_children(lines[i], 0);
 		/* A just-killed task can keep its cgroup busy for a moment. */
 		for (int tries = 0; rmdir(lines[i]) < 0 && errno != ENOENT; tries++) {
 			if (errno != EBUSY || tries == 200) {
 				rc = vs_fail_errno(err, "cgroup rmdir %s", lines[i]);
 				break;
 			}
-			struct timespec ts = {0, 10 * 1000 * 1000};
-			nanosleep(&ts, NULL);
+			sleep_ms(10);
 		}
 	}
 	return rc;

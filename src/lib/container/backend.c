@@ -16,6 +16,9 @@
 #include <unistd.h>
 
 #include "cgroup/cgroup.h"
+#include "cgroup/freeze.h"
+#include "cgroup/resources.h"
+#include "cgroup/stats.h"
 #include "container/internal.h"
 #include "container/sync.h"
 #include "core/cleanup.h"
@@ -26,6 +29,7 @@
 
 #define EXEC_FIFO     "exec.fifo"
 #define CGROUP_RECORD "cgroups.created"
+#define CGROUP_FILE   "cgroup.json"
 
 static int state_file(const vs_container *c, const char *name, char *out, size_t len, vs_err *err)
 {
@@ -192,24 +196,80 @@ out:
 	return rc;
 }
 
+static void cgroup_freep(vs_cgroup **cg)
+{
+	vs_cgroup_free(*cg);
+}
+#define vs_autocgroup __attribute__((cleanup(cgroup_freep)))
+
+static void resources_clearp(vs_resources *r)
+{
+	vs_resources_clear(r);
+}
+#define vs_autoresources __attribute__((cleanup(resources_clearp)))
+
+/* The device rules every container gets: the spec's, plus linux.devices
+ * and the standard devices (see vs_resources_container_devices). */
+static int container_devices(const vs_config *cfg, vs_resources *res, vs_err *err)
+{
+	vs_res_device_node *nodes = calloc(cfg->n_devices ? cfg->n_devices : 1, sizeof(*nodes));
+	if (!nodes)
+		return vs_fail(err, ENOMEM, "device rules");
+	for (size_t i = 0; i < cfg->n_devices; i++)
+		nodes[i] = (vs_res_device_node){ cfg->devices[i].type, cfg->devices[i].major,
+						 cfg->devices[i].minor };
+	int rc = vs_resources_container_devices(res, nodes, cfg->n_devices, err);
+	free(nodes);
+	return rc;
+}
+
+/* The container's cgroup as create recorded it; containers from before
+ * the record existed fall back to the state's path. */
+static vs_cgroup *load_cgroup(vs_container *c, vs_err *err)
+{
+	char file[PATH_MAX];
+	if (state_file(c, CGROUP_FILE, file, sizeof(file), err) < 0)
+		return NULL;
+	if (access(file, F_OK) == 0)
+		return vs_cgroup_load(file, err);
+	if (!c->state.cgroup_path) {
+		vs_fail(err, 0, "container \"%s\" has no cgroup", c->state.id);
+		return NULL;
+	}
+	vs_cgroup_host host;
+	if (vs_cgroup_detect(&host, NULL, err) < 0)
+		return NULL;
+	return vs_cgroup_open(&host, c->state.cgroup_path, err);
+}
+
 static int container_create(vs_container *c, const vs_config *cfg, const vs_create_opts *opts,
 			    vs_err *err)
 {
 	if (validate(cfg, opts, err) < 0)
 		return -1;
 
-	char cg_path[PATH_MAX], record[PATH_MAX], fifo[PATH_MAX];
+	char cg_path[PATH_MAX], record[PATH_MAX], fifo[PATH_MAX], cg_file[PATH_MAX];
 	vs_cgroup_host host;
-	if (vs_cgroup_detect(&host, NULL, err) < 0 ||
-	    vs_cgroup_resolve_path(cfg->cgroups_path, c->state.id, cg_path, sizeof(cg_path), err) <
-		    0 ||
+	vs_autocgroup vs_cgroup *cg = NULL;
+	vs_autoresources vs_resources res = { 0 };
+	/* Parse linux.resources before touching the host. */
+	if (vs_resources_parse(cfg->resources, "config.json: linux.resources", &res, err) < 0 ||
+	    container_devices(cfg, &res, err) < 0)
+		return -1;
+	int rp = c->rt->systemd_cgroup ? vs_cgroup_resolve_systemd(cfg->cgroups_path, c->state.id,
+								   cg_path, sizeof(cg_path), err)
+				       : vs_cgroup_resolve_path(cfg->cgroups_path, c->state.id,
+								cg_path, sizeof(cg_path), err);
+	if (rp < 0 || vs_cgroup_detect(&host, NULL, err) < 0 ||
 	    state_file(c, CGROUP_RECORD, record, sizeof(record), err) < 0 ||
+	    state_file(c, CGROUP_FILE, cg_file, sizeof(cg_file), err) < 0 ||
 	    state_file(c, EXEC_FIFO, fifo, sizeof(fifo), err) < 0)
 		return -1;
 	c->state.cgroup_path = strdup(cg_path);
 	if (!c->state.cgroup_path)
 		return vs_fail(err, ENOMEM, "create");
-	if (vs_cgroup_create(&host, cg_path, record, err) < 0)
+	if (!(cg = vs_cgroup_open(&host, cg_path, err)) || vs_cgroup_save(cg, cg_file, err) < 0 ||
+	    vs_cgroup_create(cg, record, err) < 0)
 		return -1;
 
 	if (mkfifo(fifo, 0600) < 0)
@@ -219,7 +279,9 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 	if (fifo_fd < 0)
 		return vs_fail_errno(err, "open %s", fifo);
 
-	vs_init_ctx ctx = { .cfg = cfg, .opts = opts, .fifo_fd = fifo_fd, .cgroup_path = cg_path };
+	vs_init_ctx ctx = {
+		.cfg = cfg, .opts = opts, .fifo_fd = fifo_fd, .cgroup_path = cg_path, .cgroup = cg
+	};
 	const vs_hooks *hooks = &cfg->hooks;
 	ctx.want_hooks = hooks->n[VS_HOOK_PRESTART] || hooks->n[VS_HOOK_CREATE_RUNTIME] ||
 			 hooks->n[VS_HOOK_CREATE_CONTAINER] || hooks->n[VS_HOOK_START_CONTAINER];
@@ -272,7 +334,7 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 	 * cgroups; it waits for VS_SYNC_CGROUP before anything cgroup-bound.
 	 * A failed send means the init already quit: its error is waiting below. */
 	if (vs_sync_send(sv[0], VS_SYNC_GO, NULL) == 0) {
-		if (vs_cgroup_enter(&host, cg_path, pid, err) < 0) {
+		if (vs_cgroup_enter(cg, pid, err) < 0) {
 			take_child_error(sv[0], err);
 			goto out_sock;
 		}
@@ -281,7 +343,14 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 	vs_sync_msg m;
 	if (vs_sync_recv(sv[0], &m, err) < 0)
 		goto out_sock;
+	/* Limits go on once the init has built its rootfs and before it can
+	 * exec, ahead of prestart hooks, which may add to them (device rules),
+	 * as runc does. */
+	bool limited = false;
 	if (m.type == VS_SYNC_HOOKS) {
+		if (vs_cgroup_apply(cg, &res, true, err) < 0)
+			goto out_sock;
+		limited = true;
 		if (run_runtime_hooks(c, cfg, sv[0], err) < 0 || vs_sync_recv(sv[0], &m, err) < 0)
 			goto out_sock;
 	}
@@ -293,6 +362,8 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 		vs_fail(err, 0, "unexpected message %d from container init", m.type);
 		goto out_sock;
 	}
+	if (!limited && vs_cgroup_apply(cg, &res, true, err) < 0)
+		goto out_sock;
 	rc = 0;
 out_sock:
 	close(sv[0]);
@@ -352,23 +423,31 @@ static vs_status container_status(vs_container *c)
 	if (state_file(c, EXEC_FIFO, fifo, sizeof(fifo), NULL) == 0 && access(fifo, F_OK) == 0)
 		return c->state.status == VS_STATUS_CREATING ? VS_STATUS_CREATING
 							     : VS_STATUS_CREATED;
+	/* Paused is the freezer's state, whoever froze it. */
+	vs_autocgroup vs_cgroup *cg = load_cgroup(c, NULL);
+	bool frozen = false;
+	if (cg && vs_cgroup_is_frozen(cg, &frozen, NULL) == 0 && frozen)
+		return VS_STATUS_PAUSED;
 	return VS_STATUS_RUNNING;
 }
 
 static int container_kill(vs_container *c, int sig, bool all, vs_err *err)
 {
 	bool alive = vs_proc_alive(c->state.pid, c->state.start_time);
-	if (all && c->state.cgroup_path) {
-		vs_cgroup_host host;
-		if (vs_cgroup_detect(&host, NULL, err) < 0)
-			return -1;
-		if (vs_cgroup_signal_all(&host, c->state.cgroup_path, sig, err) < 0)
-			return -1;
-	}
+	/* A failed create may not have got as far as the cgroup. */
+	vs_autocgroup vs_cgroup *cg = load_cgroup(c, NULL);
+	/* --all goes through the cgroup: it reaches processes that left the
+	 * pid namespace's tree (or were never in it) too. */
+	if (all && cg && vs_cgroup_signal_all(cg, sig, err) < 0)
+		return -1;
 	if (!alive)
 		return all ? 0 : vs_fail(err, ESRCH, "container process %d", (int)c->state.pid);
 	if (kill(c->state.pid, sig) < 0 && !(all && errno == ESRCH))
 		return vs_fail_errno(err, "kill pid %d with signal %d", (int)c->state.pid, sig);
+	/* A frozen v1 task acts on SIGKILL only once thawed (runc thaws too). */
+	bool frozen = false;
+	if (sig == SIGKILL && !all && cg && vs_cgroup_is_frozen(cg, &frozen, NULL) == 0 && frozen)
+		return vs_cgroup_freeze(cg, false, err);
 	return 0;
 }
 
@@ -377,7 +456,55 @@ static int container_destroy(vs_container *c, vs_err *err)
 	char record[PATH_MAX];
 	if (state_file(c, CGROUP_RECORD, record, sizeof(record), err) < 0)
 		return -1;
+	/* Processes outside the init's tree (no pid namespace, or moved in)
+	 * outlive the init and keep the cgroup busy: kill them too. */
+	vs_autocgroup vs_cgroup *cg = load_cgroup(c, NULL);
+	if (cg && vs_cgroup_kill_all_wait(cg, 10000, err) < 0)
+		return -1;
 	return vs_cgroup_destroy(record, err);
+}
+
+static int container_pause(vs_container *c, vs_err *err)
+{
+	vs_autocgroup vs_cgroup *cg = load_cgroup(c, err);
+	return cg ? vs_cgroup_freeze(cg, true, err) : -1;
+}
+
+static int container_resume(vs_container *c, vs_err *err)
+{
+	vs_autocgroup vs_cgroup *cg = load_cgroup(c, err);
+	return cg ? vs_cgroup_freeze(cg, false, err) : -1;
+}
+
+static int container_update(vs_container *c, const vs_resources *r, vs_err *err)
+{
+	vs_autocgroup vs_cgroup *cg = load_cgroup(c, err);
+	/* Device rules stay as created: rewriting them on v1 would deny
+	 * every device for a moment under a running workload. */
+	if (r->has_devices && r->n_devices)
+		vs_warn("update: linux.resources.devices is not changed on a live container");
+	return cg ? vs_cgroup_apply(cg, r, false, err) : -1;
+}
+
+static int container_stats(vs_container *c, json_object **out, vs_err *err)
+{
+	vs_autocgroup vs_cgroup *cg = load_cgroup(c, err);
+	if (!cg)
+		return -1;
+	*out = vs_cgroup_stats(cg, err);
+	return *out ? 0 : -1;
+}
+
+static int container_pids(vs_container *c, pid_t **pids, size_t *n, vs_err *err)
+{
+	vs_autocgroup vs_cgroup *cg = load_cgroup(c, err);
+	return cg ? vs_cgroup_pids(cg, pids, n, err) : -1;
+}
+
+static int container_oom_watch(vs_container *c, vs_cgroup_oom **w, vs_err *err)
+{
+	vs_autocgroup vs_cgroup *cg = load_cgroup(c, err);
+	return cg ? vs_cgroup_oom_open(cg, w, err) : -1;
 }
 
 const vs_backend_ops vs_container_backend = {
@@ -387,4 +514,10 @@ const vs_backend_ops vs_container_backend = {
 	.status = container_status,
 	.kill = container_kill,
 	.destroy = container_destroy,
+	.pause = container_pause,
+	.resume = container_resume,
+	.update = container_update,
+	.stats = container_stats,
+	.pids = container_pids,
+	.oom_watch = container_oom_watch,
 };

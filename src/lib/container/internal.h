@@ -16,6 +16,7 @@ typedef struct vs_init_ctx {
 	int ns_fds[VS_NS_COUNT]; /* fds of namespaces to join in the child, or -1 */
 	int deferred_unshare;	 /* CLONE_NEW* flags to unshare in the child */
 	const char *cgroup_path; /* the container's cgroup, for cgroup mounts */
+	const struct vs_cgroup *cgroup; /* its dirs: relative paths differ per hierarchy */
 	bool in_cgroup;		 /* VS_SYNC_CGROUP received */
 	bool want_hooks;	 /* stop before pivot so the runtime runs its hooks */
 	char *state_created;	 /* state JSON for startContainer hooks (from the runtime) */

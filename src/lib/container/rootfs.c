@@ -84,7 +84,7 @@ static int target_reopen(int root_fd, const char *dest, mount_target *t, vs_err 
 /* cgroup mounts on a v1/hybrid host: a tmpfs with the container's own
  * cgroup of each hierarchy bound in, so the host tree stays hidden. */
 static int mount_cgroup_v1(int root_fd, const vs_mount *m, mount_target *t,
-			   const vs_cgroup_host *host, const char *cg_path, vs_err *err)
+			   const vs_cgroup_host *host, const vs_cgroup *cg, vs_err *err)
 {
 	unsigned long flags = m->flags & ~OP_FLAGS;
 	if (mount("tmpfs", t->at.path, "tmpfs",
@@ -97,7 +97,7 @@ static int mount_cgroup_v1(int root_fd, const vs_mount *m, mount_target *t,
 		const char *name = strrchr(h->mount, '/');
 		name = name ? name + 1 : h->mount;
 		char src[PATH_MAX];
-		if (vs_path_join(src, sizeof(src), h->mount, cg_path ? cg_path : "/", err) < 0)
+		if (vs_cgroup_dir_at_mount(cg, h->mount, src, sizeof(src), err) < 0)
 			return -1;
 		/* The tmpfs is brand new: nothing in it can be a symlink. */
 		if (mkdirat(t->fd, name, 0755) < 0 && errno != EEXIST)
@@ -117,21 +117,21 @@ static int mount_cgroup_v1(int root_fd, const vs_mount *m, mount_target *t,
 	return 0;
 }
 
-static int mount_cgroup(int root_fd, const vs_mount *m, mount_target *t, const char *cg_path,
+static int mount_cgroup(int root_fd, const vs_mount *m, mount_target *t, const vs_cgroup *cg,
 			vs_err *err)
 {
 	vs_cgroup_host host;
 	if (vs_cgroup_detect(&host, NULL, err) < 0)
 		return -1;
 	if (host.layout != VS_CGROUP_V2)
-		return mount_cgroup_v1(root_fd, m, t, &host, cg_path, err);
+		return mount_cgroup_v1(root_fd, m, t, &host, cg, err);
 	if (mount("cgroup2", t->at.path, "cgroup2", m->flags & ~OP_FLAGS, m->data) == 0)
 		return 0;
 	/* No cgroup namespace of our own in a user namespace: bind our cgroup (as runc). */
 	if (errno != EPERM && errno != EBUSY)
 		return vs_fail_errno(err, "mount cgroup2 on %s", m->destination);
 	char src[PATH_MAX];
-	if (vs_path_join(src, sizeof(src), host.hier[0].mount, cg_path ? cg_path : "/", err) < 0)
+	if (vs_cgroup_dir_at_mount(cg, host.hier[0].mount, src, sizeof(src), err) < 0)
 		return -1;
 	if (mount(src, t->at.path, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return vs_fail_errno(err, "bind cgroup %s to %s", src, m->destination);
@@ -174,7 +174,7 @@ static int mount_fs(vs_init_ctx *ctx, int root_fd, const vs_mount *m, mount_targ
 	if (!strcmp(type, "cgroup"))
 		return vs_init_wait_cgroup(ctx, err) < 0
 			       ? -1
-			       : mount_cgroup(root_fd, m, t, ctx->cgroup_path, err);
+			       : mount_cgroup(root_fd, m, t, ctx->cgroup, err);
 	/* MS_REMOUNT alone ("remount" option) changes flags of what is already there. */
 	unsigned long op = m->flags & MS_REMOUNT;
 	if (mount(m->source ? m->source : type, t->at.path, type, flags | op, m->data) == 0)

@@ -5,12 +5,16 @@
 #define VESSEL_LIFECYCLE_BACKEND_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
 
 #include "core/error.h"
 #include "oci/config.h"
 #include "oci/state.h"
 
 typedef struct vs_container vs_container;
+struct vs_resources;
+struct vs_cgroup_oom;
 
 typedef struct vs_create_opts {
 	const char *bundle;
@@ -33,6 +37,17 @@ typedef struct vs_backend_ops {
 	int (*kill)(vs_container *c, int sig, bool all, vs_err *err);
 	/* Tear down what create made (processes must already be gone). */
 	int (*destroy)(vs_container *c, vs_err *err);
+	/* Resource control (cgroups); NULL where a backend lacks it. */
+	int (*pause)(vs_container *c, vs_err *err);
+	int (*resume)(vs_container *c, vs_err *err);
+	/* Apply the given linux.resources to the live workload. */
+	int (*update)(vs_container *c, const struct vs_resources *r, vs_err *err);
+	/* runc's `events --stats` data object. */
+	int (*stats)(vs_container *c, json_object **out, vs_err *err);
+	/* Every pid of the workload, sorted, malloc'd. */
+	int (*pids)(vs_container *c, pid_t **pids, size_t *n, vs_err *err);
+	/* OOM notifications (cgroup/stats.h). */
+	int (*oom_watch)(vs_container *c, struct vs_cgroup_oom **w, vs_err *err);
 } vs_backend_ops;
 
 extern const vs_backend_ops vs_container_backend;
