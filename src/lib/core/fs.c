@@ -82,7 +82,7 @@ int vs_write_file_atomic(const char *path, const char *data, size_t len, mode_t 
 	vs_autoclose int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return vs_fail_errno(err, "open %s", tmp);
-	if (write_fd_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (write_fd_all(fd, data, len) < 0) {
 		int e = errno;
 		unlink(tmp);
 		return vs_fail(err, e, "write %s", tmp);

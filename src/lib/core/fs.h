@@ -13,7 +13,9 @@ int vs_read_file(const char *path, char **out, size_t *len, vs_err *err);
 /* Write (truncate) a file; used for /proc and /sys knobs as well. */
 int vs_write_file(const char *path, const char *data, size_t len, mode_t mode, vs_err *err);
 
-/* Write via a temporary file, fsync and rename, so readers never see a torn file. */
+/* Write via a temporary file and rename, so readers never see a torn file.
+ * No fsync: runtime state lives in /run and does not outlive a reboot, so
+ * durability buys nothing and would cost milliseconds per write on disk. */
 int vs_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode, vs_err *err);
 
 /* mkdir -p; existing directories are fine. */
