@@ -16,7 +16,7 @@ typedef struct vs_command {
 	const char *name;
 	int (*run)(vs_cli *cli, int argc, char **argv);
 	const char *summary;
-	const char *usage;   /* printed by --help and on a usage error */
+	const char *usage; /* printed by --help and on a usage error */
 } vs_command;
 
 /* Each command lives in its own file. */
@@ -37,10 +37,19 @@ int cmd_ps(vs_cli *cli, int argc, char **argv);
 
 const vs_command *cli_find_command(const char *name);
 
+/* The shape of start/pause/resume/state: no options, one id, open the
+ * container (locked or not), run op on it, report its error. */
+int cli_container_op(vs_cli *cli, const char *name, int argc, char **argv, bool lock,
+		     int (*op)(vs_container *c, vs_err *err));
+
+/* --format table|json; a usage error (returned nonzero) for anything else. */
+int cli_parse_format(const vs_command *cmd, const char *arg, bool *json);
+
 /* Print the error (stderr and log) and return its exit code. */
 int cli_fail(const vs_err *err);
 /* A usage problem in a command: message + usage, exit 2... runc uses 1. */
-int cli_usage_error(const vs_command *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cli_usage_error(const vs_command *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* True (and usage printed) if argv has -h/--help. */
 bool cli_wants_help(const vs_command *cmd, int argc, char **argv);
 /* Exactly one positional argument (the container id) after options. */

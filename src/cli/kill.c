@@ -10,13 +10,14 @@ static const struct {
 	const char *name;
 	int sig;
 } signals[] = {
-	{"HUP", SIGHUP},   {"INT", SIGINT},	  {"QUIT", SIGQUIT}, {"ILL", SIGILL},	  {"TRAP", SIGTRAP},
-	{"ABRT", SIGABRT}, {"IOT", SIGIOT},	  {"BUS", SIGBUS},   {"FPE", SIGFPE},	  {"KILL", SIGKILL},
-	{"USR1", SIGUSR1}, {"SEGV", SIGSEGV},	  {"USR2", SIGUSR2}, {"PIPE", SIGPIPE},	  {"ALRM", SIGALRM},
-	{"TERM", SIGTERM}, {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT},	  {"STOP", SIGSTOP},
-	{"TSTP", SIGTSTP}, {"TTIN", SIGTTIN},	  {"TTOU", SIGTTOU}, {"URG", SIGURG},	  {"XCPU", SIGXCPU},
-	{"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},
-	{"PWR", SIGPWR},   {"SYS", SIGSYS},
+	{ "HUP", SIGHUP },	 { "INT", SIGINT },   { "QUIT", SIGQUIT },     { "ILL", SIGILL },
+	{ "TRAP", SIGTRAP },	 { "ABRT", SIGABRT }, { "IOT", SIGIOT },       { "BUS", SIGBUS },
+	{ "FPE", SIGFPE },	 { "KILL", SIGKILL }, { "USR1", SIGUSR1 },     { "SEGV", SIGSEGV },
+	{ "USR2", SIGUSR2 },	 { "PIPE", SIGPIPE }, { "ALRM", SIGALRM },     { "TERM", SIGTERM },
+	{ "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD }, { "CONT", SIGCONT },     { "STOP", SIGSTOP },
+	{ "TSTP", SIGTSTP },	 { "TTIN", SIGTTIN }, { "TTOU", SIGTTOU },     { "URG", SIGURG },
+	{ "XCPU", SIGXCPU },	 { "XFSZ", SIGXFSZ }, { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },
+	{ "WINCH", SIGWINCH },	 { "IO", SIGIO },     { "PWR", SIGPWR },       { "SYS", SIGSYS },
 };
 
 /* "KILL", "SIGKILL", "sigkill", "9", "RTMIN+3" -> signal number, -1 if invalid. */
@@ -46,7 +47,7 @@ static int parse_signal(const char *s)
 int cmd_kill(vs_cli *cli, int argc, char **argv)
 {
 	const vs_command *cmd = cli_find_command("kill");
-	static const struct option opts[] = {{"all", no_argument, NULL, 'a'}, {0}};
+	static const struct option opts[] = { { "all", no_argument, NULL, 'a' }, { 0 } };
 	bool all = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "a", opts, NULL)) != -1) {
@@ -62,7 +63,7 @@ int cmd_kill(vs_cli *cli, int argc, char **argv)
 	int sig = SIGTERM;
 	if (argc - optind == 2 && (sig = parse_signal(argv[optind + 1])) < 0)
 		return cli_usage_error(cmd, "unknown signal \"%s\"", argv[optind + 1]);
-	vs_err err = {0};
+	vs_err err = { 0 };
 	vs_container *ct;
 	if (vs_container_open(&cli->rt, id, true, &ct, &err) < 0)
 		return cli_fail(&err);

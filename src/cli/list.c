@@ -26,14 +26,10 @@ int cmd_list(vs_cli *cli, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "f:q", opts, NULL)) != -1) {
 		if (c == 'q')
 			quiet = true;
-		else if (c == 'f' && !strcmp(optarg, "json"))
-			json = true;
-		else if (c == 'f' && !strcmp(optarg, "table"))
-			json = false;
-		else if (c == 'f')
-			return cli_usage_error(
-				cmd, "--format: unknown format \"%s\" (table or json)", optarg);
-		else
+		else if (c == 'f') {
+			if (cli_parse_format(cmd, optarg, &json))
+				return 1;
+		} else
 			return cli_usage_error(cmd, "invalid option");
 	}
 	if (optind != argc)

@@ -9,33 +9,34 @@
 #include "oci/version.h"
 
 static const vs_command commands[] = {
-	{"create", cmd_create, "create a container (everything but running the program)",
-	 "vessel create [--bundle DIR] [--pid-file FILE] [--console-socket PATH] [--no-pivot]\n"
-	 "              [--no-new-keyring] [--preserve-fds N] ID"},
-	{"start", cmd_start, "run the program of a created container", "vessel start ID"},
-	{"state", cmd_state, "print the state of a container as JSON", "vessel state ID"},
-	{"kill", cmd_kill, "send a signal to a container's init (default SIGTERM)",
-	 "vessel kill [--all] ID [SIGNAL]"},
-	{"delete", cmd_delete, "delete a stopped container (--force: any container)",
-	 "vessel delete [--force] ID"},
-	{"run", cmd_run, "create and start a container, wait for it and delete it",
-	 "vessel run [--bundle DIR] [--detach] [--pid-file FILE] [--console-socket PATH]\n"
-	 "           [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID"},
-	{"list", cmd_list, "list containers", "vessel list [--format table|json] [--quiet]"},
-	{"spec", cmd_spec, "write a default config.json", "vessel spec [--bundle DIR] [--rootless]"},
-	{"features", cmd_features, "print the runtime features JSON", "vessel features"},
-	{"pause", cmd_pause, "freeze every process of a running container", "vessel pause ID"},
-	{"resume", cmd_resume, "thaw a paused container", "vessel resume ID"},
-	{"update", cmd_update, "change the resource limits of a live container",
-	 "vessel update [--resources FILE|-] [--memory BYTES] [--memory-swap BYTES]\n"
-	 "              [--memory-reservation BYTES] [--cpu-shares N] [--cpu-quota USEC]\n"
-	 "              [--cpu-period USEC] [--cpu-rt-period USEC] [--cpu-rt-runtime USEC]\n"
-	 "              [--cpuset-cpus LIST] [--cpuset-mems LIST] [--pids-limit N]\n"
-	 "              [--blkio-weight N] ID"},
-	{"events", cmd_events, "stream statistics and OOM events as JSON lines (--stats: once)",
-	 "vessel events [--interval DURATION] [--stats] ID"},
-	{"ps", cmd_ps, "list the processes of a container",
-	 "vessel ps [--format table|json] ID [ps options]"},
+	{ "create", cmd_create, "create a container (everything but running the program)",
+	  "vessel create [--bundle DIR] [--pid-file FILE] [--console-socket PATH] [--no-pivot]\n"
+	  "              [--no-new-keyring] [--preserve-fds N] ID" },
+	{ "start", cmd_start, "run the program of a created container", "vessel start ID" },
+	{ "state", cmd_state, "print the state of a container as JSON", "vessel state ID" },
+	{ "kill", cmd_kill, "send a signal to a container's init (default SIGTERM)",
+	  "vessel kill [--all] ID [SIGNAL]" },
+	{ "delete", cmd_delete, "delete a stopped container (--force: any container)",
+	  "vessel delete [--force] ID" },
+	{ "run", cmd_run, "create and start a container, wait for it and delete it",
+	  "vessel run [--bundle DIR] [--detach] [--pid-file FILE] [--console-socket PATH]\n"
+	  "           [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID" },
+	{ "list", cmd_list, "list containers", "vessel list [--format table|json] [--quiet]" },
+	{ "spec", cmd_spec, "write a default config.json",
+	  "vessel spec [--bundle DIR] [--rootless]" },
+	{ "features", cmd_features, "print the runtime features JSON", "vessel features" },
+	{ "pause", cmd_pause, "freeze every process of a running container", "vessel pause ID" },
+	{ "resume", cmd_resume, "thaw a paused container", "vessel resume ID" },
+	{ "update", cmd_update, "change the resource limits of a live container",
+	  "vessel update [--resources FILE|-] [--memory BYTES] [--memory-swap BYTES]\n"
+	  "              [--memory-reservation BYTES] [--cpu-shares N] [--cpu-quota USEC]\n"
+	  "              [--cpu-period USEC] [--cpu-rt-period USEC] [--cpu-rt-runtime USEC]\n"
+	  "              [--cpuset-cpus LIST] [--cpuset-mems LIST] [--pids-limit N]\n"
+	  "              [--blkio-weight N] ID" },
+	{ "events", cmd_events, "stream statistics and OOM events as JSON lines (--stats: once)",
+	  "vessel events [--interval DURATION] [--stats] ID" },
+	{ "ps", cmd_ps, "list the processes of a container",
+	  "vessel ps [--format table|json] ID [ps options]" },
 };
 
 const vs_command *cli_find_command(const char *name)
@@ -92,15 +93,16 @@ const char *cli_one_id(const vs_command *cmd, int argc, char **argv, int optind_
 
 static void usage(FILE *f)
 {
-	fprintf(f, "vessel %s - one lifecycle for containers and KVM microVMs (OCI runtime)\n\n"
-		   "usage: vessel [global options] COMMAND [options] [ID]\n\n"
-		   "global options:\n"
-		   "  --root DIR            state directory (default /run/vessel)\n"
-		   "  --log FILE            also log to FILE\n"
-		   "  --log-format FORMAT   text or json (default text)\n"
-		   "  --debug               log debug messages\n"
-		   "  --systemd-cgroup      treat cgroupsPath as slice:prefix:name\n"
-		   "  --version, --help\n\ncommands:\n",
+	fprintf(f,
+		"vessel %s - one lifecycle for containers and KVM microVMs (OCI runtime)\n\n"
+		"usage: vessel [global options] COMMAND [options] [ID]\n\n"
+		"global options:\n"
+		"  --root DIR            state directory (default /run/vessel)\n"
+		"  --log FILE            also log to FILE\n"
+		"  --log-format FORMAT   text or json (default text)\n"
+		"  --debug               log debug messages\n"
+		"  --systemd-cgroup      treat cgroupsPath as slice:prefix:name\n"
+		"  --version, --help\n\ncommands:\n",
 		VS_VERSION);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
@@ -108,21 +110,29 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	vs_cli cli = {.rt = {.root = "/run/vessel"}};
+	vs_cli cli = { .rt = { .root = "/run/vessel" } };
 	const char *log_path = NULL;
 	vs_log_format fmt = VS_LOG_TEXT;
 	bool debug = false;
 
-	enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_VERSION, OPT_HELP };
+	enum {
+		OPT_ROOT = 256,
+		OPT_LOG,
+		OPT_LOG_FORMAT,
+		OPT_DEBUG,
+		OPT_SYSTEMD,
+		OPT_VERSION,
+		OPT_HELP
+	};
 	static const struct option opts[] = {
-		{"root", required_argument, NULL, OPT_ROOT},
-		{"log", required_argument, NULL, OPT_LOG},
-		{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
-		{"debug", no_argument, NULL, OPT_DEBUG},
-		{"systemd-cgroup", no_argument, NULL, OPT_SYSTEMD},
-		{"version", no_argument, NULL, OPT_VERSION},
-		{"help", no_argument, NULL, OPT_HELP},
-		{0},
+		{ "root", required_argument, NULL, OPT_ROOT },
+		{ "log", required_argument, NULL, OPT_LOG },
+		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+		{ "debug", no_argument, NULL, OPT_DEBUG },
+		{ "systemd-cgroup", no_argument, NULL, OPT_SYSTEMD },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ 0 },
 	};
 	/* '+': stop at the command name; its own options are parsed by it. */
 	int c;
@@ -138,7 +148,10 @@ int main(int argc, char **argv)
 			if (!strcmp(optarg, "json"))
 				fmt = VS_LOG_JSON;
 			else if (strcmp(optarg, "text")) {
-				fprintf(stderr, "vessel: --log-format: unknown format \"%s\" (text or json)\n", optarg);
+				fprintf(stderr,
+					"vessel: --log-format: unknown format \"%s\" (text or "
+					"json)\n",
+					optarg);
 				return 1;
 			}
 			break;

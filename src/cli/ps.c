@@ -104,14 +104,10 @@ int cmd_ps(vs_cli *cli, int argc, char **argv)
 	int c;
 	/* '+': options after the id belong to ps(1). */
 	while ((c = getopt_long(argc, argv, "+f:", opts, NULL)) != -1) {
-		if (c == 'f' && !strcmp(optarg, "json"))
-			json = true;
-		else if (c == 'f' && !strcmp(optarg, "table"))
-			json = false;
-		else if (c == 'f')
-			return cli_usage_error(
-				cmd, "--format: unknown format \"%s\" (table or json)", optarg);
-		else
+		if (c == 'f') {
+			if (cli_parse_format(cmd, optarg, &json))
+				return 1;
+		} else
 			return cli_usage_error(cmd, "invalid option");
 	}
 	if (optind >= argc)

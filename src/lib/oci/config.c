@@ -15,6 +15,7 @@
 #include "core/cleanup.h"
 #include "core/fs.h"
 #include "core/log.h"
+#include "core/strv.h"
 
 #ifndef MS_NOSYMFOLLOW
 #define MS_NOSYMFOLLOW 256
@@ -336,33 +337,7 @@ static int get_string_array(json_object *obj, const char *key, const char *field
 	json_object *arr;
 	if (get_array(obj, key, field, &arr, err) < 0)
 		return -1;
-	if (!arr)
-		return 0;
-	size_t n = json_object_array_length(arr);
-	char **v = calloc(n + 1, sizeof(char *));
-	if (!v)
-		return vs_fail(err, ENOMEM, "config.json: %s", field);
-	*out = v;
-	for (size_t i = 0; i < n; i++) {
-		json_object *s = json_object_array_get_idx(arr, i);
-		if (!json_object_is_type(s, json_type_string))
-			return vs_fail(err, 0, "config.json: %s[%zu]: expected a string", field, i);
-		v[i] = strdup(json_object_get_string(s));
-		if (!v[i])
-			return vs_fail(err, ENOMEM, "config.json: %s", field);
-	}
-	if (count)
-		*count = n;
-	return 0;
-}
-
-static void free_strv(char **v)
-{
-	if (!v)
-		return;
-	for (char **p = v; *p; p++)
-		free(*p);
-	free(v);
+	return arr ? vs_strv_from_json(arr, field, out, count, err) : 0;
 }
 
 /* ---- sections ---- */
@@ -377,7 +352,7 @@ static int parse_caps(json_object *caps, vs_process *p, vs_err *err)
 		snprintf(field, sizeof(field), "process.capabilities.%s", set_names[s]);
 		char **names = NULL;
 		if (get_string_array(caps, set_names[s], field, &names, NULL, err) < 0) {
-			free_strv(names);
+			vs_strv_free(names);
 			return -1;
 		}
 		for (char **n = names; n && *n; n++) {
@@ -391,7 +366,7 @@ static int parse_caps(json_object *caps, vs_process *p, vs_err *err)
 			}
 			p->caps[s] |= 1ULL << c;
 		}
-		free_strv(names);
+		vs_strv_free(names);
 	}
 	return 0;
 }
@@ -564,7 +539,7 @@ static int parse_mounts(json_object *arr, vs_config *c, vs_err *err)
 		char **opts = NULL;
 		snprintf(f2, sizeof(f2), "%s.options", field);
 		if (get_string_array(o, "options", f2, &opts, NULL, err) < 0) {
-			free_strv(opts);
+			vs_strv_free(opts);
 			return -1;
 		}
 		/* Unknown options are filesystem data, as in runc ("size=65536k", "mode=755"). */
@@ -577,13 +552,13 @@ static int parse_mounts(json_object *arr, vs_config *c, vs_err *err)
 					"config.json: %s: \"%s\" (id-mapped mounts) is not "
 					"supported",
 					f2, *p);
-				free_strv(opts);
+				vs_strv_free(opts);
 				return -1;
 			}
 			size_t l = strlen(*p);
 			char *nd = realloc(m->data, dlen + l + 2);
 			if (!nd) {
-				free_strv(opts);
+				vs_strv_free(opts);
 				return vs_fail(err, ENOMEM, "config.json");
 			}
 			m->data = nd;
@@ -592,7 +567,7 @@ static int parse_mounts(json_object *arr, vs_config *c, vs_err *err)
 			memcpy(m->data + dlen, *p, l + 1);
 			dlen += l;
 		}
-		free_strv(opts);
+		vs_strv_free(opts);
 		if (m->type && !strcmp(m->type, "bind"))
 			m->bind = true;
 		if (!m->bind && !m->type)
@@ -994,8 +969,8 @@ void vs_config_free(vs_config *c)
 		free(c->mounts[i].data);
 	}
 	free(c->mounts);
-	free_strv(c->process.args);
-	free_strv(c->process.env);
+	vs_strv_free(c->process.args);
+	vs_strv_free(c->process.env);
 	free(c->process.cwd);
 	free(c->process.additional_gids);
 	free(c->process.rlimits);
@@ -1006,8 +981,8 @@ void vs_config_free(vs_config *c)
 	for (size_t i = 0; i < c->n_devices; i++)
 		free(c->devices[i].path);
 	free(c->devices);
-	free_strv(c->masked_paths);
-	free_strv(c->readonly_paths);
+	vs_strv_free(c->masked_paths);
+	vs_strv_free(c->readonly_paths);
 	for (size_t i = 0; i < c->n_sysctl; i++) {
 		free(c->sysctl[i].key);
 		free(c->sysctl[i].value);

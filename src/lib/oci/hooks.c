@@ -1,5 +1,7 @@
 #include "oci/hooks.h"
 
+#include "core/strv.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -24,34 +26,6 @@ const char *vs_hook_kind_name(enum vs_hook_kind k)
 	return k < VS_HOOK_KINDS ? kind_names[k] : "?";
 }
 
-static void free_strv(char **v)
-{
-	for (char **p = v; p && *p; p++)
-		free(*p);
-	free(v);
-}
-
-static int strv_from_json(json_object *arr, const char *field, char ***out, vs_err *err)
-{
-	if (!arr)
-		return 0;
-	if (!json_object_is_type(arr, json_type_array))
-		return vs_fail(err, 0, "config.json: %s: expected an array", field);
-	size_t n = json_object_array_length(arr);
-	char **v = calloc(n + 1, sizeof(char *));
-	if (!v)
-		return vs_fail(err, ENOMEM, "config.json: %s", field);
-	*out = v;
-	for (size_t i = 0; i < n; i++) {
-		json_object *s = json_object_array_get_idx(arr, i);
-		if (!json_object_is_type(s, json_type_string))
-			return vs_fail(err, 0, "config.json: %s[%zu]: expected a string", field, i);
-		if (!(v[i] = strdup(json_object_get_string(s))))
-			return vs_fail(err, ENOMEM, "config.json: %s", field);
-	}
-	return 0;
-}
-
 static int parse_hook(json_object *o, const char *field, vs_hook *h, vs_err *err)
 {
 	char f[128];
@@ -64,10 +38,12 @@ static int parse_hook(json_object *o, const char *field, vs_hook *h, vs_err *err
 	if (!(h->path = strdup(json_object_get_string(v))))
 		return vs_fail(err, ENOMEM, "config.json: %s", field);
 	snprintf(f, sizeof(f), "%s.args", field);
-	if (json_object_object_get_ex(o, "args", &v) && strv_from_json(v, f, &h->args, err) < 0)
+	if (json_object_object_get_ex(o, "args", &v) &&
+	    vs_strv_from_json(v, f, &h->args, NULL, err) < 0)
 		return -1;
 	snprintf(f, sizeof(f), "%s.env", field);
-	if (json_object_object_get_ex(o, "env", &v) && strv_from_json(v, f, &h->env, err) < 0)
+	if (json_object_object_get_ex(o, "env", &v) &&
+	    vs_strv_from_json(v, f, &h->env, NULL, err) < 0)
 		return -1;
 	if (json_object_object_get_ex(o, "timeout", &v) &&
 	    !json_object_is_type(v, json_type_null)) {
@@ -116,8 +92,8 @@ void vs_hooks_free(vs_hooks *h)
 	for (int k = 0; k < VS_HOOK_KINDS; k++) {
 		for (size_t i = 0; i < h->n[k]; i++) {
 			free(h->list[k][i].path);
-			free_strv(h->list[k][i].args);
-			free_strv(h->list[k][i].env);
+			vs_strv_free(h->list[k][i].args);
+			vs_strv_free(h->list[k][i].env);
 		}
 		free(h->list[k]);
 	}
