@@ -75,3 +75,31 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 -include $(shell find build build-asan -name '*.d' 2>/dev/null)
+
+# ---- Test guests (tests/guests): freestanding x86 programs booted by the VMM
+# tests. Own flags: no sanitizers, no libc, no PIE. 64-bit guests are flat
+# bzImages (setup header + payload at 1 MiB); pvh and bench are 32-bit PVH ELFs.
+GUEST_DIR    := tests/guests
+GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -nostdlib -static \
+	-fno-pic -no-pie -fno-stack-protector -fno-asynchronous-unwind-tables -mgeneral-regs-only \
+	-Wl,--build-id=none -Wa,--noexecstack -Wl,--no-warn-rwx-segments -I$(GUEST_DIR)
+GUEST64_SRC  := $(filter-out $(GUEST_DIR)/lib.c $(GUEST_DIR)/virtio.c $(GUEST_DIR)/pvh.c, \
+	$(wildcard $(GUEST_DIR)/*.c))
+GUEST64      := $(patsubst $(GUEST_DIR)/%.c,build/guests/%.bzImage,$(GUEST64_SRC))
+GUEST_LIB64  := $(GUEST_DIR)/head64.S $(GUEST_DIR)/lib.c $(wildcard $(GUEST_DIR)/virtio.c)
+
+build/guests/%.elf: $(GUEST_DIR)/%.c $(GUEST_LIB64) $(GUEST_DIR)/guest64.ld $(wildcard $(GUEST_DIR)/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) -m64 -mno-red-zone $(GUEST_CFLAGS) -T $(GUEST_DIR)/guest64.ld -o $@ $(GUEST_LIB64) $<
+
+build/guests/%.bzImage: build/guests/%.elf
+	objcopy -O binary $< $@
+
+build/guests/pvh.elf: $(GUEST_DIR)/pvh.c $(GUEST_DIR)/head32.S $(GUEST_DIR)/lib.c $(GUEST_DIR)/pvh.ld $(GUEST_DIR)/guest.h
+	@mkdir -p $(dir $@)
+	$(CC) -m32 $(GUEST_CFLAGS) -Wl,-melf_i386 -T $(GUEST_DIR)/pvh.ld -o $@ \
+		$(GUEST_DIR)/head32.S $(GUEST_DIR)/lib.c $<
+
+.PHONY: guests
+guests: $(GUEST64) build/guests/pvh.elf
+unit-bins: guests

@@ -34,6 +34,7 @@ int cmd_resume(vs_cli *cli, int argc, char **argv);
 int cmd_update(vs_cli *cli, int argc, char **argv);
 int cmd_events(vs_cli *cli, int argc, char **argv);
 int cmd_ps(vs_cli *cli, int argc, char **argv);
+int cmd_vm(vs_cli *cli, int argc, char **argv);
 
 const vs_command *cli_find_command(const char *name);
 

@@ -1,0 +1,181 @@
+/* `vessel vm run`: boot a microVM directly from a kernel image and wait for
+ * it to power off, reset or crash; the exit status says which. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/log.h"
+#include "vm/vm.h"
+
+static vs_vm *running_vm;
+
+static void stop_vm(int sig)
+{
+	(void)sig;
+	if (running_vm)
+		vs_vm_stop(running_vm);
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (!*s || *end || s[0] == '-')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int vm_run(const vs_command *cmd, int argc, char **argv)
+{
+	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_DISK, O_RNG, O_CONSOLE };
+	static const struct option opts[] = {
+	    {"kernel", required_argument, NULL, O_KERNEL},
+	    {"initrd", required_argument, NULL, O_INITRD},
+	    {"cmdline", required_argument, NULL, O_CMDLINE},
+	    {"cpus", required_argument, NULL, O_CPUS},
+	    {"memory", required_argument, NULL, O_MEMORY},
+	    {"disk", required_argument, NULL, O_DISK},
+	    {"rng", no_argument, NULL, O_RNG},
+	    {"console", required_argument, NULL, O_CONSOLE},
+	    {0},
+	};
+	vs_vm_config cfg;
+	vs_vm_config_init(&cfg);
+	char *disk = NULL;
+	uint64_t n;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (c) {
+		case O_KERNEL:
+			cfg.kernel = optarg;
+			break;
+		case O_INITRD:
+			cfg.initrd = optarg;
+			break;
+		case O_CMDLINE:
+			cfg.cmdline = optarg;
+			break;
+		case O_CPUS:
+			if (parse_u64(optarg, &n) < 0 || n < 1 || n > VS_VM_MAX_CPUS)
+				return cli_usage_error(cmd, "--cpus: 1 to %d", VS_VM_MAX_CPUS);
+			cfg.cpus = (unsigned)n;
+			break;
+		case O_MEMORY:
+			if (parse_u64(optarg, &n) < 0 || n < 2)
+				return cli_usage_error(cmd, "--memory: MiB, at least 2");
+			cfg.memory_mib = n;
+			break;
+		case O_DISK: {
+			free(disk);
+			disk = strdup(optarg);
+			char *comma = strrchr(disk, ',');
+			cfg.disk_readonly = false;
+			if (comma && !strcmp(comma, ",ro")) {
+				*comma = '\0';
+				cfg.disk_readonly = true;
+			} else if (comma && !strcmp(comma, ",rw")) {
+				*comma = '\0';
+			}
+			cfg.disk = disk;
+			break;
+		}
+		case O_RNG:
+			cfg.rng = true;
+			break;
+		case O_CONSOLE:
+			if (!strcmp(optarg, "stdio")) {
+				cfg.console = VS_VM_CONSOLE_STDIO;
+			} else if (!strcmp(optarg, "none")) {
+				cfg.console = VS_VM_CONSOLE_NONE;
+			} else {
+				cfg.console = VS_VM_CONSOLE_FILE;
+				cfg.console_path = optarg;
+			}
+			break;
+		default:
+			free(disk);
+			return cli_usage_error(cmd, "unknown option");
+		}
+	}
+	if (optind < argc) {
+		free(disk);
+		return cli_usage_error(cmd, "unexpected argument \"%s\"", argv[optind]);
+	}
+	if (!cfg.kernel) {
+		free(disk);
+		return cli_usage_error(cmd, "--kernel is required");
+	}
+
+	vs_err err = {0};
+	vs_vm *vm;
+	if (vs_vm_create(&cfg, &vm, &err) < 0) {
+		free(disk);
+		return cli_fail(&err);
+	}
+	/* A terminal on stdin goes raw so keys reach the guest as typed;
+	 * Ctrl-C still stops the VM (ISIG kept). */
+	struct termios saved;
+	bool raw = cfg.console == VS_VM_CONSOLE_STDIO && isatty(STDIN_FILENO) &&
+		   tcgetattr(STDIN_FILENO, &saved) == 0;
+	if (raw) {
+		struct termios t = saved;
+		cfmakeraw(&t);
+		t.c_lflag |= ISIG;
+		t.c_oflag |= OPOST | ONLCR;
+		tcsetattr(STDIN_FILENO, TCSANOW, &t);
+	}
+	running_vm = vm;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = stop_vm;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	vs_vm_result res;
+	int rc = vs_vm_run(vm, &res, &err);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	running_vm = NULL;
+	if (raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+	if (rc < 0) {
+		rc = cli_fail(&err);
+	} else {
+		rc = vs_vm_exit_status(&res);
+		switch (res.reason) {
+		case VS_VM_EXIT_POWEROFF:
+		case VS_VM_EXIT_GUEST_CODE:
+			vs_debug("vm: %s", res.detail);
+			break;
+		case VS_VM_EXIT_RESET:
+		case VS_VM_EXIT_STOPPED:
+			vs_info("vm: %s", res.detail);
+			break;
+		case VS_VM_EXIT_CRASH:
+		case VS_VM_EXIT_INTERNAL:
+			vs_error("vm: %s (rip 0x%llx)", res.detail, (unsigned long long)res.rip);
+			break;
+		}
+	}
+	vs_vm_destroy(vm);
+	free(disk);
+	return rc;
+}
+
+int cmd_vm(vs_cli *cli, int argc, char **argv)
+{
+	(void)cli;
+	const vs_command *cmd = cli_find_command("vm");
+	if (argc < 2)
+		return cli_usage_error(cmd, "missing subcommand (run)");
+	if (!strcmp(argv[1], "run"))
+		return vm_run(cmd, argc - 1, argv + 1);
+	return cli_usage_error(cmd, "unknown subcommand \"%s\"", argv[1]);
+}

@@ -1,0 +1,83 @@
+/* virtio-mmio devices (virtio 1.x, transport version 2). */
+#ifndef VESSEL_VM_VIRTIO_H
+#define VESSEL_VM_VIRTIO_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vm/internal.h"
+#include "vm/virtio/queue.h"
+
+#define VS_VIRTIO_MAX_QUEUES 2
+
+#define VIRTIO_STATUS_ACKNOWLEDGE 1
+#define VIRTIO_STATUS_DRIVER	  2
+#define VIRTIO_STATUS_DRIVER_OK	  4
+#define VIRTIO_STATUS_FEATURES_OK 8
+#define VIRTIO_STATUS_NEEDS_RESET 0x40
+#define VIRTIO_STATUS_FAILED	  0x80
+#define VIRTIO_F_VERSION_1	  (1ULL << 32)
+#define VIRTIO_INT_VRING	  1
+#define VIRTIO_INT_CONFIG	  2
+
+typedef struct vs_virtio_dev vs_virtio_dev;
+
+typedef struct vs_virtio_ops {
+	const char *name;
+	uint32_t device_id;
+	unsigned nqueues;
+	/* Called with the device lock held. */
+	void (*notify)(vs_virtio_dev *d, unsigned queue);
+	void (*config_read)(vs_virtio_dev *d, uint64_t off, void *data, unsigned len);
+	void (*reset)(vs_virtio_dev *d);
+	void (*destroy)(vs_virtio_dev *d);
+} vs_virtio_ops;
+
+struct vs_virtio_dev {
+	vs_vm *vm;
+	const vs_guest_mem *mem;
+	const vs_virtio_ops *ops;
+	void *priv;
+	uint64_t features; /* offered, VERSION_1 included */
+	pthread_mutex_t lock;
+	uint64_t base;
+	unsigned gsi;
+	uint32_t status, isr, queue_sel, dev_feat_sel, drv_feat_sel, config_gen;
+	uint64_t driver_features;
+	vs_vq vq[VS_VIRTIO_MAX_QUEUES];
+	int ioeventfd[VS_VIRTIO_MAX_QUEUES];
+	int irqfd;
+	bool warned;
+};
+
+/* Allocate a device; attach gives it an MMIO window, GSI, ioeventfds and
+ * irqfd and lists it for the DSDT. */
+vs_virtio_dev *vs_virtio_new(vs_vm *vm, const vs_virtio_ops *ops, uint64_t features, void *priv);
+int vs_virtio_attach(vs_virtio_dev *d, vs_err *err);
+void vs_virtio_destroy(vs_virtio_dev *d);
+
+/* With the lock held: raise a used-buffer interrupt if the queue wants one. */
+void vs_virtio_notify_used(vs_virtio_dev *d, unsigned queue);
+/* With the lock held: the driver broke the protocol. Set DEVICE_NEEDS_RESET,
+ * tell the driver (config interrupt), stop using the device until reset. */
+void vs_virtio_fail(vs_virtio_dev *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool vs_virtio_live(const vs_virtio_dev *d);
+
+/* Transport register access, exposed for unit tests. */
+void vs_virtio_mmio_read(void *dev, uint64_t off, void *data, unsigned len);
+void vs_virtio_mmio_write(void *dev, uint64_t off, const void *data, unsigned len);
+
+int vs_virtio_blk_create(vs_vm *vm, const char *path, bool readonly, vs_err *err);
+int vs_virtio_rng_create(vs_vm *vm, vs_err *err);
+int vs_virtio_console_create(vs_vm *vm, vs_err *err);
+void vs_virtio_console_input(vs_vm *vm, const uint8_t *buf, size_t len);
+
+/* Device-specific state for blk, exposed so unit tests can drive requests
+ * without KVM. */
+vs_virtio_dev *vs_virtio_blk_new(vs_vm *vm, const vs_guest_mem *mem, int fd, bool readonly,
+				 uint64_t size, vs_err *err);
+vs_virtio_dev *vs_virtio_rng_new(vs_vm *vm, const vs_guest_mem *mem);
+
+#endif

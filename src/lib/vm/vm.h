@@ -1,0 +1,79 @@
+/* The microVM monitor's public API: describe a VM, create it (KVM set-up,
+ * guest memory, kernel loaded, devices attached), run it until the guest
+ * powers off, resets or crashes, destroy it. The CLI (`vessel vm run`) and
+ * the microVM backend both drive VMs through this header only. */
+#ifndef VESSEL_VM_VM_H
+#define VESSEL_VM_VM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+typedef enum vs_vm_console {
+	VS_VM_CONSOLE_STDIO = 0, /* guest output to stdout, stdin to the guest */
+	VS_VM_CONSOLE_NONE,	 /* output dropped, no input */
+	VS_VM_CONSOLE_FILE,	 /* output appended to console_path, no input */
+	VS_VM_CONSOLE_FDS,	 /* caller's console_in_fd / console_out_fd (-1: none) */
+} vs_vm_console;
+
+typedef struct vs_vm_config {
+	const char *kernel;  /* bzImage, or ELF with a PVH entry note */
+	const char *initrd;  /* optional */
+	const char *cmdline; /* NULL: VS_VM_DEFAULT_CMDLINE */
+	unsigned cpus;	     /* 1..VS_VM_MAX_CPUS */
+	uint64_t memory_mib;
+	const char *disk; /* raw image for virtio-blk, optional */
+	bool disk_readonly;
+	bool rng; /* attach virtio-rng */
+	vs_vm_console console;
+	const char *console_path;
+	int console_in_fd, console_out_fd;
+} vs_vm_config;
+
+#define VS_VM_MAX_CPUS	      64
+#define VS_VM_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=1"
+
+typedef enum vs_vm_exit {
+	VS_VM_EXIT_POWEROFF = 0, /* ACPI S5 / power-off port */
+	VS_VM_EXIT_RESET,	 /* i8042 reset, port 0xcf9 */
+	VS_VM_EXIT_CRASH,	 /* triple fault (KVM_EXIT_SHUTDOWN), failed entry */
+	VS_VM_EXIT_INTERNAL,	 /* KVM could not emulate an instruction */
+	VS_VM_EXIT_GUEST_CODE,	 /* the guest wrote a status to the debug-exit port */
+	VS_VM_EXIT_STOPPED,	 /* vs_vm_stop() from the host */
+} vs_vm_exit;
+
+typedef struct vs_vm_result {
+	vs_vm_exit reason;
+	int guest_code; /* VS_VM_EXIT_GUEST_CODE: the byte written */
+	unsigned vcpu;	/* the vCPU that ended the run */
+	uint64_t rip;	/* its rip, for crashes and internal errors */
+	char detail[256];
+} vs_vm_result;
+
+/* `vessel vm run` exit statuses, so scripts can tell the outcomes apart. */
+#define VS_VM_STATUS_POWEROFF 0
+#define VS_VM_STATUS_RESET    80
+#define VS_VM_STATUS_CRASH    81
+#define VS_VM_STATUS_INTERNAL 82
+#define VS_VM_STATUS_STOPPED  83
+
+typedef struct vs_vm vs_vm;
+
+void vs_vm_config_init(vs_vm_config *cfg);
+int vs_vm_create(const vs_vm_config *cfg, vs_vm **out, vs_err *err);
+/* Blocks until the VM ends; may be called once. */
+int vs_vm_run(vs_vm *vm, vs_vm_result *res, vs_err *err);
+/* Ask a running VM to stop (any thread; not async-signal-safe). */
+void vs_vm_stop(vs_vm *vm);
+void vs_vm_destroy(vs_vm *vm);
+
+/* Exit status for a result (VS_VM_STATUS_*, or the guest's code). */
+int vs_vm_exit_status(const vs_vm_result *res);
+const char *vs_vm_exit_name(vs_vm_exit reason);
+
+/* True when /dev/kvm has no hardware virtualization under it and emulates
+ * every guest instruction (slow; some instructions unsupported). */
+bool vs_kvm_is_emulated(void);
+
+#endif
