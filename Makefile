@@ -100,6 +100,14 @@ build/guests/pvh.elf: $(GUEST_DIR)/pvh.c $(GUEST_DIR)/head32.S $(GUEST_DIR)/lib.
 	$(CC) -m32 $(GUEST_CFLAGS) -Wl,-melf_i386 -T $(GUEST_DIR)/pvh.ld -o $@ \
 		$(GUEST_DIR)/head32.S $(GUEST_DIR)/lib.c $<
 
-.PHONY: guests
+# libFuzzer build of the virtqueue walker (clang); not part of `make test`,
+# whose unit test feeds the same entry point random rings.
+FUZZ_SRC := tests/fuzz/fuzz_virtqueue.c src/lib/vm/virtio/queue.c src/lib/vm/memory.c src/lib/core/error.c
+build/fuzz_virtqueue: $(FUZZ_SRC)
+	@mkdir -p $(dir $@)
+	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -Isrc/lib -fsanitize=fuzzer,address,undefined -o $@ $(FUZZ_SRC)
+
+.PHONY: guests fuzz
+fuzz: build/fuzz_virtqueue
 guests: $(GUEST64) build/guests/pvh.elf
 unit-bins: guests
