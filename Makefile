@@ -107,7 +107,9 @@ build/fuzz_virtqueue: $(FUZZ_SRC)
 	@mkdir -p $(dir $@)
 	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -Isrc/lib -fsanitize=fuzzer,address,undefined -o $@ $(FUZZ_SRC)
 
-.PHONY: guests fuzz
+.PHONY: guests fuzz bench-vm
+bench-vm: deps
+	@bench/vm-start.sh
 fuzz: build/fuzz_virtqueue
 guests: $(GUEST64) build/guests/pvh.elf
 unit-bins: guests

@@ -3,7 +3,8 @@
 # Idempotent: only calls apt-get when something is missing.
 set -e
 PKGS="build-essential pkg-config libjson-c-dev libcap-dev libcmocka-dev python3-pytest \
-busybox-static runc crun hyperfine qemu-system-x86 clang podman containerd"
+busybox-static runc crun hyperfine qemu-system-x86 clang podman containerd \
+lz4 xz-utils zstd"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -122,6 +122,7 @@ struct vs_vm {
 int vs_kvm_open(vs_vm *vm, vs_err *err);
 int vs_kvm_set_irq(vs_vm *vm, unsigned gsi, int level);
 int vs_kvm_map_memory(vs_vm *vm, vs_err *err);
+int vs_kvm_create_irqchip(vs_vm *vm, vs_err *err);
 
 /* vcpu.c */
 int vs_vcpu_create(vs_vm *vm, unsigned id, vs_err *err);

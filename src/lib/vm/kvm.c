@@ -85,11 +85,6 @@ int vs_kvm_open(vs_vm *vm, vs_err *err)
 	uint64_t idmap = VS_IDMAP_ADDR;
 	if (ioctl(fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0)
 		return vs_fail_errno(err, "KVM_SET_IDENTITY_MAP_ADDR");
-	if (ioctl(fd, KVM_CREATE_IRQCHIP, 0) < 0)
-		return vs_fail_errno(err, "KVM_CREATE_IRQCHIP");
-	struct kvm_pit_config pit = {.flags = 0};
-	if (ioctl(fd, KVM_CREATE_PIT2, &pit) < 0)
-		return vs_fail_errno(err, "KVM_CREATE_PIT2");
 	vm->kvm_fd = vs_steal_fd(&kvm);
 	vm->vm_fd = vs_steal_fd(&fd);
 	vm->emulated = vs_kvm_is_emulated();
@@ -108,6 +103,18 @@ int vs_kvm_map_memory(vs_vm *vm, vs_err *err)
 		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
 			return vs_fail_errno(err, "KVM_SET_USER_MEMORY_REGION slot %d", i);
 	}
+	return 0;
+}
+
+int vs_kvm_create_irqchip(vs_vm *vm, vs_err *err)
+{
+	/* After the memory slots: with an irqchip present, the first slot
+	 * update waits for an SRCU grace period (~5 ms of start-up). */
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		return vs_fail_errno(err, "KVM_CREATE_IRQCHIP");
+	struct kvm_pit_config pit = {.flags = 0};
+	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
+		return vs_fail_errno(err, "KVM_CREATE_PIT2");
 	return 0;
 }
 

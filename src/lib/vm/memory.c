@@ -27,7 +27,6 @@ int vs_mem_alloc(vs_guest_mem *m, uint64_t size, vs_err *err)
 			return vs_fail(err, e, "mapping %llu MiB of guest memory",
 				       (unsigned long long)(want[i].size >> 20));
 		}
-		madvise(p, want[i].size, MADV_MERGEABLE);
 		m->r[m->n++] = (vs_mem_region){want[i].gpa, want[i].size, p};
 	}
 	m->ram_size = size;

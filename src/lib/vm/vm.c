@@ -229,7 +229,8 @@ int vs_vm_create(const vs_vm_config *cfg, vs_vm **out, vs_err *err)
 	if (vm->emulated)
 		warn_emulated();
 	if (vs_mem_alloc(&vm->mem, cfg->memory_mib << 20, err) < 0 ||
-	    vs_kvm_map_memory(vm, err) < 0 || vs_x86_cpuid_init(vm, err) < 0)
+	    vs_kvm_map_memory(vm, err) < 0 || vs_kvm_create_irqchip(vm, err) < 0 ||
+	    vs_x86_cpuid_init(vm, err) < 0)
 		goto fail;
 	if (open_console(vm, err) < 0 || create_devices(vm, err) < 0)
 		goto fail;

@@ -19,7 +19,7 @@
 
 int vs_x86_cpuid_init(vs_vm *vm, vs_err *err)
 {
-	for (int n = 64; n <= 4096; n *= 2) {
+	for (int n = 128; n <= 4096; n *= 2) {
 		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + (size_t)n * sizeof(c->entries[0]));
 		if (!c)
 			return vs_fail(err, ENOMEM, "CPUID table");
