@@ -78,7 +78,8 @@ clean:
 
 # ---- Test guests (tests/guests): freestanding x86 programs booted by the VMM
 # tests. Own flags: no sanitizers, no libc, no PIE. 64-bit guests are flat
-# bzImages (setup header + payload at 1 MiB); pvh and bench are 32-bit PVH ELFs.
+# bzImages (setup header + payload at 1 MiB); pvh.elf (also the bench guest) is a
+# 32-bit PVH ELF.
 GUEST_DIR    := tests/guests
 GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -nostdlib -static \
 	-fno-pic -no-pie -fno-stack-protector -fno-asynchronous-unwind-tables -mgeneral-regs-only \
@@ -100,16 +101,8 @@ build/guests/pvh.elf: $(GUEST_DIR)/pvh.c $(GUEST_DIR)/head32.S $(GUEST_DIR)/lib.
 	$(CC) -m32 $(GUEST_CFLAGS) -Wl,-melf_i386 -T $(GUEST_DIR)/pvh.ld -o $@ \
 		$(GUEST_DIR)/head32.S $(GUEST_DIR)/lib.c $<
 
-# libFuzzer build of the virtqueue walker (clang); not part of `make test`,
-# whose unit test feeds the same entry point random rings.
-FUZZ_SRC := tests/fuzz/fuzz_virtqueue.c src/lib/vm/virtio/queue.c src/lib/vm/memory.c src/lib/core/error.c
-build/fuzz_virtqueue: $(FUZZ_SRC)
-	@mkdir -p $(dir $@)
-	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -Isrc/lib -fsanitize=fuzzer,address,undefined -o $@ $(FUZZ_SRC)
-
-.PHONY: guests fuzz bench-vm
+.PHONY: guests bench-vm
 bench-vm: deps
 	@bench/vm-start.sh
-fuzz: build/fuzz_virtqueue
 guests: $(GUEST64) build/guests/pvh.elf
 unit-bins: guests

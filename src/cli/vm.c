@@ -34,15 +34,15 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 {
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_DISK, O_RNG, O_CONSOLE };
 	static const struct option opts[] = {
-	    {"kernel", required_argument, NULL, O_KERNEL},
-	    {"initrd", required_argument, NULL, O_INITRD},
-	    {"cmdline", required_argument, NULL, O_CMDLINE},
-	    {"cpus", required_argument, NULL, O_CPUS},
-	    {"memory", required_argument, NULL, O_MEMORY},
-	    {"disk", required_argument, NULL, O_DISK},
-	    {"rng", no_argument, NULL, O_RNG},
-	    {"console", required_argument, NULL, O_CONSOLE},
-	    {0},
+		{ "kernel", required_argument, NULL, O_KERNEL },
+		{ "initrd", required_argument, NULL, O_INITRD },
+		{ "cmdline", required_argument, NULL, O_CMDLINE },
+		{ "cpus", required_argument, NULL, O_CPUS },
+		{ "memory", required_argument, NULL, O_MEMORY },
+		{ "disk", required_argument, NULL, O_DISK },
+		{ "rng", no_argument, NULL, O_RNG },
+		{ "console", required_argument, NULL, O_CONSOLE },
+		{ 0 },
 	};
 	vs_vm_config cfg;
 	vs_vm_config_init(&cfg);
@@ -112,7 +112,7 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 		return cli_usage_error(cmd, "--kernel is required");
 	}
 
-	vs_err err = {0};
+	vs_err err = { 0 };
 	vs_vm *vm;
 	if (vs_vm_create(&cfg, &vm, &err) < 0) {
 		free(disk);

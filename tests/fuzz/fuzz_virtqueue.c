@@ -4,7 +4,7 @@
  * hand out a segment beyond it.
  *   clang -g -fsanitize=fuzzer,address,undefined -Isrc/lib tests/fuzz/fuzz_virtqueue.c \
  *         src/lib/vm/virtio/queue.c src/lib/vm/memory.c src/lib/core/error.c
- * (`make fuzz` builds build/fuzz_virtqueue). tests/unit/test_vm_queue.c
+ * (`make fuzz` builds build-fuzz/fuzz_virtqueue). tests/unit/test_vm_queue.c
  * includes this file and feeds it random and hostile rings in CI. */
 #include <stdint.h>
 #include <stdlib.h>

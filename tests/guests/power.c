@@ -10,7 +10,7 @@ static void triple_fault(void)
 	struct __attribute__((packed)) {
 		uint16_t limit;
 		uint64_t base;
-	} idt = {0, 0};
+	} idt = { 0, 0 };
 	__asm__ volatile("lidt %0; ud2" : : "m"(idt));
 }
 

@@ -198,7 +198,7 @@ void guest_main(const uint8_t *bp)
 			continue;
 		want++;
 		*(uint64_t *)(t + (tramp_stack - tramp_start)) =
-		    (uint64_t)(uintptr_t)(stacks[want] + sizeof(stacks[want]));
+			(uint64_t)(uintptr_t)(stacks[want] + sizeof(stacks[want]));
 		barrier();
 		lapic_write(0x310, (uint32_t)ids[i] << 24);
 		lapic_write(0x300, 0x4500); /* INIT */

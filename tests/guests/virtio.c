@@ -68,8 +68,8 @@ void virtio_post(struct vdev *d, unsigned q, const struct vbuf *bufs, int n)
 		uint16_t k = (uint16_t)((first + i) % vq->num);
 		vq->desc[k].addr = (uint64_t)(uintptr_t)bufs[i].addr;
 		vq->desc[k].len = bufs[i].len;
-		vq->desc[k].flags =
-		    (uint16_t)((bufs[i].write ? VDESC_WRITE : 0) | (i + 1 < n ? VDESC_NEXT : 0));
+		vq->desc[k].flags = (uint16_t)((bufs[i].write ? VDESC_WRITE : 0) |
+					       (i + 1 < n ? VDESC_NEXT : 0));
 		vq->desc[k].next = (uint16_t)((k + 1) % vq->num);
 	}
 	vq->avail[2 + vq->avail_idx % vq->num] = first;

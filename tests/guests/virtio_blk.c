@@ -17,10 +17,11 @@ static struct vdev dev;
 
 static long request(uint32_t type, uint64_t sector, void *buf, uint32_t len, int dev_writes)
 {
-	hdr = (struct req){type, 0, sector};
+	hdr = (struct req){ type, 0, sector };
 	status = 0xff;
-	struct vbuf b[3] = {
-	    {&hdr, sizeof(hdr), 0}, {buf, len, dev_writes}, {(void *)&status, 1, 1}};
+	struct vbuf b[3] = { { &hdr, sizeof(hdr), 0 },
+			     { buf, len, dev_writes },
+			     { (void *)&status, 1, 1 } };
 	if (!len)
 		b[1] = b[2];
 	long used = virtio_xfer(&dev, 0, b, len ? 3 : 2);

@@ -19,9 +19,9 @@ void guest_main(const uint8_t *bp)
 	virtio_queue(&dev, 1, 8, txring);
 	virtio_driver_ok(&dev);
 	static const char msg[] = "HVC hello from virtio-console\n";
-	struct vbuf t = {(void *)msg, sizeof(msg) - 1, 0};
+	struct vbuf t = { (void *)msg, sizeof(msg) - 1, 0 };
 	print("TX used=%d\n", (int)virtio_xfer(&dev, 1, &t, 1));
-	struct vbuf r = {rx, sizeof(rx) - 1, 1};
+	struct vbuf r = { rx, sizeof(rx) - 1, 1 };
 	virtio_post(&dev, 0, &r, 1);
 	print("RXREADY\n");
 	long n = virtio_wait(&dev, 0, 200000000UL);

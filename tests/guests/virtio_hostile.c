@@ -75,41 +75,42 @@ void guest_main(const uint8_t *bp)
 
 	/* Buffer far outside guest RAM. */
 	fresh(8);
-	dev.q[0].desc[0] = (struct vdesc){0x7fff00000000ULL, 64, VDESC_WRITE, 0};
+	dev.q[0].desc[0] = (struct vdesc){ 0x7fff00000000ULL, 64, VDESC_WRITE, 0 };
 	kick_head0(1);
 	report("buffer_outside", needs_reset());
 
 	/* Buffer starting in RAM, running past its end. */
 	fresh(8);
-	dev.q[0].desc[0] = (struct vdesc){0x100000, 0xffffffffu, VDESC_WRITE, 0};
+	dev.q[0].desc[0] = (struct vdesc){ 0x100000, 0xffffffffu, VDESC_WRITE, 0 };
 	kick_head0(1);
 	report("buffer_overrun", needs_reset());
 
 	/* 0 -> 1 -> 0 ... */
 	fresh(8);
-	dev.q[0].desc[0] = (struct vdesc){(uintptr_t)buf, 8, VDESC_WRITE | VDESC_NEXT, 1};
-	dev.q[0].desc[1] = (struct vdesc){(uintptr_t)buf, 8, VDESC_WRITE | VDESC_NEXT, 0};
+	dev.q[0].desc[0] = (struct vdesc){ (uintptr_t)buf, 8, VDESC_WRITE | VDESC_NEXT, 1 };
+	dev.q[0].desc[1] = (struct vdesc){ (uintptr_t)buf, 8, VDESC_WRITE | VDESC_NEXT, 0 };
 	kick_head0(1);
 	report("loop", needs_reset());
 
 	/* A 200-descriptor chain (devices take at most 128). */
 	fresh(256);
 	for (int i = 0; i < 200; i++)
-		dev.q[0].desc[i] = (struct vdesc){
-		    (uintptr_t)buf, 1, (uint16_t)(VDESC_WRITE | (i < 199 ? VDESC_NEXT : 0)),
-		    (uint16_t)(i + 1)};
+		dev.q[0].desc[i] =
+			(struct vdesc){ (uintptr_t)buf, 1,
+					(uint16_t)(VDESC_WRITE | (i < 199 ? VDESC_NEXT : 0)),
+					(uint16_t)(i + 1) };
 	kick_head0(1);
 	report("long_chain", needs_reset());
 
 	/* next index outside the ring. */
 	fresh(8);
-	dev.q[0].desc[0] = (struct vdesc){(uintptr_t)buf, 8, VDESC_WRITE | VDESC_NEXT, 300};
+	dev.q[0].desc[0] = (struct vdesc){ (uintptr_t)buf, 8, VDESC_WRITE | VDESC_NEXT, 300 };
 	kick_head0(1);
 	report("bad_next", needs_reset());
 
 	/* Available index 1000 entries ahead of an 8-entry ring. */
 	fresh(8);
-	dev.q[0].desc[0] = (struct vdesc){(uintptr_t)buf, 8, VDESC_WRITE, 0};
+	dev.q[0].desc[0] = (struct vdesc){ (uintptr_t)buf, 8, VDESC_WRITE, 0 };
 	kick_head0(1000);
 	report("avail_ahead", needs_reset());
 
@@ -124,7 +125,7 @@ void guest_main(const uint8_t *bp)
 
 	/* Indirect descriptor, never negotiated. */
 	fresh(8);
-	dev.q[0].desc[0] = (struct vdesc){(uintptr_t)buf, 16, 4, 0};
+	dev.q[0].desc[0] = (struct vdesc){ (uintptr_t)buf, 16, 4, 0 };
 	kick_head0(1);
 	report("indirect", needs_reset());
 
@@ -149,7 +150,7 @@ void guest_main(const uint8_t *bp)
 
 	/* After a reset the device works again. */
 	fresh(8);
-	struct vbuf v = {buf, sizeof(buf), 1};
+	struct vbuf v = { buf, sizeof(buf), 1 };
 	print("CASE recovered len=%d\n", (int)virtio_xfer(&dev, 0, &v, 1));
 	print("DONE\n");
 	poweroff();

@@ -24,7 +24,7 @@ void guest_main(const uint8_t *bp)
 	virtio_begin(&dev, base, 0);
 	virtio_queue(&dev, 0, 8, ring);
 	virtio_driver_ok(&dev);
-	struct vbuf ba = {a, sizeof(a), 1}, bb = {b, sizeof(b), 1};
+	struct vbuf ba = { a, sizeof(a), 1 }, bb = { b, sizeof(b), 1 };
 	long la = virtio_xfer(&dev, 0, &ba, 1), lb = virtio_xfer(&dev, 0, &bb, 1);
 	print("RNG len=%d,%d differ=%u zero=%u\n", (int)la, (int)lb, memcmp(a, b, 64) != 0,
 	      all_zero(a, 64) || all_zero(b, 64));

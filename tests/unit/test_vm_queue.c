@@ -53,7 +53,7 @@ static int teardown(void **state)
 
 static void set_desc(int i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
 {
-	struct desc d = {addr, len, flags, next};
+	struct desc d = { addr, len, flags, next };
 	memcpy(ram + DESC + 16 * i, &d, sizeof(d));
 }
 
@@ -85,7 +85,7 @@ static void test_mem_bounds(void **state)
 	assert_null(vs_mem_ptr(&mem, UINT64_MAX - 1, 4));
 	/* Two regions around a hole: a range may not span them. */
 	static uint8_t lo[4096], hi[4096];
-	vs_guest_mem two = {.r = {{0, 4096, lo}, {8192, 4096, hi}}, .n = 2};
+	vs_guest_mem two = { .r = { { 0, 4096, lo }, { 8192, 4096, hi } }, .n = 2 };
 	assert_ptr_equal(vs_mem_ptr(&two, 8192 + 10, 10), hi + 10);
 	assert_null(vs_mem_ptr(&two, 4000, 200));
 	assert_null(vs_mem_ptr(&two, 5000, 1));
@@ -128,7 +128,7 @@ static void test_good_chain(void **state)
 	assert_int_equal(c.nin, 1);
 	assert_int_equal(c.out_len, 116);
 	assert_int_equal(c.in_len, 50);
-	char buf[20] = {0};
+	char buf[20] = { 0 };
 	assert_int_equal(vs_vq_read(&c, 10, buf, 6), 6);
 	assert_string_equal(buf, "abcdef");
 	assert_int_equal(vs_vq_write(&c, 45, "hello world", 11), 5);
@@ -296,22 +296,22 @@ static void test_random_rings(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_mem_bounds, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_check_layout, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_good_chain, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_index_wraps, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_loop, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_self_loop, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_too_long, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_outside_memory, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_length_wraps, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_bad_next, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_bad_head, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_avail_ahead, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_indirect, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_readable_after_writable, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_not_ready, setup, teardown),
-	    cmocka_unit_test(test_random_rings),
+		cmocka_unit_test_setup_teardown(test_mem_bounds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_layout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_good_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_wraps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_self_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_too_long, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outside_memory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_length_wraps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_next, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_head, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_avail_ahead, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_indirect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readable_after_writable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_ready, setup, teardown),
+		cmocka_unit_test(test_random_rings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,7 +15,7 @@ int vs_bus_register(vs_bus *bus, uint64_t base, uint64_t len, const vs_bus_ops *
 	}
 	if (bus->n == VS_BUS_MAX)
 		return vs_fail(err, 0, "%s: too many devices", bus->name);
-	bus->r[bus->n++] = (vs_bus_range){base, len, ops, dev, name};
+	bus->r[bus->n++] = (vs_bus_range){ base, len, ops, dev, name };
 	return 0;
 }
 

@@ -15,15 +15,15 @@ static const struct {
 	int cap;
 	const char *name;
 } required_caps[] = {
-    {KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"},
-    {KVM_CAP_HLT, "KVM_CAP_HLT"},
-    {KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"},
-    {KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR"},
-    {KVM_CAP_SET_IDENTITY_MAP_ADDR, "KVM_CAP_SET_IDENTITY_MAP_ADDR"},
-    {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},
-    {KVM_CAP_PIT2, "KVM_CAP_PIT2"},
-    {KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"},
-    {KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE"},
+	{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
+	{ KVM_CAP_HLT, "KVM_CAP_HLT" },
+	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
+	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
+	{ KVM_CAP_SET_IDENTITY_MAP_ADDR, "KVM_CAP_SET_IDENTITY_MAP_ADDR" },
+	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
+	{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
+	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
+	{ KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE" },
 };
 
 bool vs_kvm_is_emulated(void)
@@ -95,10 +95,10 @@ int vs_kvm_map_memory(vs_vm *vm, vs_err *err)
 {
 	for (int i = 0; i < vm->mem.n; i++) {
 		struct kvm_userspace_memory_region r = {
-		    .slot = (uint32_t)i,
-		    .guest_phys_addr = vm->mem.r[i].gpa,
-		    .memory_size = vm->mem.r[i].size,
-		    .userspace_addr = (uint64_t)(uintptr_t)vm->mem.r[i].hva,
+			.slot = (uint32_t)i,
+			.guest_phys_addr = vm->mem.r[i].gpa,
+			.memory_size = vm->mem.r[i].size,
+			.userspace_addr = (uint64_t)(uintptr_t)vm->mem.r[i].hva,
 		};
 		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
 			return vs_fail_errno(err, "KVM_SET_USER_MEMORY_REGION slot %d", i);
@@ -112,7 +112,7 @@ int vs_kvm_create_irqchip(vs_vm *vm, vs_err *err)
 	 * update waits for an SRCU grace period (~5 ms of start-up). */
 	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
 		return vs_fail_errno(err, "KVM_CREATE_IRQCHIP");
-	struct kvm_pit_config pit = {.flags = 0};
+	struct kvm_pit_config pit = { .flags = 0 };
 	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
 		return vs_fail_errno(err, "KVM_CREATE_PIT2");
 	return 0;
@@ -120,6 +120,6 @@ int vs_kvm_create_irqchip(vs_vm *vm, vs_err *err)
 
 int vs_kvm_set_irq(vs_vm *vm, unsigned gsi, int level)
 {
-	struct kvm_irq_level l = {.irq = gsi, .level = (uint32_t)level};
+	struct kvm_irq_level l = { .irq = gsi, .level = (uint32_t)level };
 	return ioctl(vm->vm_fd, KVM_IRQ_LINE, &l);
 }

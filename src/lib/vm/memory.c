@@ -13,7 +13,7 @@ int vs_mem_alloc(vs_guest_mem *m, uint64_t size, vs_err *err)
 	uint64_t high = size - low;
 	struct {
 		uint64_t gpa, size;
-	} want[2] = {{0, low}, {VS_MEM_HOLE_END, high}};
+	} want[2] = { { 0, low }, { VS_MEM_HOLE_END, high } };
 	for (int i = 0; i < 2; i++) {
 		if (!want[i].size)
 			continue;
@@ -27,7 +27,7 @@ int vs_mem_alloc(vs_guest_mem *m, uint64_t size, vs_err *err)
 			return vs_fail(err, e, "mapping %llu MiB of guest memory",
 				       (unsigned long long)(want[i].size >> 20));
 		}
-		m->r[m->n++] = (vs_mem_region){want[i].gpa, want[i].size, p};
+		m->r[m->n++] = (vs_mem_region){ want[i].gpa, want[i].size, p };
 	}
 	m->ram_size = size;
 	m->lowmem_end = low;
@@ -46,7 +46,7 @@ void vs_mem_free(vs_guest_mem *m)
 void vs_mem_init_flat(vs_guest_mem *m, void *buf, uint64_t size)
 {
 	memset(m, 0, sizeof(*m));
-	m->r[0] = (vs_mem_region){0, size, buf};
+	m->r[0] = (vs_mem_region){ 0, size, buf };
 	m->n = 1;
 	m->ram_size = size;
 	m->lowmem_end = size;

@@ -50,8 +50,8 @@ static void internal_error(vs_vcpu *v)
 		n += (size_t)snprintf(extra + n, sizeof(extra) - n, " 0x%llx",
 				      (unsigned long long)run->internal.data[i]);
 	const char *what = run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
-			       ? "could not emulate an instruction"
-			       : "reported an internal error";
+				   ? "could not emulate an instruction"
+				   : "reported an internal error";
 	vs_vm_end(v->vm, VS_VM_EXIT_INTERNAL, v->id, rip, 0,
 		  "KVM %s (suberror %u) on vCPU %u at guest rip 0x%llx%s%s", what,
 		  run->internal.suberror, v->id, (unsigned long long)rip, n ? ", data" : "", extra);

@@ -111,8 +111,8 @@ int vs_vm_add_io(vs_vm *vm, int fd, int (*fn)(void *arg, int fd), void *arg, vs_
 	if (vm->nio == VS_IO_MAX)
 		return vs_fail(err, 0, "too many I/O handlers");
 	vs_io_handler *h = &vm->io[vm->nio++];
-	*h = (vs_io_handler){fd, fn, arg};
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = h};
+	*h = (vs_io_handler){ fd, fn, arg };
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = h };
 	if (epoll_ctl(vm->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return vs_fail_errno(err, "watching fd %d", fd);
 	return 0;
@@ -221,7 +221,7 @@ int vs_vm_create(const vs_vm_config *cfg, vs_vm **out, vs_err *err)
 		vs_fail_errno(err, "creating the I/O thread's fds");
 		goto fail;
 	}
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 	epoll_ctl(vm->epfd, EPOLL_CTL_ADD, vm->stop_efd, &ev);
 
 	if (vs_kvm_open(vm, err) < 0)

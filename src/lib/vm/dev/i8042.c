@@ -22,8 +22,8 @@ static void i8042_write(void *dev, uint64_t off, const void *data, unsigned len)
 		vs_vm_end(vm, VS_VM_EXIT_RESET, 0, 0, 0, "guest reset through the i8042");
 }
 
-static const vs_bus_ops data_ops = {i8042_read, NULL};
-static const vs_bus_ops cmd_ops = {i8042_read, i8042_write};
+static const vs_bus_ops data_ops = { i8042_read, NULL };
+static const vs_bus_ops cmd_ops = { i8042_read, i8042_write };
 
 int vs_i8042_create(vs_vm *vm, vs_err *err)
 {

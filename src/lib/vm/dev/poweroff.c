@@ -53,10 +53,10 @@ static void debug_exit_write(void *dev, uint64_t off, const void *data, unsigned
 	vs_vm_end(dev, VS_VM_EXIT_GUEST_CODE, 0, 0, code, "guest exit code %d", code);
 }
 
-static const vs_bus_ops evt_ops = {zero_read, NULL};
-static const vs_bus_ops cnt_ops = {pm1_cnt_read, pm1_cnt_write};
-static const vs_bus_ops reset_ops = {zero_read, reset_write};
-static const vs_bus_ops exit_ops = {zero_read, debug_exit_write};
+static const vs_bus_ops evt_ops = { zero_read, NULL };
+static const vs_bus_ops cnt_ops = { pm1_cnt_read, pm1_cnt_write };
+static const vs_bus_ops reset_ops = { zero_read, reset_write };
+static const vs_bus_ops exit_ops = { zero_read, debug_exit_write };
 
 int vs_power_create(vs_vm *vm, vs_err *err)
 {

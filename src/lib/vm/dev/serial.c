@@ -160,7 +160,7 @@ static void serial_write(void *dev, uint64_t off, const void *data, unsigned len
 	pthread_mutex_unlock(&s->lock);
 }
 
-static const vs_bus_ops serial_ops = {serial_read, serial_write};
+static const vs_bus_ops serial_ops = { serial_read, serial_write };
 
 int vs_serial_create(vs_vm *vm, vs_err *err)
 {

@@ -138,7 +138,7 @@ static void blk_notify(vs_virtio_dev *d, unsigned q)
 static void blk_config(vs_virtio_dev *d, uint64_t off, void *data, unsigned len)
 {
 	struct blk *b = d->priv;
-	uint8_t cfg[24] = {0};
+	uint8_t cfg[24] = { 0 };
 	memcpy(cfg, &b->sectors, 8);
 	uint32_t seg_max = VS_VQ_MAX_SEGS - 2; /* header and status take two */
 	memcpy(cfg + 12, &seg_max, 4);
@@ -155,12 +155,12 @@ static void blk_destroy(vs_virtio_dev *d)
 }
 
 static const vs_virtio_ops blk_ops = {
-    .name = "blk",
-    .device_id = VIRTIO_ID_BLOCK,
-    .nqueues = 1,
-    .notify = blk_notify,
-    .config_read = blk_config,
-    .destroy = blk_destroy,
+	.name = "blk",
+	.device_id = VIRTIO_ID_BLOCK,
+	.nqueues = 1,
+	.notify = blk_notify,
+	.config_read = blk_config,
+	.destroy = blk_destroy,
 };
 
 vs_virtio_dev *vs_virtio_blk_new(vs_vm *vm, const vs_guest_mem *mem, int fd, bool readonly,
@@ -178,7 +178,7 @@ vs_virtio_dev *vs_virtio_blk_new(vs_vm *vm, const vs_guest_mem *mem, int fd, boo
 	if (fstat(fd, &st) == 0)
 		snprintf(b->id, sizeof(b->id), "vessel-%llx", (unsigned long long)st.st_ino);
 	uint64_t feat =
-	    VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_FLUSH | (readonly ? VIRTIO_BLK_F_RO : 0);
+		VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_FLUSH | (readonly ? VIRTIO_BLK_F_RO : 0);
 	vs_virtio_dev *d = vs_virtio_new(vm, &blk_ops, feat, b);
 	if (!d) {
 		free(b);

@@ -73,13 +73,13 @@ static void con_destroy(vs_virtio_dev *d)
 }
 
 static const vs_virtio_ops con_ops = {
-    .name = "console",
-    .device_id = VIRTIO_ID_CONSOLE,
-    .nqueues = 2,
-    .notify = con_notify,
-    .config_read = con_config,
-    .reset = con_reset,
-    .destroy = con_destroy,
+	.name = "console",
+	.device_id = VIRTIO_ID_CONSOLE,
+	.nqueues = 2,
+	.notify = con_notify,
+	.config_read = con_config,
+	.reset = con_reset,
+	.destroy = con_destroy,
 };
 
 int vs_virtio_console_create(vs_vm *vm, vs_err *err)
@@ -104,8 +104,8 @@ void vs_virtio_console_input(vs_vm *vm, const uint8_t *buf, size_t len)
 		if (vs_virtio_live(d) && d->vq[RXQ].ready) {
 			struct con *c = d->priv;
 			size_t n = len < sizeof(c->pending) - c->npending
-				       ? len
-				       : sizeof(c->pending) - c->npending;
+					   ? len
+					   : sizeof(c->pending) - c->npending;
 			memcpy(c->pending + c->npending, buf, n);
 			c->npending += n;
 			fill_rx(d);

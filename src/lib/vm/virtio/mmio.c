@@ -209,7 +209,7 @@ void vs_virtio_mmio_write(void *dev, uint64_t off, const void *data, unsigned le
 			d->driver_features = (d->driver_features & ~0xffffffffULL) | v;
 		else if (d->drv_feat_sel == 1)
 			d->driver_features =
-			    (d->driver_features & 0xffffffffULL) | ((uint64_t)v << 32);
+				(d->driver_features & 0xffffffffULL) | ((uint64_t)v << 32);
 		break;
 	case REG_QUEUE_SEL:
 		d->queue_sel = v;
@@ -261,7 +261,7 @@ out:
 	pthread_mutex_unlock(&d->lock);
 }
 
-static const vs_bus_ops mmio_ops = {vs_virtio_mmio_read, vs_virtio_mmio_write};
+static const vs_bus_ops mmio_ops = { vs_virtio_mmio_read, vs_virtio_mmio_write };
 
 vs_virtio_dev *vs_virtio_new(vs_vm *vm, const vs_virtio_ops *ops, uint64_t features, void *priv)
 {
@@ -300,7 +300,7 @@ int vs_virtio_attach(vs_virtio_dev *d, vs_err *err)
 	vs_vm *vm = d->vm;
 	if (vm->nvirtio == VS_VIRTIO_MAX)
 		return vs_fail(err, 0, "too many virtio devices");
-	static const unsigned gsis[VS_VIRTIO_MAX] = {5, 6, 7, 10, 11};
+	static const unsigned gsis[VS_VIRTIO_MAX] = { 5, 6, 7, 10, 11 };
 	int i = vm->nvirtio;
 	d->base = VS_VIRTIO_MMIO_BASE + (uint64_t)i * VS_VIRTIO_MMIO_SIZE;
 	d->gsi = gsis[i];
@@ -313,7 +313,7 @@ int vs_virtio_attach(vs_virtio_dev *d, vs_err *err)
 		return -1;
 	if (vm->has_irqfd) {
 		d->irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		struct kvm_irqfd irqfd = {.fd = (uint32_t)d->irqfd, .gsi = d->gsi};
+		struct kvm_irqfd irqfd = { .fd = (uint32_t)d->irqfd, .gsi = d->gsi };
 		if (d->irqfd < 0 || ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0) {
 			vs_debug("virtio-%s: no irqfd (%s), using KVM_IRQ_LINE", d->ops->name,
 				 strerror(errno));
@@ -327,11 +327,11 @@ int vs_virtio_attach(vs_virtio_dev *d, vs_err *err)
 		if (fd < 0)
 			return vs_fail_errno(err, "eventfd");
 		struct kvm_ioeventfd io = {
-		    .datamatch = q,
-		    .addr = d->base + REG_QUEUE_NOTIFY,
-		    .len = 4,
-		    .fd = fd,
-		    .flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
+			.datamatch = q,
+			.addr = d->base + REG_QUEUE_NOTIFY,
+			.len = 4,
+			.fd = fd,
+			.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
 		};
 		if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0) {
 			/* Kicks then reach us as MMIO exits; same result. */

@@ -88,7 +88,7 @@ int vs_vq_pop(const vs_guest_mem *m, vs_vq *q, vs_vq_chain *c)
 			c->nout++;
 			c->out_len += d.len;
 		}
-		c->seg[count] = (vs_vq_seg){p, d.len};
+		c->seg[count] = (vs_vq_seg){ p, d.len };
 		if (!(d.flags & VIRTQ_DESC_F_NEXT))
 			break;
 		if (d.next >= n)
@@ -172,7 +172,7 @@ int vs_vq_iov(const vs_vq_chain *c, bool in, size_t off, size_t len, struct iove
 			n = len;
 		if (k == max)
 			return -1;
-		iov[k++] = (struct iovec){s[i].hva + off, n};
+		iov[k++] = (struct iovec){ s[i].hva + off, n };
 		len -= n;
 		off = 0;
 	}

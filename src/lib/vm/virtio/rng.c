@@ -35,10 +35,10 @@ static void rng_notify(vs_virtio_dev *d, unsigned q)
 }
 
 static const vs_virtio_ops rng_ops = {
-    .name = "rng",
-    .device_id = VIRTIO_ID_RNG,
-    .nqueues = 1,
-    .notify = rng_notify,
+	.name = "rng",
+	.device_id = VIRTIO_ID_RNG,
+	.nqueues = 1,
+	.notify = rng_notify,
 };
 
 vs_virtio_dev *vs_virtio_rng_new(vs_vm *vm, const vs_guest_mem *mem)

@@ -87,33 +87,33 @@ static void put_name_int(aml *a, const char *seg, uint32_t v)
 
 static void virtio_device(aml *a, int i, uint64_t base, unsigned gsi)
 {
-	aml dev = {0}, crs = {0}, buf = {0};
-	char name[5] = {'V', 'R', (char)('0' + i / 10), (char)('0' + i % 10), 0};
+	aml dev = { 0 }, crs = { 0 }, buf = { 0 };
+	char name[5] = { 'V', 'R', (char)('0' + i / 10), (char)('0' + i % 10), 0 };
 	/* Memory32Fixed(ReadWrite, base, size) */
-	uint8_t mem[12] = {0x86, 9, 0, 1};
+	uint8_t mem[12] = { 0x86, 9, 0, 1 };
 	uint32_t b32 = (uint32_t)base, len = VS_VIRTIO_MMIO_SIZE;
 	memcpy(mem + 4, &b32, 4);
 	memcpy(mem + 8, &len, 4);
 	put(&buf, mem, sizeof(mem));
 	/* Interrupt(ResourceConsumer, Edge, ActiveHigh, Exclusive) {gsi} */
-	uint8_t irq[9] = {0x89, 6, 0, 0x03, 1};
+	uint8_t irq[9] = { 0x89, 6, 0, 0x03, 1 };
 	uint32_t g = gsi;
 	memcpy(irq + 5, &g, 4);
 	put(&buf, irq, sizeof(irq));
 	put8(&buf, 0x79); /* EndTag */
 	put8(&buf, 0);
-	aml bufbody = {0};
+	aml bufbody = { 0 };
 	put_int(&bufbody, (uint32_t)buf.n);
 	put(&bufbody, buf.d, buf.n);
 	put8(&crs, 0x08);
 	put(&crs, "_CRS", 4);
-	put_pkg(&crs, (const uint8_t[]){0x11}, 1, &bufbody); /* BufferOp */
+	put_pkg(&crs, (const uint8_t[]){ 0x11 }, 1, &bufbody); /* BufferOp */
 
 	put(&dev, name, 4);
 	put_name_str(&dev, "_HID", "LNRO0005");
 	put_name_int(&dev, "_UID", (uint32_t)i);
 	put(&dev, crs.d, crs.n);
-	put_pkg(a, (const uint8_t[]){0x5b, 0x82}, 2, &dev); /* DeviceOp */
+	put_pkg(a, (const uint8_t[]){ 0x5b, 0x82 }, 2, &dev); /* DeviceOp */
 }
 
 struct __attribute__((packed)) sdt {
@@ -153,8 +153,10 @@ static uint64_t emit(builder *b, const char *sig, uint8_t rev, const void *body,
 		b->full = true;
 		return 0;
 	}
-	struct sdt h = {
-	    .length = (uint32_t)(sizeof(h) + len), .revision = rev, .oem_rev = 1, .creator_rev = 1};
+	struct sdt h = { .length = (uint32_t)(sizeof(h) + len),
+			 .revision = rev,
+			 .oem_rev = 1,
+			 .creator_rev = 1 };
 	memcpy(h.sig, sig, 4);
 	memcpy(h.oem, "VESSEL", 6);
 	memcpy(h.oem_table, "VESSELVM", 8);
@@ -181,16 +183,16 @@ static void put64(uint8_t *p, size_t off, uint64_t v)
 
 static void put_gas(uint8_t *p, size_t off, uint8_t bits, uint8_t access, uint64_t port)
 {
-	struct gas g = {1 /* SystemIO */, bits, 0, access, port};
+	struct gas g = { 1 /* SystemIO */, bits, 0, access, port };
 	memcpy(p + off, &g, sizeof(g));
 }
 
 int vs_x86_write_acpi(vs_vm *vm, uint64_t *rsdp_out, vs_err *err)
 {
-	builder b = {vm, VS_ACPI_ADDR + 64, false};
+	builder b = { vm, VS_ACPI_ADDR + 64, false };
 
 	/* DSDT */
-	aml dsdt = {0}, sb = {0}, s5 = {0};
+	aml dsdt = { 0 }, sb = { 0 }, s5 = { 0 };
 	put8(&s5, 4); /* NumElements */
 	put_int(&s5, 5);
 	put_int(&s5, 5);
@@ -198,18 +200,18 @@ int vs_x86_write_acpi(vs_vm *vm, uint64_t *rsdp_out, vs_err *err)
 	put_int(&s5, 0);
 	put8(&dsdt, 0x08);
 	put(&dsdt, "_S5_", 4);
-	put_pkg(&dsdt, (const uint8_t[]){0x12}, 1, &s5); /* PackageOp */
+	put_pkg(&dsdt, (const uint8_t[]){ 0x12 }, 1, &s5); /* PackageOp */
 	put(&sb, "\\_SB_", 5);
 	for (int i = 0; i < vm->nvirtio; i++)
 		virtio_device(&sb, i, vm->virtio_base[i], vm->virtio_gsi[i]);
-	put_pkg(&dsdt, (const uint8_t[]){0x10}, 1, &sb); /* ScopeOp */
+	put_pkg(&dsdt, (const uint8_t[]){ 0x10 }, 1, &sb); /* ScopeOp */
 	if (dsdt.overflow)
 		return vs_fail(err, 0, "DSDT too large");
 	uint64_t dsdt_at = emit(&b, "DSDT", 2, dsdt.d, dsdt.n);
 
 	/* FACS: no header checksum, 64-byte aligned. */
 	b.next = (b.next + 63) & ~63ULL;
-	uint8_t facs[64] = {'F', 'A', 'C', 'S', 64};
+	uint8_t facs[64] = { 'F', 'A', 'C', 'S', 64 };
 	facs[32] = 2; /* version */
 	uint64_t facs_at = b.next;
 	vs_mem_write(&vm->mem, facs_at, facs, sizeof(facs));
@@ -249,16 +251,16 @@ int vs_x86_write_acpi(vs_vm *vm, uint64_t *rsdp_out, vs_err *err)
 	put32(m, 4, 1); /* PCAT_COMPAT: there are 8259s too */
 	mn = 8;
 	for (unsigned i = 0; i < vm->ncpus; i++) {
-		uint8_t e[8] = {0, 8, (uint8_t)i, (uint8_t)i, 1, 0, 0, 0};
+		uint8_t e[8] = { 0, 8, (uint8_t)i, (uint8_t)i, 1, 0, 0, 0 };
 		memcpy(m + mn, e, 8);
 		mn += 8;
 	}
-	uint8_t io[12] = {1, 12, (uint8_t)vm->ncpus, 0};
+	uint8_t io[12] = { 1, 12, (uint8_t)vm->ncpus, 0 };
 	put32(io, 4, (uint32_t)VS_IOAPIC_ADDR);
 	put32(io, 8, 0);
 	memcpy(m + mn, io, 12);
 	mn += 12;
-	uint8_t nmi[6] = {4, 6, 0xff, 0, 0, 1}; /* LINT1 of every CPU is NMI */
+	uint8_t nmi[6] = { 4, 6, 0xff, 0, 0, 1 }; /* LINT1 of every CPU is NMI */
 	memcpy(m + mn, nmi, 6);
 	mn += 6;
 	uint64_t madt_at = emit(&b, "APIC", 5, m, mn);
@@ -270,7 +272,7 @@ int vs_x86_write_acpi(vs_vm *vm, uint64_t *rsdp_out, vs_err *err)
 	if (b.full)
 		return vs_fail(err, 0, "ACPI tables do not fit in the BIOS area");
 
-	uint8_t r[36] = {'R', 'S', 'D', ' ', 'P', 'T', 'R', ' '};
+	uint8_t r[36] = { 'R', 'S', 'D', ' ', 'P', 'T', 'R', ' ' };
 	memcpy(r + 9, "VESSEL", 6);
 	r[15] = 2;
 	put32(r, 20, 36);

@@ -71,7 +71,7 @@ int vs_x86_setup_vcpu(vs_vm *vm, vs_vcpu *v, vs_err *err)
 {
 	if (vs_x86_cpuid_apply(vm, v, err) < 0 || setup_lapic(v, err) < 0)
 		return -1;
-	struct kvm_fpu fpu = {.fcw = 0x37f, .mxcsr = 0x1f80};
+	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
 	if (ioctl(v->fd, KVM_SET_FPU, &fpu) < 0)
 		return vs_fail_errno(err, "KVM_SET_FPU");
 	/* Application processors wait in the in-kernel LAPIC for INIT/SIPI,
@@ -84,7 +84,7 @@ int vs_x86_setup_vcpu(vs_vm *vm, vs_vcpu *v, vs_err *err)
 	vs_x86_boot_sregs(&s, vm->boot.mode);
 	if (ioctl(v->fd, KVM_SET_SREGS, &s) < 0)
 		return vs_fail_errno(err, "KVM_SET_SREGS");
-	struct kvm_regs r = {.rflags = 2, .rip = vm->boot.entry};
+	struct kvm_regs r = { .rflags = 2, .rip = vm->boot.entry };
 	if (vm->boot.mode == VS_BOOT_LINUX64)
 		r.rsi = VS_ZERO_PAGE_ADDR;
 	else

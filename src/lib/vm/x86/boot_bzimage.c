@@ -81,7 +81,7 @@ int vs_x86_load_bzimage(vs_vm *vm, const uint8_t *img, size_t len, const uint8_t
 			       (unsigned long long)((end + (1 << 20) - 1) >> 20),
 			       (unsigned long long)(vm->mem.ram_size >> 20));
 	vs_mem_write(&vm->mem, VS_KERNEL_ADDR, img + off, payload);
-	vm->boot = (vs_boot){VS_BOOT_LINUX64, VS_KERNEL_ADDR + 0x200, end};
+	vm->boot = (vs_boot){ VS_BOOT_LINUX64, VS_KERNEL_ADDR + 0x200, end };
 
 	uint8_t *zp = vs_mem_ptr(&vm->mem, VS_ZERO_PAGE_ADDR, 4096);
 	memset(zp, 0, 4096);

@@ -43,7 +43,7 @@ static int get_phdr(const uint8_t *img, size_t len, bool is64, size_t i, phdr *p
 			return -1;
 		Elf64_Phdr ph;
 		memcpy(&ph, img + at, sizeof(ph));
-		*p = (phdr){ph.p_type, ph.p_offset, ph.p_paddr, ph.p_filesz, ph.p_memsz};
+		*p = (phdr){ ph.p_type, ph.p_offset, ph.p_paddr, ph.p_filesz, ph.p_memsz };
 	} else {
 		const Elf32_Ehdr *eh = (const void *)img;
 		uint64_t at = eh->e_phoff + i * eh->e_phentsize;
@@ -52,7 +52,7 @@ static int get_phdr(const uint8_t *img, size_t len, bool is64, size_t i, phdr *p
 			return -1;
 		Elf32_Phdr ph;
 		memcpy(&ph, img + at, sizeof(ph));
-		*p = (phdr){ph.p_type, ph.p_offset, ph.p_paddr, ph.p_filesz, ph.p_memsz};
+		*p = (phdr){ ph.p_type, ph.p_offset, ph.p_paddr, ph.p_filesz, ph.p_memsz };
 	}
 	return 0;
 }
@@ -128,21 +128,21 @@ int vs_x86_load_pvh(vs_vm *vm, const uint8_t *img, size_t len, const uint8_t *in
 	if (!entry)
 		return vs_fail(err, 0,
 			       "ELF kernel has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)");
-	vm->boot = (vs_boot){VS_BOOT_PVH, entry, end};
+	vm->boot = (vs_boot){ VS_BOOT_PVH, entry, end };
 
 	struct hvm_start_info si = {
-	    .magic = HVM_START_MAGIC,
-	    .version = 1,
-	    .cmdline_paddr = VS_CMDLINE_ADDR,
-	    .rsdp_paddr = rsdp,
-	    .memmap_paddr = MEMMAP_ADDR,
+		.magic = HVM_START_MAGIC,
+		.version = 1,
+		.cmdline_paddr = VS_CMDLINE_ADDR,
+		.rsdp_paddr = rsdp,
+		.memmap_paddr = MEMMAP_ADDR,
 	};
 	if (initrd_len) {
 		uint64_t at = vs_x86_initrd_addr(vm, initrd_len, VS_MEM_HOLE_START);
 		if (!at)
 			return vs_fail(err, 0, "no room for a %zu-byte initrd", initrd_len);
 		vs_mem_write(&vm->mem, at, initrd, initrd_len);
-		struct hvm_modlist_entry mod = {.paddr = at, .size = initrd_len};
+		struct hvm_modlist_entry mod = { .paddr = at, .size = initrd_len };
 		vs_mem_write(&vm->mem, MODLIST_ADDR, &mod, sizeof(mod));
 		si.nr_modules = 1;
 		si.modlist_paddr = MODLIST_ADDR;
@@ -150,7 +150,7 @@ int vs_x86_load_pvh(vs_vm *vm, const uint8_t *img, size_t len, const uint8_t *in
 	vs_e820_entry map[VS_E820_MAX];
 	int n = vs_x86_e820(&vm->mem, map);
 	for (int i = 0; i < n; i++) {
-		struct hvm_memmap_entry e = {map[i].addr, map[i].size, map[i].type, 0};
+		struct hvm_memmap_entry e = { map[i].addr, map[i].size, map[i].type, 0 };
 		vs_mem_write(&vm->mem, MEMMAP_ADDR + (uint64_t)i * sizeof(e), &e, sizeof(e));
 	}
 	si.memmap_entries = (uint32_t)n;

@@ -12,12 +12,12 @@
 #define EFER_LMA (1ULL << 10)
 
 static const uint64_t gdt[] = {
-    0,			   /* null */
-    0x00cf9b000000ffffULL, /* 0x08: 32-bit code, flat */
-    0x00af9b000000ffffULL, /* 0x10: 64-bit code */
-    0x00cf93000000ffffULL, /* 0x18: data, flat */
-    0x00008b0000000067ULL, /* 0x20: TSS (busy), base 0 */
-    0,			   /* upper half of the 16-byte TSS descriptor */
+	0,		       /* null */
+	0x00cf9b000000ffffULL, /* 0x08: 32-bit code, flat */
+	0x00af9b000000ffffULL, /* 0x10: 64-bit code */
+	0x00cf93000000ffffULL, /* 0x18: data, flat */
+	0x00008b0000000067ULL, /* 0x20: TSS (busy), base 0 */
+	0,		       /* upper half of the 16-byte TSS descriptor */
 };
 
 void vs_x86_write_gdt(const vs_guest_mem *m)
@@ -28,16 +28,16 @@ void vs_x86_write_gdt(const vs_guest_mem *m)
 static struct kvm_segment seg(uint16_t sel, uint8_t type, uint8_t s, uint8_t db, uint8_t l)
 {
 	return (struct kvm_segment){
-	    .base = 0,
-	    .limit = 0xffffffff,
-	    .selector = sel,
-	    .type = type,
-	    .present = 1,
-	    .dpl = 0,
-	    .db = db,
-	    .s = s,
-	    .l = l,
-	    .g = 1,
+		.base = 0,
+		.limit = 0xffffffff,
+		.selector = sel,
+		.type = type,
+		.present = 1,
+		.dpl = 0,
+		.db = db,
+		.s = s,
+		.l = l,
+		.g = 1,
 	};
 }
 
@@ -48,7 +48,7 @@ void vs_x86_boot_sregs(struct kvm_sregs *s, vs_boot_mode mode)
 	s->tr = seg(VS_SEL_TSS, 11, 0, 0, 0);
 	s->tr.limit = 0x67;
 	s->tr.g = 0;
-	s->ldt = (struct kvm_segment){.type = 2, .present = 1, .limit = 0xffff};
+	s->ldt = (struct kvm_segment){ .type = 2, .present = 1, .limit = 0xffff };
 	s->gdt.base = VS_GDT_ADDR;
 	s->gdt.limit = sizeof(gdt) - 1;
 	s->idt.base = 0;

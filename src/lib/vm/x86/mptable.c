@@ -54,27 +54,27 @@ int vs_x86_write_mptable(vs_vm *vm, vs_err *err)
 	uint16_t count = 0;
 	uint8_t ioapic_id = (uint8_t)vm->ncpus;
 	for (unsigned i = 0; i < vm->ncpus; i++) {
-		struct mpc_cpu c = {0,	   (uint8_t)i, 0x14,  (uint8_t)(1 | (i == 0 ? 2 : 0)),
-				    0x600, 0x201,      {0, 0}};
+		struct mpc_cpu c = { 0,	    (uint8_t)i, 0x14,	 (uint8_t)(1 | (i == 0 ? 2 : 0)),
+				     0x600, 0x201,	{ 0, 0 } };
 		memcpy(buf + n, &c, sizeof(c));
 		n += sizeof(c);
 		count++;
 	}
-	struct mpc_small bus = {1, 0, 'I', 'S', 0};
+	struct mpc_small bus = { 1, 0, 'I', 'S', 0 };
 	memcpy(&bus.d, "A   ", 4);
 	memcpy(buf + n, &bus, 8);
 	n += 8;
-	struct mpc_small io = {2, ioapic_id, 0x11, 1, (uint32_t)VS_IOAPIC_ADDR};
+	struct mpc_small io = { 2, ioapic_id, 0x11, 1, (uint32_t)VS_IOAPIC_ADDR };
 	memcpy(buf + n, &io, 8);
 	n += 8;
 	count += 2;
 	for (uint8_t irq = 0; irq < 16; irq++) {
-		struct mpc_irq e = {3, 0, 0, 0, irq, ioapic_id, irq};
+		struct mpc_irq e = { 3, 0, 0, 0, irq, ioapic_id, irq };
 		memcpy(buf + n, &e, 8);
 		n += 8;
 		count++;
 	}
-	struct mpc_irq lint0 = {4, 3, 0, 0, 0, 0xff, 0}, lint1 = {4, 1, 0, 0, 0, 0xff, 1};
+	struct mpc_irq lint0 = { 4, 3, 0, 0, 0, 0xff, 0 }, lint1 = { 4, 1, 0, 0, 0, 0xff, 1 };
 	memcpy(buf + n, &lint0, 8);
 	memcpy(buf + n + 8, &lint1, 8);
 	n += 16;
