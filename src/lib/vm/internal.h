@@ -99,8 +99,6 @@ struct vs_vm {
 	uint64_t virtio_base[VS_VIRTIO_MAX]; /* for the DSDT */
 	unsigned virtio_gsi[VS_VIRTIO_MAX];
 	int nvirtio;
-	void *power;
-	void *i8042;
 
 	/* I/O thread: ioeventfds, console input */
 	int epfd;

@@ -287,10 +287,11 @@ int vs_vm_run(vs_vm *vm, vs_vm_result *res, vs_err *err)
 	if (rc)
 		return vs_fail(err, rc, "starting the I/O thread");
 	vm->io_started = true;
-	for (unsigned i = 0; i < vm->ncpus; i++) {
+	bool failed = false;
+	for (unsigned i = 0; i < vm->ncpus && !failed; i++) {
 		if (vs_vcpu_start(&vm->vcpus[i], err) < 0) {
 			vs_vm_end(vm, VS_VM_EXIT_STOPPED, 0, 0, 0, "start failed");
-			break;
+			failed = true;
 		}
 	}
 	pthread_mutex_lock(&vm->lock);
@@ -310,9 +311,7 @@ int vs_vm_run(vs_vm *vm, vs_vm_result *res, vs_err *err)
 	pthread_join(vm->io_thread, NULL);
 	vm->io_started = false;
 	*res = vm->result;
-	if (err->msg[0])
-		return -1;
-	return 0;
+	return failed ? -1 : 0;
 }
 
 void vs_vm_stop(vs_vm *vm)
@@ -331,8 +330,6 @@ void vs_vm_destroy(vs_vm *vm)
 	for (int i = 0; i < vm->nvirtio; i++)
 		vs_virtio_destroy(vm->virtio[i]);
 	vs_serial_destroy(vm->serial);
-	free(vm->power);
-	free(vm->i8042);
 	for (unsigned i = 0; vm->vcpus && i < vm->ncpus; i++) {
 		if (vm->vcpus[i].run)
 			munmap(vm->vcpus[i].run, (size_t)vm->run_size);

@@ -208,10 +208,5 @@ int vs_virtio_blk_create(vs_vm *vm, const char *path, bool readonly, vs_err *err
 		close(fd);
 		return -1;
 	}
-	if (vs_virtio_attach(d, err) < 0) {
-		if (vm->nvirtio == 0 || vm->virtio[vm->nvirtio - 1] != d)
-			vs_virtio_destroy(d);
-		return -1;
-	}
-	return 0;
+	return vs_virtio_attach(d, err);
 }

@@ -298,8 +298,10 @@ static int kicked(void *arg, int fd)
 int vs_virtio_attach(vs_virtio_dev *d, vs_err *err)
 {
 	vs_vm *vm = d->vm;
-	if (vm->nvirtio == VS_VIRTIO_MAX)
+	if (vm->nvirtio == VS_VIRTIO_MAX) {
+		vs_virtio_destroy(d);
 		return vs_fail(err, 0, "too many virtio devices");
+	}
 	static const unsigned gsis[VS_VIRTIO_MAX] = { 5, 6, 7, 10, 11 };
 	int i = vm->nvirtio;
 	d->base = VS_VIRTIO_MMIO_BASE + (uint64_t)i * VS_VIRTIO_MMIO_SIZE;

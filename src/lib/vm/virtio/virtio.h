@@ -53,7 +53,8 @@ struct vs_virtio_dev {
 };
 
 /* Allocate a device; attach gives it an MMIO window, GSI, ioeventfds and
- * irqfd and lists it for the DSDT. */
+ * irqfd and lists it for the DSDT. Attach takes ownership, also when it
+ * fails (the VM or attach itself frees the device). */
 vs_virtio_dev *vs_virtio_new(vs_vm *vm, const vs_virtio_ops *ops, uint64_t features, void *priv);
 int vs_virtio_attach(vs_virtio_dev *d, vs_err *err);
 void vs_virtio_destroy(vs_virtio_dev *d);
