@@ -62,6 +62,7 @@ extern char tramp_start[], tramp_end[], tramp_gdtr[], tramp_cr3[], tramp_stack[]
 
 static volatile uint64_t counter;
 static volatile uint32_t started;
+static volatile uint32_t apic_match; /* bit n: CPU with LAPIC id n saw id n in CPUID */
 static uint8_t stacks[MAX_CPUS][8192] __attribute__((aligned(16)));
 
 static uint32_t lapic_read(uint32_t reg)
@@ -80,8 +81,18 @@ static void add_many(void)
 		__atomic_fetch_add(&counter, 1, __ATOMIC_SEQ_CST);
 }
 
+static void check_apic_id(void)
+{
+	uint32_t a = 1, b, c = 0, d;
+	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+	uint32_t lapic = lapic_read(0x20) >> 24;
+	if ((b >> 24) == lapic && lapic < 32)
+		__atomic_fetch_or(&apic_match, 1u << lapic, __ATOMIC_SEQ_CST);
+}
+
 static void ap_main(void)
 {
+	check_apic_id();
 	__atomic_fetch_add(&started, 1, __ATOMIC_SEQ_CST);
 	add_many();
 	halt_forever();
@@ -208,12 +219,14 @@ void guest_main(const uint8_t *bp)
 		for (unsigned long s = 0; s < 50000000UL && started < (uint32_t)want; s++)
 			__asm__ volatile("pause");
 	}
+	check_apic_id();
 	add_many();
 	uint64_t expect = (uint64_t)(started + 1) * PER_CPU_ADDS;
 	for (unsigned long s = 0; s < 100000000UL && counter < expect; s++)
 		__asm__ volatile("pause");
 	print("SMP started=%u of %d counter=%u expected=%u\n", started, want, (uint32_t)counter,
 	      (uint32_t)((uint64_t)n * PER_CPU_ADDS));
+	print("APICIDS %x\n", apic_match);
 	print("DONE\n");
 	poweroff();
 }

@@ -66,6 +66,13 @@ def test_pvh_start_info(tmp_path):
     assert lines_with(p.stdout, "MODULES") == ["1"]
 
 
+def test_cpuid():
+    p = vm_run("--kernel", guest("cpuid.bzImage"), "--cpus", 3)
+    assert p.returncode == 0, p.stderr
+    assert lines_with(p.stdout, "LEAF1") == ["apic=0 count=3 hypervisor=1"]
+    assert lines_with(p.stdout, "HYPERVISOR") == ["KVMKVMKVM"]
+
+
 def test_serial_echo():
     p = vm_run("--kernel", guest("serial_echo.bzImage"), input="hello vessel\n")
     assert p.returncode == 0, p.stderr

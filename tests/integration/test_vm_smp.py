@@ -18,6 +18,8 @@ def test_cpus_found_and_running(cpus):
     assert lines_with(out, "BSP") == ["apic=0 mp_bsp=0"]
     n = 20000 * cpus
     assert lines_with(out, "SMP") == [f"started={cpus - 1} of {cpus - 1} counter={n} expected={n}"]
+    # Every vCPU's CPUID leaf 1 APIC id equals its LAPIC id.
+    assert lines_with(out, "APICIDS") == [f"{(1 << cpus) - 1:x}"]
 
 
 def test_dsdt_lists_virtio_devices(tmp_path):
