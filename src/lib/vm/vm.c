@@ -184,7 +184,8 @@ static void warn_emulated(void)
 		return;
 	warned = true;
 	vs_warn("KVM on this host emulates every guest instruction (no VT-x/AMD-V): guests run "
-		"very slowly, and CPU features it cannot emulate are hidden from them");
+		"very slowly, and xsave/cmpxchg16b fail; vessel masks them in CPUID, which some "
+		"emulating KVMs ignore (Linux guests then need noxsave)");
 }
 
 int vs_vm_create(const vs_vm_config *cfg, vs_vm **out, vs_err *err)
