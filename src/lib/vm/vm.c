@@ -184,8 +184,8 @@ static void warn_emulated(void)
 		return;
 	warned = true;
 	vs_warn("KVM on this host emulates every guest instruction (no VT-x/AMD-V): guests run "
-		"very slowly, and xsave/cmpxchg16b fail; vessel masks them in CPUID, which some "
-		"emulating KVMs ignore (Linux guests then need noxsave)");
+		"very slowly and some instructions fail (xsave, cmpxchg16b, int3); vessel masks "
+		"those CPU features in CPUID where KVM honours it");
 }
 
 int vs_vm_create(const vs_vm_config *cfg, vs_vm **out, vs_err *err)
