@@ -150,7 +150,7 @@ static const uint8_t *xsdt_find(const uint8_t *xsdt, const char *sig)
 	return 0;
 }
 
-static void acpi_report(const uint8_t *bp)
+static void acpi_report(const uint8_t *bp, int dump)
 {
 	const uint8_t *rsdp = (const uint8_t *)(uintptr_t) * (const uint64_t *)(bp + 0x70);
 	if (!rsdp || memcmp(rsdp, "RSD PTR ", 8) || sum(rsdp, 20) || sum(rsdp, 36)) {
@@ -178,6 +178,17 @@ static void acpi_report(const uint8_t *bp)
 		virtio += !memcmp(dsdt + o, "LNRO0005", 8);
 		s5 += !memcmp(dsdt + o, "_S5_", 4);
 	}
+	if (dump) {
+		/* For host-side checks (iasl): every table as hex lines. */
+		const uint8_t *t[] = { dsdt, fadt, madt, xsdt };
+		const char *n[] = { "DSDT", "FACP", "APIC", "XSDT" };
+		for (int k = 0; k < 4; k++) {
+			print("HEX %s ", n[k]);
+			for (uint32_t i = 0; i < *(const uint32_t *)(t[k] + 4); i++)
+				print("%2x", t[k][i]);
+			print("\n");
+		}
+	}
 	print("MADT cpus=%d ioapics=%d checksum_ok=%d\n", cpus, ioapics, sum(madt, len) == 0);
 	print("DSDT virtio=%d s5=%d checksum_ok=%d\n", virtio, s5, sum(dsdt, dlen) == 0);
 	print("FADT pm1_cnt=%x reset=%x\n", *(const uint32_t *)(fadt + 64),
@@ -188,7 +199,8 @@ void guest_main(const uint8_t *bp)
 {
 	uint8_t ids[MAX_CPUS], bsp = 0xff;
 	int n = mp_cpus(ids, &bsp);
-	acpi_report(bp);
+	const char *cmdline = (const char *)(uintptr_t) * (const uint32_t *)(bp + 0x228);
+	acpi_report(bp, cmdline_arg(cmdline, "dump_acpi") != 0);
 	uint32_t me = lapic_read(0x20) >> 24;
 	print("BSP apic=%u mp_bsp=%u\n", me, bsp);
 
