@@ -11,6 +11,10 @@ cd "$(dirname "$0")/.."
 VESSEL=${VESSEL:-$PWD/build/vessel}
 RUNS=${RUNS:-60}
 work=$(mktemp -d /tmp/vessel-bench.XXXXXX)
+# State roots on a tmpfs, as /run is on production hosts (runtimes keep
+# /run/runc, /run/crun, /run/vessel there); this machine's /run is on disk.
+state=$(mktemp -d /tmp/vessel-bench-state.XXXXXX)
+mount -t tmpfs -o size=64m tmpfs "$state"
 hugetlb_mounted=0
 restore_hugetlb() {
 	[ "$hugetlb_mounted" = 1 ] || return 0
@@ -37,15 +41,16 @@ restore_hugetlb() {
 cleanup() {
 	restore_hugetlb
 	for rt in vessel runc crun; do
-		[ -d "$work/state-$rt" ] || continue
-		for id in $(ls "$work/state-$rt" 2>/dev/null); do
+		[ -d "$state/$rt" ] || continue
+		for id in $(ls "$state/$rt" 2>/dev/null); do
 			case $rt in
-			vessel) "$VESSEL" --root "$work/state-$rt" delete -f "$id" ;;
-			*) $rt --root "$work/state-$rt" delete -f "$id" ;;
+			vessel) "$VESSEL" --root "$state/$rt" delete -f "$id" ;;
+			*) $rt --root "$state/$rt" delete -f "$id" ;;
 			esac
 		done
 	done >/dev/null 2>&1 || true
-	rm -rf "$work"
+	umount "$state" 2>/dev/null
+	rm -rf "$work" "$state"
 }
 trap cleanup EXIT
 
@@ -60,13 +65,13 @@ c["process"]["terminal"] = False
 json.dump(c, open(p, "w"), indent=2)
 PY
 
-cmds=("$VESSEL --root $work/state-vessel run -b $work/bundle bench-vessel"
-      "runc --root $work/state-runc run -b $work/bundle bench-runc")
+cmds=("$VESSEL --root $state/vessel run -b $work/bundle bench-vessel"
+      "runc --root $state/runc run -b $work/bundle bench-runc")
 names=(vessel runc)
 
-crun_ok() { crun --root "$work/state-crun" run -b "$work/bundle" bench-crun-probe >/dev/null 2>&1; }
+crun_ok() { crun --root "$state/crun" run -b "$work/bundle" bench-crun-probe >/dev/null 2>&1; }
 if crun_ok; then
-	cmds+=("crun --root $work/state-crun run -b $work/bundle bench-crun"); names+=(crun)
+	cmds+=("crun --root $state/crun run -b $work/bundle bench-crun"); names+=(crun)
 elif [ "${VESSEL_BENCH_MOUNT_HUGETLB:-0}" = 1 ]; then
 	echo "NOTE: mounting the hugetlb controller as a cgroup v1 hierarchy at /sys/fs/cgroup/hugetlb"
 	echo "      so crun 1.8 accepts this hybrid host (hugetlb leaves cgroup2 for as long as it stays)."
@@ -78,7 +83,7 @@ elif [ "${VESSEL_BENCH_MOUNT_HUGETLB:-0}" = 1 ]; then
 	mountpoint -q /sys/fs/cgroup/hugetlb || mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb
 	hugetlb_mounted=1
 	if crun_ok; then
-		cmds+=("crun --root $work/state-crun run -b $work/bundle bench-crun"); names+=(crun)
+		cmds+=("crun --root $state/crun run -b $work/bundle bench-crun"); names+=(crun)
 	else
 		echo "NOTE: crun still refuses to run here; benchmarking without it"
 	fi

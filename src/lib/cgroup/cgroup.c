@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <limits.h>
 #include <signal.h>
@@ -208,13 +209,13 @@ int vs_cgroup_dir_at_mount(const vs_cgroup *cg, const char *mount, char *out, si
 		       mount);
 }
 
-static int append_line(const char *file, const char *line, vs_err *err)
+/* One write per line on an O_APPEND fd: a crash half way still leaves
+ * every directory made so far on record, without an open per line. */
+static int append_line(int fd, const char *file, const char *line, vs_err *err)
 {
-	FILE *f = fopen(file, "ae");
-	if (!f)
-		return vs_fail_errno(err, "open %s", file);
-	fprintf(f, "%s\n", line);
-	if (fclose(f) != 0)
+	char buf[PATH_MAX + 2];
+	int n = snprintf(buf, sizeof(buf), "%s\n", line);
+	if (n < 0 || (size_t)n >= sizeof(buf) || write(fd, buf, (size_t)n) != n)
 		return vs_fail_errno(err, "write %s", file);
 	return 0;
 }
@@ -275,7 +276,7 @@ static void enable_controllers(const char *dir)
 	}
 }
 
-static int create_one(const vs_cgroup_dir *d, const char *created_list, vs_err *err)
+static int create_one(const vs_cgroup_dir *d, int record_fd, const char *created_list, vs_err *err)
 {
 	char full[PATH_MAX];
 	snprintf(full, sizeof(full), "%s", d->dir);
@@ -297,7 +298,7 @@ static int create_one(const vs_cgroup_dir *d, const char *created_list, vs_err *
 		} else {
 			ours = true;
 		}
-		if (ours && append_line(created_list, full, err) < 0)
+		if (ours && append_line(record_fd, created_list, full, err) < 0)
 			return -1;
 		if (!d->v2 && vs_cgroup_list_has(d->controllers, "cpuset") &&
 		    cpuset_inherit(full, err) < 0)
@@ -317,6 +318,10 @@ static int create_one(const vs_cgroup_dir *d, const char *created_list, vs_err *
 
 int vs_cgroup_create(const vs_cgroup *cg, const char *created_list, vs_err *err)
 {
+	vs_autoclose int record_fd =
+		open(created_list, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (record_fd < 0)
+		return vs_fail_errno(err, "open %s", created_list);
 	for (int i = 0; i < cg->n; i++) {
 		const vs_cgroup_dir *d = &cg->d[i];
 		if (d->v2) {
@@ -328,7 +333,7 @@ int vs_cgroup_create(const vs_cgroup *cg, const char *created_list, vs_err *err)
 		int rc = -1;
 		for (int tries = 0; tries < 5 && rc < 0; tries++) {
 			vs_err e = { 0 };
-			rc = create_one(d, created_list, &e);
+			rc = create_one(d, record_fd, created_list, &e);
 			if (rc < 0 && (e.errnum != ENOENT || tries == 4)) {
 				*err = e;
 				return -1;

@@ -12,10 +12,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cgroup/cgroup.h"
+#include "cgroup/warm.h"
 #include "cgroup/freeze.h"
 #include "cgroup/resources.h"
 #include "cgroup/stats.h"
@@ -120,21 +122,23 @@ static int enter_parent_namespaces(const vs_config *cfg, const int fds[VS_NS_COU
 	return 0;
 }
 
-/* Split new namespaces into those created by clone and those the init
- * creates after joining a user namespace by path (so it owns them). */
+/* Split new namespaces into those created by clone (pid must be, user so
+ * we can write its id maps) and those the init unshares itself. */
 static void clone_flags(const vs_config *cfg, int *at_clone, int *deferred)
 {
 	static const enum vs_ns_type late[] = { VS_NS_MNT, VS_NS_UTS, VS_NS_IPC, VS_NS_NET };
-	bool user_join = cfg->ns[VS_NS_USER].path != NULL;
 	*at_clone = 0;
 	*deferred = 0;
 	if (cfg->ns[VS_NS_PID].present && !cfg->ns[VS_NS_PID].path)
 		*at_clone |= CLONE_NEWPID;
-	if (cfg->ns[VS_NS_USER].present && !user_join)
+	if (cfg->ns[VS_NS_USER].present && !cfg->ns[VS_NS_USER].path)
 		*at_clone |= CLONE_NEWUSER;
+	/* The rest the init unshares itself, after entering its user namespace
+	 * (so that one owns them) and in parallel with our cgroup work (a new
+	 * network namespace alone costs about a millisecond). */
 	for (size_t i = 0; i < sizeof(late) / sizeof(late[0]); i++)
 		if (cfg->ns[late[i]].present && !cfg->ns[late[i]].path)
-			*(user_join ? deferred : at_clone) |= vs_ns_clone_flag(late[i]);
+			*deferred |= vs_ns_clone_flag(late[i]);
 }
 
 static int validate(const vs_config *cfg, const vs_create_opts *opts, vs_err *err)
@@ -242,6 +246,12 @@ static vs_cgroup *load_cgroup(vs_container *c, vs_err *err)
 	return vs_cgroup_open(&host, c->state.cgroup_path, err);
 }
 
+static void reap_child(pid_t *pid)
+{
+	if (*pid > 0)
+		waitpid(*pid, NULL, 0);
+}
+
 static int container_create(vs_container *c, const vs_config *cfg, const vs_create_opts *opts,
 			    vs_err *err)
 {
@@ -260,16 +270,20 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 								   cg_path, sizeof(cg_path), err)
 				       : vs_cgroup_resolve_path(cfg->cgroups_path, c->state.id,
 								cg_path, sizeof(cg_path), err);
-	if (rp < 0 || vs_cgroup_detect(&host, NULL, err) < 0 ||
-	    state_file(c, CGROUP_RECORD, record, sizeof(record), err) < 0 ||
+	if (rp < 0 || vs_cgroup_detect(&host, NULL, err) < 0)
+		return -1;
+	/* Start the first-migration grace period now, so it elapses while we
+	 * prepare; reaped on every return. */
+	__attribute__((cleanup(reap_child))) pid_t warm = vs_cgroup_warm_start(&host);
+	(void)warm;
+	if (state_file(c, CGROUP_RECORD, record, sizeof(record), err) < 0 ||
 	    state_file(c, CGROUP_FILE, cg_file, sizeof(cg_file), err) < 0 ||
 	    state_file(c, EXEC_FIFO, fifo, sizeof(fifo), err) < 0)
 		return -1;
 	c->state.cgroup_path = strdup(cg_path);
 	if (!c->state.cgroup_path)
 		return vs_fail(err, ENOMEM, "create");
-	if (!(cg = vs_cgroup_open(&host, cg_path, err)) || vs_cgroup_save(cg, cg_file, err) < 0 ||
-	    vs_cgroup_create(cg, record, err) < 0)
+	if (!(cg = vs_cgroup_open(&host, cg_path, err)) || vs_cgroup_save(cg, cg_file, err) < 0)
 		return -1;
 
 	if (mkfifo(fifo, 0600) < 0)
@@ -316,11 +330,6 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 	}
 	close(sv[1]);
 	c->state.pid = pid;
-	vs_proc_stat(pid, &c->state.start_time, NULL);
-	/* Record the pid at once: if this process dies now, delete --force can
-	 * still find and kill the half-made container. */
-	if (vs_state_save(c->dir, &c->state, err) < 0)
-		goto out_sock;
 
 	/* From here, not from the init: it may have no /proc of its own. */
 	if (cfg->process.has_oom_score_adj &&
@@ -334,7 +343,13 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 	 * cgroups; it waits for VS_SYNC_CGROUP before anything cgroup-bound.
 	 * A failed send means the init already quit: its error is waiting below. */
 	if (vs_sync_send(sv[0], VS_SYNC_GO, NULL) == 0) {
-		if (vs_cgroup_enter(cg, pid, err) < 0) {
+		/* Record the pid: if this process dies now, delete --force can
+		 * still find and kill the half-made container. */
+		vs_proc_stat(pid, &c->state.start_time, NULL);
+		if (vs_state_save(c->dir, &c->state, err) < 0 ||
+		    vs_cgroup_create(cg, record, err) < 0 ||
+		    vs_sync_send(sv[0], VS_SYNC_CGROUP_DIRS, NULL) < 0 ||
+		    vs_cgroup_enter(cg, pid, err) < 0) {
 			take_child_error(sv[0], err);
 			goto out_sock;
 		}
@@ -375,20 +390,17 @@ out:
 /* The init's fifo fd is close-on-exec: once the write end reports POLLERR
  * (no reader left) the program has been exec'd (or the init died). start
  * returns only then, so poststart hooks run after the program started,
- * as the runtime-spec asks. Bounded: a slow startContainer hook does not
- * hang start forever. */
+ * as the runtime-spec asks. poll with no events sleeps until exactly that.
+ * Bounded: a slow startContainer hook does not hang start forever. */
 static void wait_for_exec(vs_container *c, int fifo_wr)
 {
-	for (int i = 0; i < 50000; i++) { /* 10 s in 200 us steps */
-		struct pollfd p = { .fd = fifo_wr, .events = POLLOUT };
-		if (poll(&p, 1, 0) == 1 && (p.revents & POLLERR))
-			return;
-		if (!vs_proc_alive(c->state.pid, c->state.start_time))
-			return;
-		struct timespec ts = { 0, 200 * 1000 };
-		nanosleep(&ts, NULL);
-	}
-	vs_warn("container %s: program not started after 10 s", c->state.id);
+	struct pollfd p = { .fd = fifo_wr, .events = 0 };
+	int r;
+	do
+		r = poll(&p, 1, 10000);
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		vs_warn("container %s: program not started after 10 s", c->state.id);
 }
 
 static int container_start(vs_container *c, vs_err *err)

@@ -62,10 +62,32 @@ static int enter_namespaces(vs_init_ctx *ctx, vs_err *err)
 	return 0;
 }
 
+static int expect_message(vs_init_ctx *ctx, int type, vs_err *err)
+{
+	vs_sync_msg m;
+	if (vs_sync_recv(ctx->sync_fd, &m, err) < 0)
+		return -1;
+	if (m.type != type)
+		return vs_fail(err, 0, "unexpected sync message %d (wanted %d)", m.type, type);
+	return 0;
+}
+
+int vs_init_wait_cgroup_dirs(vs_init_ctx *ctx, vs_err *err)
+{
+	if (ctx->have_cgroup_dirs)
+		return 0;
+	if (expect_message(ctx, VS_SYNC_CGROUP_DIRS, err) < 0)
+		return -1;
+	ctx->have_cgroup_dirs = true;
+	return 0;
+}
+
 int vs_init_wait_cgroup(vs_init_ctx *ctx, vs_err *err)
 {
 	if (ctx->in_cgroup)
 		return 0;
+	if (vs_init_wait_cgroup_dirs(ctx, err) < 0)
+		return -1;
 	vs_sync_msg m;
 	if (vs_sync_recv(ctx->sync_fd, &m, err) < 0)
 		return -1;

@@ -11,15 +11,16 @@
 typedef struct vs_init_ctx {
 	const vs_config *cfg;
 	const vs_create_opts *opts;
-	int sync_fd;		 /* child end of the sync socket */
-	int fifo_fd;		 /* O_PATH fd of exec.fifo, opened by the parent */
-	int ns_fds[VS_NS_COUNT]; /* fds of namespaces to join in the child, or -1 */
-	int deferred_unshare;	 /* CLONE_NEW* flags to unshare in the child */
-	const char *cgroup_path; /* the container's cgroup, for cgroup mounts */
+	int sync_fd;			/* child end of the sync socket */
+	int fifo_fd;			/* O_PATH fd of exec.fifo, opened by the parent */
+	int ns_fds[VS_NS_COUNT];	/* fds of namespaces to join in the child, or -1 */
+	int deferred_unshare;		/* CLONE_NEW* flags to unshare in the child */
+	const char *cgroup_path;	/* the container's cgroup, for cgroup mounts */
 	const struct vs_cgroup *cgroup; /* its dirs: relative paths differ per hierarchy */
-	bool in_cgroup;		 /* VS_SYNC_CGROUP received */
-	bool want_hooks;	 /* stop before pivot so the runtime runs its hooks */
-	char *state_created;	 /* state JSON for startContainer hooks (from the runtime) */
+	bool in_cgroup;			/* VS_SYNC_CGROUP received */
+	bool have_cgroup_dirs;		/* VS_SYNC_CGROUP_DIRS received */
+	bool want_hooks;		/* stop before pivot so the runtime runs its hooks */
+	char *state_created;		/* state JSON for startContainer hooks (from the runtime) */
 } vs_init_ctx;
 
 /* Before pivot_root: let the runtime run prestart/createRuntime hooks, then
@@ -29,6 +30,9 @@ int vs_init_hook_point(vs_init_ctx *ctx, vs_err *err);
 /* Block until the parent has moved us into our cgroups, then create the
  * cgroup namespace if asked. Idempotent; needed before cgroup mounts. */
 int vs_init_wait_cgroup(vs_init_ctx *ctx, vs_err *err);
+/* Block until the runtime has created our cgroup directories (enough for
+ * binding them), which comes before it moves us in. */
+int vs_init_wait_cgroup_dirs(vs_init_ctx *ctx, vs_err *err);
 
 /* The container init: runs in the cloned child, never returns. */
 __attribute__((noreturn)) void vs_container_init(vs_init_ctx *ctx);

@@ -117,14 +117,21 @@ static int mount_cgroup_v1(int root_fd, const vs_mount *m, mount_target *t,
 	return 0;
 }
 
-static int mount_cgroup(int root_fd, const vs_mount *m, mount_target *t, const vs_cgroup *cg,
+static int mount_cgroup(vs_init_ctx *ctx, int root_fd, const vs_mount *m, mount_target *t,
 			vs_err *err)
 {
+	const vs_cgroup *cg = ctx->cgroup;
 	vs_cgroup_host host;
 	if (vs_cgroup_detect(&host, NULL, err) < 0)
 		return -1;
+	/* v1 binds need only our directories to exist; a cgroup2 mount shows
+	 * the cgroup namespace, so we must be inside our cgroup first. */
 	if (host.layout != VS_CGROUP_V2)
-		return mount_cgroup_v1(root_fd, m, t, &host, cg, err);
+		return vs_init_wait_cgroup_dirs(ctx, err) < 0
+			       ? -1
+			       : mount_cgroup_v1(root_fd, m, t, &host, cg, err);
+	if (vs_init_wait_cgroup(ctx, err) < 0)
+		return -1;
 	if (mount("cgroup2", t->at.path, "cgroup2", m->flags & ~OP_FLAGS, m->data) == 0)
 		return 0;
 	/* No cgroup namespace of our own in a user namespace: bind our cgroup (as runc). */
@@ -172,9 +179,7 @@ static int mount_fs(vs_init_ctx *ctx, int root_fd, const vs_mount *m, mount_targ
 	if (target_open(root_fd, m->destination, VS_CREATE_DIR, t, err) < 0)
 		return -1;
 	if (!strcmp(type, "cgroup"))
-		return vs_init_wait_cgroup(ctx, err) < 0
-			       ? -1
-			       : mount_cgroup(root_fd, m, t, ctx->cgroup, err);
+		return mount_cgroup(ctx, root_fd, m, t, err);
 	/* MS_REMOUNT alone ("remount" option) changes flags of what is already there. */
 	unsigned long op = m->flags & MS_REMOUNT;
 	if (mount(m->source ? m->source : type, t->at.path, type, flags | op, m->data) == 0)

@@ -8,14 +8,15 @@
 #include "core/error.h"
 
 enum vs_sync_type {
-	VS_SYNC_GO = 1,	    /* parent -> child: id maps are written, start setting up */
-	VS_SYNC_CGROUP,	    /* parent -> child: now in its cgroups (sent while it works:
-			     * the first cgroup migration waits ~10 ms on an RCU grace period) */
-	VS_SYNC_READY,	    /* child -> parent: set up, waiting on the exec fifo */
-	VS_SYNC_ERROR,	    /* child -> parent: setup failed, message follows */
-	VS_SYNC_HOOKS,	    /* child -> parent: mounts done, before pivot: run runtime hooks */
-	VS_SYNC_HOOKS_DONE, /* parent -> child: ran them; two blobs follow (state JSON
-			     * "creating" and "created") for the container's own hooks */
+	VS_SYNC_GO = 1,	     /* parent -> child: id maps are written, start setting up */
+	VS_SYNC_CGROUP_DIRS, /* parent -> child: its cgroup directories exist */
+	VS_SYNC_CGROUP,	     /* parent -> child: now in its cgroups (sent while it works:
+			      * the first cgroup migration waits ~10 ms on an RCU grace period) */
+	VS_SYNC_READY,	     /* child -> parent: set up, waiting on the exec fifo */
+	VS_SYNC_ERROR,	     /* child -> parent: setup failed, message follows */
+	VS_SYNC_HOOKS,	     /* child -> parent: mounts done, before pivot: run runtime hooks */
+	VS_SYNC_HOOKS_DONE,  /* parent -> child: ran them; two blobs follow (state JSON
+			      * "creating" and "created") for the container's own hooks */
 };
 
 typedef struct vs_sync_msg {
