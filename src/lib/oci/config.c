@@ -371,6 +371,61 @@ static int parse_caps(json_object *caps, vs_process *p, vs_err *err)
 	return 0;
 }
 
+/* The walk every array of objects in config.json shares: allocate a zeroed
+ * array of n elements of size bytes, check each element is an object, and
+ * hand it to fn with its name ("mounts[3]"). *count grows before each call,
+ * so vs_config_free also frees a half-parsed element. */
+typedef int (*element_fn)(json_object *o, const char *field, size_t i, void *item, void *ctx,
+			  vs_err *err);
+
+static int parse_objects(json_object *arr, const char *name, size_t size, void **items,
+			 size_t *count, element_fn fn, void *ctx, vs_err *err)
+{
+	size_t n = json_object_array_length(arr);
+	char *v = calloc(n ? n : 1, size);
+	if (!v)
+		return vs_fail(err, ENOMEM, "config.json: %s", name);
+	*items = v;
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_array_get_idx(arr, i);
+		char field[96];
+		snprintf(field, sizeof(field), "%s[%zu]", name, i);
+		++*count;
+		if (!json_object_is_type(o, json_type_object))
+			return type_error(err, field, "an object");
+		if (fn(o, field, i, v + i * size, ctx, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int parse_rlimit(json_object *o, const char *field, size_t i, void *item, void *ctx,
+			vs_err *err)
+{
+	const vs_rlimit *all = ctx ? *(vs_rlimit **)ctx : NULL;
+	vs_rlimit *l = item;
+	vs_autofree char *type = NULL;
+	if (get_string(o, "type", field, &type, err) < 0)
+		return -1;
+	int res = type ? vs_rlimit_from_name(type) : -1;
+	if (res < 0)
+		return vs_fail(err, 0, "config.json: %s.type: unknown rlimit \"%s\"", field,
+			       type ? type : "");
+	for (size_t j = 0; j < i; j++)
+		if (all[j].resource == res)
+			return vs_fail(err, 0, "config.json: %s: duplicate rlimit %s", field, type);
+	l->resource = res;
+	int has_soft = get_u64(o, "soft", field, &l->soft, err);
+	int has_hard = has_soft < 0 ? -1 : get_u64(o, "hard", field, &l->hard, err);
+	if (has_soft < 0 || has_hard < 0)
+		return -1;
+	if (!has_soft || !has_hard)
+		return vs_fail(err, 0, "config.json: %s: soft and hard are required", field);
+	if (l->soft > l->hard)
+		return vs_fail(err, 0, "config.json: %s: soft limit above hard limit", field);
+	return 0;
+}
+
 static int parse_process(json_object *proc, vs_config *c, vs_err *err)
 {
 	vs_process *p = &c->process;
@@ -447,47 +502,9 @@ static int parse_process(json_object *proc, vs_config *c, vs_err *err)
 	json_object *rl;
 	if (get_array(proc, "rlimits", "process.rlimits", &rl, err) < 0)
 		return -1;
-	if (rl) {
-		size_t n = json_object_array_length(rl);
-		p->rlimits = calloc(n ? n : 1, sizeof(vs_rlimit));
-		if (!p->rlimits)
-			return vs_fail(err, ENOMEM, "config.json");
-		for (size_t i = 0; i < n; i++) {
-			json_object *o = json_object_array_get_idx(rl, i);
-			char field[64];
-			snprintf(field, sizeof(field), "process.rlimits[%zu]", i);
-			if (!json_object_is_type(o, json_type_object))
-				return type_error(err, field, "an object");
-			vs_autofree char *type = NULL;
-			if (get_string(o, "type", field, &type, err) < 0)
-				return -1;
-			int res = type ? vs_rlimit_from_name(type) : -1;
-			if (res < 0)
-				return vs_fail(err, 0,
-					       "config.json: %s.type: unknown rlimit \"%s\"", field,
-					       type ? type : "");
-			for (size_t j = 0; j < i; j++)
-				if (p->rlimits[j].resource == res)
-					return vs_fail(err, 0,
-						       "config.json: %s: duplicate rlimit %s",
-						       field, type);
-			vs_rlimit *l = &p->rlimits[i];
-			l->resource = res;
-			int has_soft = get_u64(o, "soft", field, &l->soft, err);
-			int has_hard = has_soft < 0 ? -1 : get_u64(o, "hard", field, &l->hard, err);
-			if (has_soft < 0 || has_hard < 0)
-				return -1;
-			if (!has_soft || !has_hard)
-				return vs_fail(err, 0,
-					       "config.json: %s: soft and hard are required",
-					       field);
-			if (l->soft > l->hard)
-				return vs_fail(err, 0,
-					       "config.json: %s: soft limit above hard limit",
-					       field);
-			p->n_rlimits++;
-		}
-	}
+	if (rl && parse_objects(rl, "process.rlimits", sizeof(vs_rlimit), (void **)&p->rlimits,
+				&p->n_rlimits, parse_rlimit, &p->rlimits, err) < 0)
+		return -1;
 
 	json_object *caps;
 	if (get_object(proc, "capabilities", "process.capabilities", &caps, err) < 0)
@@ -507,77 +524,88 @@ static int parse_process(json_object *proc, vs_config *c, vs_err *err)
 	return 0;
 }
 
-static int parse_mounts(json_object *arr, vs_config *c, vs_err *err)
+static int parse_mount(json_object *o, const char *field, size_t i, void *item, void *ctx,
+		       vs_err *err)
 {
-	size_t n = json_object_array_length(arr);
-	c->mounts = calloc(n ? n : 1, sizeof(vs_mount));
-	if (!c->mounts)
-		return vs_fail(err, ENOMEM, "config.json");
-	for (size_t i = 0; i < n; i++) {
-		json_object *o = json_object_array_get_idx(arr, i);
-		vs_mount *m = &c->mounts[i];
-		c->n_mounts++;
-		char field[64];
-		snprintf(field, sizeof(field), "mounts[%zu]", i);
-		if (!json_object_is_type(o, json_type_object))
-			return type_error(err, field, "an object");
-		char f2[96];
-		snprintf(f2, sizeof(f2), "%s.destination", field);
-		if (get_string(o, "destination", f2, &m->destination, err) < 0)
-			return -1;
-		if (!m->destination || m->destination[0] == '\0')
-			return vs_fail(err, 0, "config.json: %s: required", f2);
-		if (m->destination[0] != '/')
-			return vs_fail(err, 0, "config.json: %s: \"%s\" is not an absolute path",
-				       f2, m->destination);
-		snprintf(f2, sizeof(f2), "%s.source", field);
-		if (get_string(o, "source", f2, &m->source, err) < 0)
-			return -1;
-		snprintf(f2, sizeof(f2), "%s.type", field);
-		if (get_string(o, "type", f2, &m->type, err) < 0)
-			return -1;
-		char **opts = NULL;
-		snprintf(f2, sizeof(f2), "%s.options", field);
-		if (get_string_array(o, "options", f2, &opts, NULL, err) < 0) {
+	(void)i;
+	(void)ctx;
+	vs_mount *m = item;
+	char f2[128];
+	snprintf(f2, sizeof(f2), "%s.destination", field);
+	if (get_string(o, "destination", f2, &m->destination, err) < 0)
+		return -1;
+	if (!m->destination || m->destination[0] == '\0')
+		return vs_fail(err, 0, "config.json: %s: required", f2);
+	if (m->destination[0] != '/')
+		return vs_fail(err, 0, "config.json: %s: \"%s\" is not an absolute path", f2,
+			       m->destination);
+	snprintf(f2, sizeof(f2), "%s.source", field);
+	if (get_string(o, "source", f2, &m->source, err) < 0)
+		return -1;
+	snprintf(f2, sizeof(f2), "%s.type", field);
+	if (get_string(o, "type", f2, &m->type, err) < 0)
+		return -1;
+	char **opts = NULL;
+	snprintf(f2, sizeof(f2), "%s.options", field);
+	if (get_string_array(o, "options", f2, &opts, NULL, err) < 0) {
+		vs_strv_free(opts);
+		return -1;
+	}
+	/* Unknown options are filesystem data, as in runc ("size=65536k", "mode=755"). */
+	size_t dlen = 0;
+	for (char **p = opts; p && *p; p++) {
+		if (vs_mount_option_apply(m, *p))
+			continue;
+		if (!strcmp(*p, "idmap") || !strcmp(*p, "ridmap")) {
+			vs_fail(err, 0,
+				"config.json: %s: \"%s\" (id-mapped mounts) is not "
+				"supported",
+				f2, *p);
 			vs_strv_free(opts);
 			return -1;
 		}
-		/* Unknown options are filesystem data, as in runc ("size=65536k", "mode=755"). */
-		size_t dlen = 0;
-		for (char **p = opts; p && *p; p++) {
-			if (vs_mount_option_apply(m, *p))
-				continue;
-			if (!strcmp(*p, "idmap") || !strcmp(*p, "ridmap")) {
-				vs_fail(err, 0,
-					"config.json: %s: \"%s\" (id-mapped mounts) is not "
-					"supported",
-					f2, *p);
-				vs_strv_free(opts);
-				return -1;
-			}
-			size_t l = strlen(*p);
-			char *nd = realloc(m->data, dlen + l + 2);
-			if (!nd) {
-				vs_strv_free(opts);
-				return vs_fail(err, ENOMEM, "config.json");
-			}
-			m->data = nd;
-			if (dlen)
-				m->data[dlen++] = ',';
-			memcpy(m->data + dlen, *p, l + 1);
-			dlen += l;
+		size_t l = strlen(*p);
+		char *nd = realloc(m->data, dlen + l + 2);
+		if (!nd) {
+			vs_strv_free(opts);
+			return vs_fail(err, ENOMEM, "config.json");
 		}
-		vs_strv_free(opts);
-		if (m->type && !strcmp(m->type, "bind"))
-			m->bind = true;
-		if (!m->bind && !m->type)
-			return vs_fail(err, 0,
-				       "config.json: %s.type: required for a non-bind mount",
-				       field);
-		if (m->bind && !m->source)
-			return vs_fail(err, 0, "config.json: %s.source: required for a bind mount",
-				       field);
+		m->data = nd;
+		if (dlen)
+			m->data[dlen++] = ',';
+		memcpy(m->data + dlen, *p, l + 1);
+		dlen += l;
 	}
+	vs_strv_free(opts);
+	if (m->type && !strcmp(m->type, "bind"))
+		m->bind = true;
+	if (!m->bind && !m->type)
+		return vs_fail(err, 0, "config.json: %s.type: required for a non-bind mount",
+			       field);
+	if (m->bind && !m->source)
+		return vs_fail(err, 0, "config.json: %s.source: required for a bind mount", field);
+	return 0;
+}
+
+static int parse_mounts(json_object *arr, vs_config *c, vs_err *err)
+{
+	return parse_objects(arr, "mounts", sizeof(vs_mount), (void **)&c->mounts, &c->n_mounts,
+			     parse_mount, NULL, err);
+}
+
+static int parse_idmap(json_object *o, const char *f, size_t i, void *item, void *ctx, vs_err *err)
+{
+	(void)i;
+	(void)ctx;
+	int64_t a = -1, b = -1, s = -1;
+	if (get_int(o, "containerID", f, 0, UINT32_MAX, &a, err) < 0 ||
+	    get_int(o, "hostID", f, 0, UINT32_MAX, &b, err) < 0 ||
+	    get_int(o, "size", f, 1, UINT32_MAX, &s, err) < 0)
+		return -1;
+	if (a < 0 || b < 0 || s < 0)
+		return vs_fail(err, 0, "config.json: %s: containerID, hostID and size are required",
+			       f);
+	*(vs_idmap *)item = (vs_idmap){ (uint32_t)a, (uint32_t)b, (uint32_t)s };
 	return 0;
 }
 
@@ -589,31 +617,9 @@ static int parse_idmaps(json_object *linux_, const char *key, vs_idmap **out, si
 	snprintf(field, sizeof(field), "linux.%s", key);
 	if (get_array(linux_, key, field, &arr, err) < 0)
 		return -1;
-	if (!arr)
-		return 0;
-	size_t n = json_object_array_length(arr);
-	*out = calloc(n ? n : 1, sizeof(vs_idmap));
-	if (!*out)
-		return vs_fail(err, ENOMEM, "config.json");
-	for (size_t i = 0; i < n; i++) {
-		json_object *o = json_object_array_get_idx(arr, i);
-		char f[96];
-		snprintf(f, sizeof(f), "%s[%zu]", field, i);
-		if (!json_object_is_type(o, json_type_object))
-			return type_error(err, f, "an object");
-		int64_t a = -1, b = -1, s = -1;
-		if (get_int(o, "containerID", f, 0, UINT32_MAX, &a, err) < 0 ||
-		    get_int(o, "hostID", f, 0, UINT32_MAX, &b, err) < 0 ||
-		    get_int(o, "size", f, 1, UINT32_MAX, &s, err) < 0)
-			return -1;
-		if (a < 0 || b < 0 || s < 0)
-			return vs_fail(err, 0,
-				       "config.json: %s: containerID, hostID and size are required",
-				       f);
-		(*out)[i] = (vs_idmap){ (uint32_t)a, (uint32_t)b, (uint32_t)s };
-	}
-	*count = n;
-	return 0;
+	return arr ? parse_objects(arr, field, sizeof(vs_idmap), (void **)out, count, parse_idmap,
+				   NULL, err)
+		   : 0;
 }
 
 static int parse_namespaces(json_object *arr, vs_config *c, vs_err *err)
@@ -651,58 +657,53 @@ static int parse_namespaces(json_object *arr, vs_config *c, vs_err *err)
 	return 0;
 }
 
+static int parse_device(json_object *o, const char *field, size_t i, void *item, void *ctx,
+			vs_err *err)
+{
+	(void)i;
+	(void)ctx;
+	vs_device *d = item;
+	vs_autofree char *type = NULL;
+	if (get_string(o, "path", field, &d->path, err) < 0 ||
+	    get_string(o, "type", field, &type, err) < 0)
+		return -1;
+	if (!d->path || d->path[0] != '/')
+		return vs_fail(err, 0, "config.json: %s.path: required absolute path", field);
+	if (!type || strlen(type) != 1 || !strchr("cbup", type[0]))
+		return vs_fail(err, 0, "config.json: %s.type: must be c, b, u or p", field);
+	d->type = type[0];
+	int64_t x;
+	if (d->type != 'p') {
+		int has_major = get_int(o, "major", field, 0, INT32_MAX, &d->major, err);
+		int has_minor = has_major < 0
+					? -1
+					: get_int(o, "minor", field, 0, INT32_MAX, &d->minor, err);
+		if (has_major < 0 || has_minor < 0)
+			return -1;
+		if (!has_major || !has_minor)
+			return vs_fail(err, 0, "config.json: %s: major and minor are required",
+				       field);
+	}
+	int r = get_int(o, "fileMode", field, 0, 07777, &x, err);
+	if (r < 0)
+		return -1;
+	if ((d->has_mode = r > 0))
+		d->mode = (mode_t)x;
+	if ((r = get_int(o, "uid", field, 0, UINT32_MAX - 1, &x, err)) < 0)
+		return -1;
+	if ((d->has_uid = r > 0))
+		d->uid = (uid_t)x;
+	if ((r = get_int(o, "gid", field, 0, UINT32_MAX - 1, &x, err)) < 0)
+		return -1;
+	if ((d->has_gid = r > 0))
+		d->gid = (gid_t)x;
+	return 0;
+}
+
 static int parse_devices(json_object *arr, vs_config *c, vs_err *err)
 {
-	size_t n = json_object_array_length(arr);
-	c->devices = calloc(n ? n : 1, sizeof(vs_device));
-	if (!c->devices)
-		return vs_fail(err, ENOMEM, "config.json");
-	for (size_t i = 0; i < n; i++) {
-		json_object *o = json_object_array_get_idx(arr, i);
-		vs_device *d = &c->devices[i];
-		c->n_devices++;
-		char field[64];
-		snprintf(field, sizeof(field), "linux.devices[%zu]", i);
-		if (!json_object_is_type(o, json_type_object))
-			return type_error(err, field, "an object");
-		vs_autofree char *type = NULL;
-		if (get_string(o, "path", field, &d->path, err) < 0 ||
-		    get_string(o, "type", field, &type, err) < 0)
-			return -1;
-		if (!d->path || d->path[0] != '/')
-			return vs_fail(err, 0, "config.json: %s.path: required absolute path",
-				       field);
-		if (!type || strlen(type) != 1 || !strchr("cbup", type[0]))
-			return vs_fail(err, 0, "config.json: %s.type: must be c, b, u or p", field);
-		d->type = type[0];
-		int64_t x;
-		if (d->type != 'p') {
-			int has_major = get_int(o, "major", field, 0, INT32_MAX, &d->major, err);
-			int has_minor = has_major < 0 ? -1
-						      : get_int(o, "minor", field, 0, INT32_MAX,
-								&d->minor, err);
-			if (has_major < 0 || has_minor < 0)
-				return -1;
-			if (!has_major || !has_minor)
-				return vs_fail(err, 0,
-					       "config.json: %s: major and minor are required",
-					       field);
-		}
-		int r = get_int(o, "fileMode", field, 0, 07777, &x, err);
-		if (r < 0)
-			return -1;
-		if ((d->has_mode = r > 0))
-			d->mode = (mode_t)x;
-		if ((r = get_int(o, "uid", field, 0, UINT32_MAX - 1, &x, err)) < 0)
-			return -1;
-		if ((d->has_uid = r > 0))
-			d->uid = (uid_t)x;
-		if ((r = get_int(o, "gid", field, 0, UINT32_MAX - 1, &x, err)) < 0)
-			return -1;
-		if ((d->has_gid = r > 0))
-			d->gid = (gid_t)x;
-	}
-	return 0;
+	return parse_objects(arr, "linux.devices", sizeof(vs_device), (void **)&c->devices,
+			     &c->n_devices, parse_device, NULL, err);
 }
 
 static int parse_time_offsets(json_object *obj, vs_config *c, vs_err *err)
