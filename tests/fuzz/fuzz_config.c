@@ -1,4 +1,5 @@
 /* libFuzzer target: config.json parsing must never crash on any input.
+ * Seeds: tests/fuzz/corpus/config (make fuzz; build-fuzz/fuzz_config NEWDIR tests/fuzz/corpus/config).
  * Build and run: make fuzz && build-fuzz/fuzz_config -max_total_time=60 */
 #include <stddef.h>
 #include <stdint.h>
