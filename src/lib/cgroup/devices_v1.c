@@ -7,14 +7,6 @@
 #include "cgroup/internal.h"
 #include "core/cleanup.h"
 
-static void fmt_num(int64_t v, char *buf, size_t len)
-{
-	if (v < 0)
-		snprintf(buf, len, "*");
-	else
-		snprintf(buf, len, "%" PRId64, v);
-}
-
 int vs_cg_devices_v1(const char *dir, const vs_resources *r, vs_err *err)
 {
 	const char *D = "devices";
@@ -33,8 +25,8 @@ int vs_cg_devices_v1(const char *dir, const vs_resources *r, vs_err *err)
 		} else {
 			if (!d->access[0])
 				continue; /* grants or takes away nothing */
-			fmt_num(d->major, ma, sizeof(ma));
-			fmt_num(d->minor, mi, sizeof(mi));
+			vs_cg_number(d->major, "*", ma, sizeof(ma));
+			vs_cg_number(d->minor, "*", mi, sizeof(mi));
 			snprintf(line, sizeof(line), "%c %s:%s %s", d->type, ma, mi, d->access);
 		}
 		if (vs_cg_write_line(d->allow ? allow : deny, D, dir,

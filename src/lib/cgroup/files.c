@@ -150,3 +150,11 @@ int vs_cg_read_key(const char *dir, const char *file, const char *key, uint64_t 
 	}
 	return -1;
 }
+
+void vs_cg_number(int64_t v, const char *negative, char *buf, size_t len)
+{
+	if (v < 0)
+		snprintf(buf, len, "%s", negative);
+	else
+		snprintf(buf, len, "%" PRId64, v);
+}

@@ -13,6 +13,9 @@
 /* Write one value ("\n" appended, as echo does) to dir/file. A missing file
  * is reported as such: the host's controller does not offer it. */
 int vs_cg_write(const char *ctrl, const char *dir, const char *file, const char *val, vs_err *err);
+/* A number as cgroup files spell it, or the file's word for "any" when v is
+ * negative ("max" in v2 limits, "*" in v1 device rules). */
+void vs_cg_number(int64_t v, const char *negative, char *buf, size_t len);
 int vs_cg_writef(const char *ctrl, const char *dir, const char *file, vs_err *err, const char *fmt,
 		 ...) __attribute__((format(printf, 5, 6)));
 

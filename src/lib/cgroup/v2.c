@@ -17,15 +17,6 @@ static int no_v2(const char *ctrl, const char *field, vs_err *err)
 		       field);
 }
 
-/* -1 (or any negative) is "max" in v2 files. */
-static void v2_value(int64_t v, char *buf, size_t len)
-{
-	if (v < 0)
-		snprintf(buf, len, "max");
-	else
-		snprintf(buf, len, "%" PRId64, v);
-}
-
 int vs_cg_v2_memory(const char *dir, const vs_resources *r, vs_err *err)
 {
 	const char *M = "memory";
@@ -57,19 +48,19 @@ int vs_cg_v2_memory(const char *dir, const vs_resources *r, vs_err *err)
 				       dir, want, cur + cur_swap);
 	}
 	if (r->memory.limit.set) {
-		v2_value(r->memory.limit.v, buf, sizeof(buf));
+		vs_cg_number(r->memory.limit.v, "max", buf, sizeof(buf));
 		if (vs_cg_write(M, dir, "memory.max", buf, err) < 0)
 			return -1;
 	}
 	if (swap_set) {
-		v2_value(swap, buf, sizeof(buf));
+		vs_cg_number(swap, "max", buf, sizeof(buf));
 		/* Without swap accounting there is no file; "max" then holds anyway. */
 		if (swap >= 0 || vs_cg_exists(dir, "memory.swap.max"))
 			if (vs_cg_write(M, dir, "memory.swap.max", buf, err) < 0)
 				return -1;
 	}
 	if (r->memory.reservation.set) {
-		v2_value(r->memory.reservation.v, buf, sizeof(buf));
+		vs_cg_number(r->memory.reservation.v, "max", buf, sizeof(buf));
 		if (vs_cg_write(M, dir, "memory.low", buf, err) < 0)
 			return -1;
 	}
@@ -100,7 +91,7 @@ int vs_cg_v2_cpu(const char *dir, const vs_resources *r, vs_err *err)
 	if (quota || period) {
 		char max[32];
 		if (quota) {
-			v2_value(r->cpu.quota.v, max, sizeof(max));
+			vs_cg_number(r->cpu.quota.v, "max", max, sizeof(max));
 		} else {
 			/* Period alone: keep the quota in force. */
 			vs_autofree char *cur = vs_cg_read(dir, "cpu.max");
