@@ -106,3 +106,27 @@ def test_poststart_sees_the_program_already_running(vessel, bundle, cid, tmp_pat
     vessel.run("run", "-d", "-b", bundle.path, cid, check=True)
     assert out.read_text().strip() == "sleep 7"
     vessel.run("delete", "-f", cid, check=True)
+
+
+def test_runtime_hooks_run_in_the_runtime_namespaces(vessel, bundle, cid, tmp_path):
+    """Even when the container joins a network namespace by path (as pods
+    do), createRuntime runs in the runtime's own namespaces."""
+    from conftest import Bundle
+    other = Bundle(str(tmp_path / "netns-holder"))
+    other.sh("sleep 30").write()
+    vessel.run("run", "-d", "-b", other.path, cid + "-net", check=True)
+    holder = vessel.state(cid + "-net")["pid"]
+    for n in bundle.config["linux"]["namespaces"]:
+        if n["type"] == "network":
+            n["path"] = f"/proc/{holder}/ns/net"
+    bundle.config["linux"]["namespaces"].append({"type": "time"})
+    out = tmp_path / "ns"
+    hook = tmp_path / "ns.sh"
+    write_hook(hook, "#!/bin/sh\nreadlink /proc/self/ns/net /proc/self/ns/time > \"$1\"\n")
+    bundle.config["hooks"] = {"createRuntime": [{"path": str(hook), "args": ["ns", str(out)]}]}
+    bundle.sh("readlink /proc/self/ns/net").write()
+    p = vessel.run("run", "-b", bundle.path, cid)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == os.readlink(f"/proc/{holder}/ns/net")  # the container joined it
+    assert out.read_text().split() == [os.readlink("/proc/self/ns/net"), os.readlink("/proc/self/ns/time")]
+    vessel.run("delete", "-f", cid + "-net", check=True)

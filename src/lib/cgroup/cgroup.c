@@ -507,10 +507,15 @@ int vs_cgroup_destroy(const char *created_list, vs_err *err)
 	if (vs_read_file(created_list, &text, NULL, NULL) < 0)
 		return 0; /* nothing recorded, nothing to remove */
 	/* Lines were recorded parent-first: remove in reverse. */
-	char *lines[256];
+	int cap = 1;
+	for (const char *p = text; *p; p++)
+		cap += *p == '\n';
+	vs_autofree char **lines = calloc((size_t)cap, sizeof(char *));
+	if (!lines)
+		return vs_fail(err, ENOMEM, "cgroup destroy %s", created_list);
 	int n = 0;
 	char *save = NULL;
-	for (char *l = strtok_r(text, "\n", &save); l && n < 256; l = strtok_r(NULL, "\n", &save))
+	for (char *l = strtok_r(text, "\n", &save); l && n < cap; l = strtok_r(NULL, "\n", &save))
 		lines[n++] = l;
 	int rc = 0;
 	for (int i = n - 1; i >= 0; i--) {

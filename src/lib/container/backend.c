@@ -108,12 +108,63 @@ static void close_namespaces(int fds[VS_NS_COUNT])
 			close(fds[t]);
 }
 
-static int enter_parent_namespaces(const vs_config *cfg, const int fds[VS_NS_COUNT], vs_err *err)
+/* /proc/self/ns entry of each type the runtime may enter itself. */
+static const char *proc_ns_name(enum vs_ns_type t)
 {
-	for (int t = 0; t < VS_NS_COUNT; t++)
-		if (fds[t] >= 0 && joined_in_parent(t) && setns(fds[t], vs_ns_clone_flag(t)) < 0)
+	switch (t) {
+	case VS_NS_PID:
+		return "pid";
+	case VS_NS_NET:
+		return "net";
+	case VS_NS_IPC:
+		return "ipc";
+	case VS_NS_UTS:
+		return "uts";
+	case VS_NS_TIME:
+		return "time";
+	default:
+		return NULL;
+	}
+}
+
+/* The runtime enters joined namespaces only to clone the init into them;
+ * it goes back right after, so prestart/createRuntime hooks and everything
+ * else it does run in the runtime's own namespaces, as the spec says. */
+static void restore_parent_namespaces(int saved[VS_NS_COUNT])
+{
+	for (int t = 0; t < VS_NS_COUNT; t++) {
+		if (saved[t] < 0)
+			continue;
+		if (setns(saved[t], vs_ns_clone_flag(t)) < 0)
+			vs_warn("return to the runtime's %s namespace: %s", vs_ns_name(t),
+				strerror(errno));
+		close(saved[t]);
+		saved[t] = -1;
+	}
+}
+
+static int save_parent_namespace(enum vs_ns_type t, int saved[VS_NS_COUNT], vs_err *err)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/ns/%s", proc_ns_name(t));
+	saved[t] = open(path, O_RDONLY | O_CLOEXEC);
+	return saved[t] < 0 ? vs_fail_errno(err, "open %s", path) : 0;
+}
+
+static int enter_parent_namespaces(const vs_config *cfg, const int fds[VS_NS_COUNT],
+				   int saved[VS_NS_COUNT], vs_err *err)
+{
+	for (int t = 0; t < VS_NS_COUNT; t++) {
+		if (fds[t] < 0 || !joined_in_parent(t))
+			continue;
+		if (save_parent_namespace(t, saved, err) < 0)
+			return -1;
+		if (setns(fds[t], vs_ns_clone_flag(t)) < 0)
 			return vs_fail_errno(err, "setns %s %s", vs_ns_name(t), cfg->ns[t].path);
+	}
 	if (cfg->ns[VS_NS_TIME].present && !cfg->ns[VS_NS_TIME].path) {
+		if (save_parent_namespace(VS_NS_TIME, saved, err) < 0)
+			return -1;
 		if (unshare(vs_ns_clone_flag(VS_NS_TIME)) < 0)
 			return vs_fail_errno(err, "unshare time namespace");
 		if (cfg->has_time_offsets && write_time_offsets(cfg, err) < 0)
@@ -300,9 +351,12 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 	ctx.want_hooks = hooks->n[VS_HOOK_PRESTART] || hooks->n[VS_HOOK_CREATE_RUNTIME] ||
 			 hooks->n[VS_HOOK_CREATE_CONTAINER] || hooks->n[VS_HOOK_START_CONTAINER];
 	int rc = -1;
+	int saved_ns[VS_NS_COUNT];
+	for (int t = 0; t < VS_NS_COUNT; t++)
+		saved_ns[t] = -1;
 	if (open_namespaces(cfg, ctx.ns_fds, err) < 0)
 		goto out;
-	if (enter_parent_namespaces(cfg, ctx.ns_fds, err) < 0)
+	if (enter_parent_namespaces(cfg, ctx.ns_fds, saved_ns, err) < 0)
 		goto out;
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -330,15 +384,17 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 	}
 	close(sv[1]);
 	c->state.pid = pid;
+	restore_parent_namespaces(saved_ns);
 
 	/* From here, not from the init: it may have no /proc of its own. */
-	if (cfg->process.has_oom_score_adj &&
-	    write_oom_score_adj(pid, cfg->process.oom_score_adj, err) < 0)
+	if ((cfg->process.has_oom_score_adj &&
+	     write_oom_score_adj(pid, cfg->process.oom_score_adj, err) < 0) ||
+	    (cfg->ns[VS_NS_USER].present && !cfg->ns[VS_NS_USER].path &&
+	     (write_id_map(pid, "uid_map", cfg->uid_mappings, cfg->n_uid_mappings, err) < 0 ||
+	      write_id_map(pid, "gid_map", cfg->gid_mappings, cfg->n_gid_mappings, err) < 0))) {
+		take_child_error(sv[0], err);
 		goto out_sock;
-	if (cfg->ns[VS_NS_USER].present && !cfg->ns[VS_NS_USER].path &&
-	    (write_id_map(pid, "uid_map", cfg->uid_mappings, cfg->n_uid_mappings, err) < 0 ||
-	     write_id_map(pid, "gid_map", cfg->gid_mappings, cfg->n_gid_mappings, err) < 0))
-		goto out_sock;
+	}
 	/* GO first: the init builds its rootfs while we migrate it into its
 	 * cgroups; it waits for VS_SYNC_CGROUP before anything cgroup-bound.
 	 * A failed send means the init already quit: its error is waiting below. */
@@ -383,6 +439,7 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 out_sock:
 	close(sv[0]);
 out:
+	restore_parent_namespaces(saved_ns);
 	close_namespaces(ctx.ns_fds);
 	return rc;
 }

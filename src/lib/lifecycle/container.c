@@ -36,6 +36,12 @@ static int open_dir_locked(vs_container *c, const char *id, vs_err *err)
 	}
 	if (flock(c->lock_fd, LOCK_EX) < 0)
 		return vs_fail_errno(err, "lock %s", c->dir);
+	/* We may have waited for a delete: a removed directory is a gone container. */
+	struct stat st;
+	if (fstat(c->lock_fd, &st) < 0)
+		return vs_fail_errno(err, "stat %s", c->dir);
+	if (st.st_nlink == 0)
+		return not_found(err, id);
 	return 0;
 }
 

@@ -112,6 +112,7 @@ static int run_one(const vs_hook *h, const char *what, const char *state_json, v
 		return vs_fail_errno(err, "%s: fork", what);
 	}
 	if (pid == 0) {
+		signal(SIGPIPE, SIG_DFL); /* ignored by us below; the hook must not inherit that */
 		dup2(in[0], STDIN_FILENO);
 		char *argv0[] = { h->path, NULL };
 		char *noenv[] = { NULL };
@@ -120,8 +121,10 @@ static int run_one(const vs_hook *h, const char *what, const char *state_json, v
 		_exit(127);
 	}
 	close(in[0]);
-	/* A hook that ignores stdin may close it: don't die of SIGPIPE. */
-	signal(SIGPIPE, SIG_IGN);
+	/* A hook that ignores stdin may close it: don't die of SIGPIPE. The old
+	 * disposition comes back after, since createContainer/startContainer
+	 * hooks run in the container's init, whose program inherits it. */
+	void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
 	size_t len = strlen(state_json);
 	for (size_t off = 0; off < len;) {
 		ssize_t w = write(in[1], state_json + off, len - off);
@@ -130,6 +133,7 @@ static int run_one(const vs_hook *h, const char *what, const char *state_json, v
 		off += (size_t)w;
 	}
 	close(in[1]);
+	signal(SIGPIPE, old_pipe);
 
 	struct timespec start;
 	clock_gettime(CLOCK_MONOTONIC, &start);
