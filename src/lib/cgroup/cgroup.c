@@ -459,21 +459,44 @@ int vs_cgroup_signal_all(const vs_cgroup *cg, int sig, vs_err *err)
 	return rc < 0 ? -1 : count;
 }
 
+static long long monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Freeze-and-kill once, then plain SIGKILL to stragglers every 500 ms:
+ * a task stuck in uninterruptible sleep must not make each round wait for
+ * a freeze that never completes. The whole wait is bounded in wall time. */
 int vs_cgroup_kill_all_wait(const vs_cgroup *cg, int timeout_ms, vs_err *err)
 {
-	for (int waited = 0;; waited += 10) {
+	long long start = monotonic_ms(), last_kill = -1;
+	for (;;) {
 		pid_t *pids = NULL;
 		size_t n = 0;
 		if (vs_cgroup_pids(cg, &pids, &n, err) < 0)
 			return -1;
+		long long now = monotonic_ms();
+		if (n > 0 && now - start < timeout_ms) {
+			if (last_kill < 0) {
+				if (vs_cgroup_signal_all(cg, SIGKILL, err) < 0) {
+					free(pids);
+					return -1;
+				}
+				last_kill = now;
+			} else if (now - last_kill >= 500) {
+				for (size_t i = 0; i < n; i++)
+					kill(pids[i], SIGKILL);
+				last_kill = now;
+			}
+		}
 		free(pids);
 		if (n == 0)
 			return 0;
-		if (waited >= timeout_ms)
+		if (now - start >= timeout_ms)
 			return vs_fail(err, 0, "cgroup %s: %zu processes still there after SIGKILL",
 				       cg->path, n);
-		if (waited % 500 == 0 && vs_cgroup_signal_all(cg, SIGKILL, err) < 0)
-			return -1;
 		sleep_ms(10);
 	}
 }

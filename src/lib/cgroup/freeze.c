@@ -14,6 +14,14 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+/* Timeouts are wall time: each poll also costs a file read. */
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static bool v1_state_is(const char *dir, const char *want)
 {
 	vs_autofree char *s = vs_cg_read(dir, "freezer.state");
@@ -24,12 +32,15 @@ static bool v1_state_is(const char *dir, const char *want)
 static int v1_freeze(const char *dir, bool frozen, vs_err *err)
 {
 	const char *want = frozen ? "FROZEN" : "THAWED";
-	for (int waited = 0; waited < FREEZE_TIMEOUT_MS; waited++) {
+	long long start = now_ms(), last_write = -1000;
+	while (now_ms() - start < FREEZE_TIMEOUT_MS) {
 		/* Write again now and then: a task that was forking when we
 		 * asked can leave the cgroup stuck in FREEZING (runc does this too). */
-		if (waited % 100 == 0 &&
-		    vs_cg_write("freezer", dir, "freezer.state", want, err) < 0)
-			return -1;
+		if (now_ms() - last_write >= 100) {
+			if (vs_cg_write("freezer", dir, "freezer.state", want, err) < 0)
+				return -1;
+			last_write = now_ms();
+		}
 		if (v1_state_is(dir, want))
 			return 0;
 		sleep_ms(1);
@@ -44,7 +55,7 @@ static int v2_freeze(const char *dir, bool frozen, vs_err *err)
 	if (vs_cg_write("freezer", dir, "cgroup.freeze", frozen ? "1" : "0", err) < 0)
 		return -1;
 	/* cgroup.events says "frozen 1" once every task has stopped. */
-	for (int waited = 0; waited < FREEZE_TIMEOUT_MS; waited++) {
+	for (long long start = now_ms(); now_ms() - start < FREEZE_TIMEOUT_MS;) {
 		uint64_t v;
 		if (vs_cg_read_key(dir, "cgroup.events", "frozen", &v) < 0)
 			return 0; /* no report to wait for (old kernel, fake tree) */
