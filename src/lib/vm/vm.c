@@ -81,11 +81,12 @@ void vs_vm_end(vs_vm *vm, vs_vm_exit reason, unsigned vcpu, uint64_t rip, int co
 		va_end(ap);
 		__atomic_store_n(&vm->ended, true, __ATOMIC_RELEASE);
 		pthread_cond_broadcast(&vm->cond);
-	}
-	pthread_mutex_unlock(&vm->lock);
-	if (first)
+		/* Under the lock: vs_vm_run clears `started` (under it too) only
+		 * after joining, so we never signal a joined thread. */
 		for (unsigned i = 0; i < vm->ncpus; i++)
 			vs_vcpu_kick(&vm->vcpus[i]);
+	}
+	pthread_mutex_unlock(&vm->lock);
 }
 
 void vs_vm_console_write(vs_vm *vm, const void *buf, size_t len)
@@ -290,21 +291,28 @@ int vs_vm_run(vs_vm *vm, vs_vm_result *res, vs_err *err)
 	vm->io_started = true;
 	bool failed = false;
 	for (unsigned i = 0; i < vm->ncpus && !failed; i++) {
-		if (vs_vcpu_start(&vm->vcpus[i], err) < 0) {
+		/* `started` is read by kicks from other threads: set it under the lock. */
+		pthread_mutex_lock(&vm->lock);
+		failed = vs_vcpu_start(&vm->vcpus[i], err) < 0;
+		pthread_mutex_unlock(&vm->lock);
+		if (failed)
 			vs_vm_end(vm, VS_VM_EXIT_STOPPED, 0, 0, 0, "start failed");
-			failed = true;
-		}
 	}
 	pthread_mutex_lock(&vm->lock);
 	while (!vm->ended)
 		pthread_cond_wait(&vm->cond, &vm->lock);
 	pthread_mutex_unlock(&vm->lock);
 	for (unsigned i = 0; i < vm->ncpus; i++) {
-		if (!vm->vcpus[i].started)
-			continue;
+		pthread_mutex_lock(&vm->lock);
+		bool started = vm->vcpus[i].started;
 		vs_vcpu_kick(&vm->vcpus[i]);
+		pthread_mutex_unlock(&vm->lock);
+		if (!started)
+			continue;
 		pthread_join(vm->vcpus[i].thread, NULL);
+		pthread_mutex_lock(&vm->lock);
 		vm->vcpus[i].started = false;
+		pthread_mutex_unlock(&vm->lock);
 	}
 	uint64_t one = 1;
 	if (write(vm->stop_efd, &one, sizeof(one)) < 0)
