@@ -4,11 +4,12 @@ import glob
 import os
 
 import pytest
+from cgroup_util import leftovers
 
 
 def assert_nothing_left(vessel, cid, bundle):
     assert not os.path.exists(os.path.join(vessel.root, cid)), "state dir left behind"
-    assert glob.glob(f"/sys/fs/cgroup/*/vessel/{cid}") == [], "cgroup left behind"
+    assert leftovers(cid) == [], "cgroup left behind"
     with open("/proc/self/mountinfo") as f:
         assert bundle.path not in f.read(), "mount left behind"
     for pid in filter(str.isdigit, os.listdir("/proc")):

@@ -130,3 +130,17 @@ def test_runtime_hooks_run_in_the_runtime_namespaces(vessel, bundle, cid, tmp_pa
     assert p.stdout.strip() == os.readlink(f"/proc/{holder}/ns/net")  # the container joined it
     assert out.read_text().split() == [os.readlink("/proc/self/ns/net"), os.readlink("/proc/self/ns/time")]
     vessel.run("delete", "-f", cid + "-net", check=True)
+
+
+def test_large_annotations_reach_hooks(vessel, bundle, cid, tmp_path):
+    out = tmp_path / "state.json"
+    hook = tmp_path / "save.sh"
+    write_hook(hook, "#!/bin/sh\ncat > \"$1\"\n")
+    big = "x" * 300_000  # beyond a default unix datagram buffer
+    bundle.config["annotations"] = {"org.example.big": big}
+    bundle.config["hooks"] = {"createContainer": [{"path": str(hook), "args": ["save", str(out)]}]}
+    bundle.sh("true").write()
+    p = vessel.run("run", "-b", bundle.path, cid)
+    assert p.returncode == 0, p.stderr
+    import json as _json
+    assert _json.loads(out.read_text())["annotations"]["org.example.big"] == big

@@ -41,7 +41,7 @@ def boot_until_e820(image, cmdline, tmp_path, timeout):
         while time.time() < deadline and proc.poll() is None:
             text = log.read_text(errors="replace") if log.exists() else ""
             # The map is complete once the kernel goes on to the next line.
-            if re.search(r"BIOS-e820: .*\n(?!.*BIOS-e820)", text):
+            if re.search(r"BIOS-e820: [^\n]*\n(?![^\n]*BIOS-e820)[^\n]*\n", text):
                 break
             time.sleep(0.2)
     finally:

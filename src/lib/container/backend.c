@@ -240,7 +240,12 @@ static int run_runtime_hooks(vs_container *c, const vs_config *cfg, int sock, vs
 	if (vs_sync_send(sock, VS_SYNC_HOOKS_DONE, NULL) < 0 ||
 	    vs_sync_send_blob(sock, s1, strlen(s1)) < 0 ||
 	    vs_sync_send_blob(sock, s2, strlen(s2)) < 0) {
-		vs_fail_errno(err, "sync with container init");
+		if (errno == EMSGSIZE)
+			vs_fail(err, EMSGSIZE,
+				"container state (%zu bytes) too large to hand to hooks",
+				strlen(s2));
+		else
+			vs_fail_errno(err, "sync with container init");
 		take_child_error(sock, err);
 		goto out;
 	}
@@ -324,8 +329,11 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 	if (rp < 0 || vs_cgroup_detect(&host, NULL, err) < 0)
 		return -1;
 	/* Start the first-migration grace period now, so it elapses while we
-	 * prepare; reaped on every return. */
-	__attribute__((cleanup(reap_child))) pid_t warm = vs_cgroup_warm_start(&host);
+	 * prepare; reaped on every return. Not with a time namespace: the task
+	 * shares our memory, and setns(CLONE_NEWTIME) (to enter one, or to come
+	 * back from it) refuses a process whose memory another task shares. */
+	__attribute__((cleanup(reap_child))) pid_t warm =
+		cfg->ns[VS_NS_TIME].present ? -1 : vs_cgroup_warm_start(&host);
 	(void)warm;
 	if (state_file(c, CGROUP_RECORD, record, sizeof(record), err) < 0 ||
 	    state_file(c, CGROUP_FILE, cg_file, sizeof(cg_file), err) < 0 ||
@@ -362,6 +370,14 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		vs_fail_errno(err, "socketpair");
 		goto out;
+	}
+	if (ctx.want_hooks) {
+		/* The state documents for hooks travel as single datagrams: make
+		 * room for large annotations (the default buffer is ~208 KiB). */
+		int size = 1 << 20;
+		for (int i = 0; i < 2; i++)
+			if (setsockopt(sv[i], SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+				setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 	}
 	int at_clone;
 	clone_flags(cfg, &at_clone, &ctx.deferred_unshare);

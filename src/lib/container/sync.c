@@ -35,12 +35,14 @@ int vs_sync_recv(int fd, vs_sync_msg *m, vs_err *err)
 	return 0;
 }
 
-#define BLOB_MAX (256 * 1024)
+#define BLOB_MAX (512 * 1024) /* the socket buffers are sized for it (backend.c) */
 
 int vs_sync_send_blob(int fd, const char *data, size_t len)
 {
-	if (len > BLOB_MAX)
+	if (len > BLOB_MAX) {
+		errno = EMSGSIZE;
 		return -1;
+	}
 	ssize_t r;
 	do
 		r = send(fd, data, len, MSG_NOSIGNAL);
