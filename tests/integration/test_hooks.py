@@ -144,3 +144,15 @@ def test_large_annotations_reach_hooks(vessel, bundle, cid, tmp_path):
     assert p.returncode == 0, p.stderr
     import json as _json
     assert _json.loads(out.read_text())["annotations"]["org.example.big"] == big
+
+
+def test_failing_start_container_hook_fails_start(vessel, bundle, cid):
+    write_hook(os.path.join(bundle.rootfs, "fail.sh"), "#!/bin/sh\nexit 9\n")
+    bundle.config["hooks"] = {"startContainer": [{"path": "/fail.sh"}]}
+    bundle.sh("echo should-not-run").write()
+    vessel.run("create", "-b", bundle.path, cid, check=True)
+    p = vessel.run("start", cid)
+    assert p.returncode != 0
+    assert "hooks.startContainer[0]" in p.stderr and "exited with status 9" in p.stderr
+    assert "should-not-run" not in p.stdout
+    vessel.run("delete", "-f", cid, check=True)

@@ -185,3 +185,17 @@ def test_delete_force_refuses_corrupt_state(vessel, bundle, cid):
     with open(state_file, "w") as f:
         f.write(good)
     vessel.run("delete", "--force", cid, check=True)
+
+
+def test_start_fails_when_the_program_cannot_be_executed(vessel, bundle, cid):
+    import shutil
+    victim = os.path.join(bundle.rootfs, "bin", "victim")
+    shutil.copy("/bin/busybox", victim)
+    bundle.args("/bin/victim", "true").write()
+    vessel.run("create", "-b", bundle.path, cid, check=True)
+    os.unlink(victim)  # gone between create's check and start's exec
+    p = vessel.run("start", cid)
+    assert p.returncode != 0
+    assert "did not start" in p.stderr and "exec /bin/victim" in p.stderr
+    wait_status(vessel, cid, "stopped")
+    vessel.run("delete", cid, check=True)

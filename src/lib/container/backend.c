@@ -349,12 +349,16 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 		return vs_fail_errno(err, "mkfifo %s", fifo);
 	/* O_RDWR: the init's read blocks until start writes, and never at open. */
 	vs_autoclose int fifo_fd = open(fifo, O_RDWR | O_CLOEXEC);
+	vs_autoclose int state_dir_fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fifo_fd < 0)
 		return vs_fail_errno(err, "open %s", fifo);
 
-	vs_init_ctx ctx = {
-		.cfg = cfg, .opts = opts, .fifo_fd = fifo_fd, .cgroup_path = cg_path, .cgroup = cg
-	};
+	vs_init_ctx ctx = { .cfg = cfg,
+			    .opts = opts,
+			    .fifo_fd = fifo_fd,
+			    .cgroup_path = cg_path,
+			    .cgroup = cg,
+			    .state_dir_fd = state_dir_fd };
 	const vs_hooks *hooks = &cfg->hooks;
 	ctx.want_hooks = hooks->n[VS_HOOK_PRESTART] || hooks->n[VS_HOOK_CREATE_RUNTIME] ||
 			 hooks->n[VS_HOOK_CREATE_CONTAINER] || hooks->n[VS_HOOK_START_CONTAINER];
@@ -495,6 +499,12 @@ static int container_start(vs_container *c, vs_err *err)
 	if (unlink(fifo) < 0)
 		return vs_fail_errno(err, "unlink %s", fifo);
 	wait_for_exec(c, fd);
+	/* The init left exec.error if a startContainer hook or the exec failed. */
+	char errfile[PATH_MAX];
+	vs_autofree char *why = NULL;
+	if (state_file(c, "exec.error", errfile, sizeof(errfile), NULL) == 0 &&
+	    vs_read_file(errfile, &why, NULL, NULL) == 0)
+		return vs_fail(err, 0, "the container process did not start: %s", why);
 	return 0;
 }
 

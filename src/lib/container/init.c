@@ -199,7 +199,8 @@ static int relocate_internal_fds(vs_init_ctx *ctx, vs_err *err)
 {
 	int floor = 3 + ctx->opts->preserve_fds;
 	vs_log_close(); /* the init reports errors over the sync socket, not the log */
-	if (move_above(&ctx->sync_fd, floor) < 0 || move_above(&ctx->fifo_fd, floor) < 0)
+	if (move_above(&ctx->sync_fd, floor) < 0 || move_above(&ctx->fifo_fd, floor) < 0 ||
+	    move_above(&ctx->state_dir_fd, floor) < 0)
 		return vs_fail_errno(err, "move internal fds above %d", floor);
 	for (int t = 0; t < VS_NS_COUNT; t++)
 		if (move_above(&ctx->ns_fds[t], floor) < 0)
@@ -212,6 +213,22 @@ static void close_namespace_fds(vs_init_ctx *ctx)
 	for (int t = 0; t < VS_NS_COUNT; t++)
 		if (ctx->ns_fds[t] >= 0)
 			close(ctx->ns_fds[t]);
+}
+
+/* After start released us the sync socket is gone: leave the reason in
+ * the state dir (start reads it once our fifo fd closes) and on stderr. */
+__attribute__((noreturn)) static void fail_after_start(vs_init_ctx *ctx, const vs_err *err)
+{
+	dprintf(STDERR_FILENO, "vessel: %s\n", err->msg);
+	if (ctx->state_dir_fd >= 0) {
+		int fd = openat(ctx->state_dir_fd, "exec.error",
+				O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			dprintf(fd, "%s", err->msg);
+			close(fd);
+		}
+	}
+	_exit(127);
 }
 
 void vs_container_init(vs_init_ctx *ctx)
@@ -246,16 +263,11 @@ void vs_container_init(vs_init_ctx *ctx)
 	/* The fifo fd stays open (close-on-exec) through startContainer hooks:
 	 * start waits for it to close to know the program was exec'd. */
 
-	if (ctx->cfg->hooks.n[VS_HOOK_START_CONTAINER]) {
-		/* The runtime is gone by now: a failing hook can only say so and stop. */
-		if (vs_hooks_run(&ctx->cfg->hooks, VS_HOOK_START_CONTAINER, ctx->state_created,
-				 &err) < 0) {
-			dprintf(STDERR_FILENO, "vessel: %s\n", err.msg);
-			_exit(127);
-		}
-	}
+	if (ctx->cfg->hooks.n[VS_HOOK_START_CONTAINER] &&
+	    vs_hooks_run(&ctx->cfg->hooks, VS_HOOK_START_CONTAINER, ctx->state_created, &err) < 0)
+		fail_after_start(ctx, &err);
 	execve(exe, ctx->cfg->process.args,
 	       ctx->cfg->process.env ? ctx->cfg->process.env : (char *[]){ NULL });
-	dprintf(STDERR_FILENO, "vessel: exec %s: %s\n", exe, strerror(errno));
-	_exit(127);
+	vs_fail_errno(&err, "exec %s", exe);
+	fail_after_start(ctx, &err);
 }

@@ -12,6 +12,7 @@ typedef struct vs_init_ctx {
 	const vs_config *cfg;
 	const vs_create_opts *opts;
 	int sync_fd;			/* child end of the sync socket */
+	int state_dir_fd;		/* the state dir, to leave exec.error after start (or -1) */
 	int fifo_fd;			/* O_PATH fd of exec.fifo, opened by the parent */
 	int ns_fds[VS_NS_COUNT];	/* fds of namespaces to join in the child, or -1 */
 	int deferred_unshare;		/* CLONE_NEW* flags to unshare in the child */
