@@ -196,19 +196,6 @@ const char *vs_cgroup_v2_dir(const vs_cgroup *cg)
 	return NULL;
 }
 
-int vs_cgroup_dir_at_mount(const vs_cgroup *cg, const char *mount, char *out, size_t len,
-			   vs_err *err)
-{
-	for (int i = 0; cg && i < cg->n; i++)
-		if (!strcmp(cg->d[i].mount, mount)) {
-			if ((size_t)snprintf(out, len, "%s", cg->d[i].dir) >= len)
-				return vs_fail(err, ENAMETOOLONG, "cgroup %s", cg->d[i].dir);
-			return 0;
-		}
-	return vs_fail(err, 0, "cgroup: the container has no directory in the hierarchy at %s",
-		       mount);
-}
-
 /* One write per line on an O_APPEND fd: a crash half way still leaves
  * every directory made so far on record, without an open per line. */
 static int append_line(int fd, const char *file, const char *line, vs_err *err)

@@ -100,11 +100,6 @@ vs_cgroup *vs_cgroup_load(const char *file, vs_err *err);
 const char *vs_cgroup_dir_of(const vs_cgroup *cg, const char *controller, bool *v2);
 /* The cgroup2 directory, NULL on a pure v1 host. */
 const char *vs_cgroup_v2_dir(const vs_cgroup *cg);
-/* The container's directory in the hierarchy mounted at mount, into out
- * (the cgroup mount binds it into the container). */
-int vs_cgroup_dir_at_mount(const vs_cgroup *cg, const char *mount, char *out, size_t len,
-			   vs_err *err);
-
 /* Create the container's directory in every hierarchy; the directories
  * created are appended one per line to created_list (a file in the state
  * dir) so destroy removes exactly those. On cgroup2 every controller the

@@ -83,8 +83,8 @@ static int target_reopen(int root_fd, const char *dest, mount_target *t, vs_err 
 
 /* cgroup mounts on a v1/hybrid host: a tmpfs with the container's own
  * cgroup of each hierarchy bound in, so the host tree stays hidden. */
-static int mount_cgroup_v1(int root_fd, const vs_mount *m, mount_target *t,
-			   const vs_cgroup_host *host, const vs_cgroup *cg, vs_err *err)
+static int mount_cgroup_v1(int root_fd, const vs_mount *m, mount_target *t, const vs_cgroup *cg,
+			   vs_err *err)
 {
 	unsigned long flags = m->flags & ~OP_FLAGS;
 	if (mount("tmpfs", t->at.path, "tmpfs",
@@ -92,13 +92,10 @@ static int mount_cgroup_v1(int root_fd, const vs_mount *m, mount_target *t,
 		return vs_fail_errno(err, "mount tmpfs for cgroup at %s", m->destination);
 	if (target_reopen(root_fd, m->destination, t, err) < 0)
 		return -1;
-	for (int i = 0; i < host->n_hier; i++) {
-		const vs_cgroup_hier *h = &host->hier[i];
-		const char *name = strrchr(h->mount, '/');
-		name = name ? name + 1 : h->mount;
-		char src[PATH_MAX];
-		if (vs_cgroup_dir_at_mount(cg, h->mount, src, sizeof(src), err) < 0)
-			return -1;
+	for (int i = 0; i < cg->n; i++) {
+		const char *src = cg->d[i].dir;
+		const char *name = strrchr(cg->d[i].mount, '/');
+		name = name ? name + 1 : cg->d[i].mount;
 		/* The tmpfs is brand new: nothing in it can be a symlink. */
 		if (mkdirat(t->fd, name, 0755) < 0 && errno != EEXIST)
 			return vs_fail_errno(err, "mkdir %s/%s", m->destination, name);
@@ -120,16 +117,15 @@ static int mount_cgroup_v1(int root_fd, const vs_mount *m, mount_target *t,
 static int mount_cgroup(vs_init_ctx *ctx, int root_fd, const vs_mount *m, mount_target *t,
 			vs_err *err)
 {
+	/* The runtime detected the layout and resolved every directory before
+	 * cloning us: no need to read mountinfo again. */
 	const vs_cgroup *cg = ctx->cgroup;
-	vs_cgroup_host host;
-	if (vs_cgroup_detect(&host, NULL, err) < 0)
-		return -1;
 	/* v1 binds need only our directories to exist; a cgroup2 mount shows
 	 * the cgroup namespace, so we must be inside our cgroup first. */
-	if (host.layout != VS_CGROUP_V2)
+	if (cg->layout != VS_CGROUP_V2)
 		return vs_init_wait_cgroup_dirs(ctx, err) < 0
 			       ? -1
-			       : mount_cgroup_v1(root_fd, m, t, &host, cg, err);
+			       : mount_cgroup_v1(root_fd, m, t, cg, err);
 	if (vs_init_wait_cgroup(ctx, err) < 0)
 		return -1;
 	if (mount("cgroup2", t->at.path, "cgroup2", m->flags & ~OP_FLAGS, m->data) == 0)
@@ -137,9 +133,7 @@ static int mount_cgroup(vs_init_ctx *ctx, int root_fd, const vs_mount *m, mount_
 	/* No cgroup namespace of our own in a user namespace: bind our cgroup (as runc). */
 	if (errno != EPERM && errno != EBUSY)
 		return vs_fail_errno(err, "mount cgroup2 on %s", m->destination);
-	char src[PATH_MAX];
-	if (vs_cgroup_dir_at_mount(cg, host.hier[0].mount, src, sizeof(src), err) < 0)
-		return -1;
+	const char *src = vs_cgroup_v2_dir(cg);
 	if (mount(src, t->at.path, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return vs_fail_errno(err, "bind cgroup %s to %s", src, m->destination);
 	if (target_reopen(root_fd, m->destination, t, err) < 0)
