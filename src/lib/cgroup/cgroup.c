@@ -27,6 +27,19 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+int vs_cgroup_hier_path(const vs_cgroup_hier *h, const char *cg_path, char *out, size_t len)
+{
+	/* cg_path is relative to the hierarchy root; the mount may show a subtree. */
+	const char *rel = cg_path;
+	size_t rl = strlen(h->root);
+	if (strcmp(h->root, "/") && !strncmp(cg_path, h->root, rl) &&
+	    (cg_path[rl] == '/' || !cg_path[rl]))
+		rel = cg_path + rl;
+	int n = (!rel[0] || !strcmp(rel, "/")) ? snprintf(out, len, "%s", h->mount)
+					       : snprintf(out, len, "%s%s", h->mount, rel);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 /* The directory of path in hierarchy h. Absolute paths hang off the mount
  * point; relative ones off our own cgroup (its parent on cgroup2, whose
  * own cgroup usually has processes and so cannot have children with
@@ -46,16 +59,11 @@ static int hier_dir(const vs_cgroup_hier *h, const char *path, char *out, size_t
 			else if (slash)
 				*slash = '\0';
 		}
-		/* own is relative to the hierarchy root; the mount may show a subtree. */
-		const char *rel = base;
-		size_t rl = strlen(h->root);
-		if (strcmp(h->root, "/") && !strncmp(base, h->root, rl) &&
-		    (base[rl] == '/' || !base[rl]))
-			rel = base + rl;
-		if (!rel[0] || !strcmp(rel, "/"))
-			n = snprintf(out, len, "%s/%s", h->mount, path);
-		else
-			n = snprintf(out, len, "%s%s/%s", h->mount, rel, path);
+		char dir[PATH_MAX];
+		if (vs_cgroup_hier_path(h, base, dir, sizeof(dir)) < 0)
+			return vs_fail(err, ENAMETOOLONG, "cgroup path %s under %s", base,
+				       h->mount);
+		n = snprintf(out, len, "%s/%s", dir, path);
 	}
 	if (n < 0 || (size_t)n >= len)
 		return vs_fail(err, ENAMETOOLONG, "cgroup path %s under %s", path, h->mount);

@@ -33,6 +33,10 @@ typedef struct vs_cgroup_host {
 	int n_hier;
 } vs_cgroup_host;
 
+/* Where a cgroup of hierarchy h (path relative to the hierarchy root, as
+ * in /proc/self/cgroup) lives on disk, below h's mount point. -1 if too long. */
+int vs_cgroup_hier_path(const vs_cgroup_hier *h, const char *cg_path, char *out, size_t len);
+
 /* Read /proc/self/mountinfo (or the given file, for tests) and
  * /proc/self/cgroup. */
 int vs_cgroup_detect(vs_cgroup_host *host, const char *mountinfo_path, vs_err *err);

@@ -58,13 +58,10 @@ pid_t vs_cgroup_warm_start(const vs_cgroup_host *host)
 		return -1;
 	for (int i = 0; i < host->n_hier; i++) {
 		const vs_cgroup_hier *h = &host->hier[i];
-		/* own is this process's cgroup in the hierarchy; the mount shows
-		 * the hierarchy from root on. */
-		const char *rel = h->own;
-		size_t rl = strlen(h->root);
-		if (rl > 1 && !strncmp(rel, h->root, rl))
-			rel += rl;
-		snprintf(warm_path, sizeof(warm_path), "%s/%s/cgroup.procs", h->mount, rel);
+		char dir[PATH_MAX];
+		if (vs_cgroup_hier_path(h, h->own, dir, sizeof(dir)) < 0)
+			continue;
+		snprintf(warm_path, sizeof(warm_path), "%s/cgroup.procs", dir);
 		if (access(warm_path, W_OK) == 0) {
 			warm_used = true;
 			return clone(warm_task, warm_stack + sizeof(warm_stack), CLONE_VM | SIGCHLD,
