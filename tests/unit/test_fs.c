@@ -32,16 +32,34 @@ static int teardown(void **state)
 	return vs_remove_tree(root, &err);
 }
 
-static void join_expect(const char *unsafe, const char *rel)
+/* Where does fd point? Compare its /proc link with root + rel. */
+static void assert_fd_at(int fd, const char *rel)
 {
-	char out[PATH_MAX], want[PATH_MAX];
-	vs_err err = { 0 };
-	assert_int_equal(vs_secure_join(root, unsafe, out, sizeof(out), &err), 0);
+	char link[PATH_MAX], want[PATH_MAX + 64];
+	ssize_t n = readlink(vs_fd_path_of(fd).path, link, sizeof(link) - 1);
+	assert_true(n > 0);
+	link[n] = '\0';
 	snprintf(want, sizeof(want), "%s%s", root, rel);
-	assert_string_equal(out, want);
+	assert_string_equal(link, want);
 }
 
-static void test_secure_join_plain(void **state)
+/* Resolve unsafe inside root (creating what is missing) and check where it
+ * landed: root + rel. */
+static void join_expect(const char *unsafe, const char *rel)
+{
+	int rfd = open(root, O_PATH | O_DIRECTORY);
+	assert_true(rfd >= 0);
+	vs_err err = { 0 };
+	int fd = vs_open_in_root(rfd, unsafe, VS_CREATE_DIR, &err);
+	if (fd < 0)
+		print_error("%s: %s\n", unsafe, err.msg);
+	assert_true(fd >= 0);
+	assert_fd_at(fd, strcmp(rel, "/") ? rel : "");
+	close(fd);
+	close(rfd);
+}
+
+static void test_open_in_root_plain(void **state)
 {
 	(void)state;
 	join_expect("/a/b", "/a/b");
@@ -51,7 +69,7 @@ static void test_secure_join_plain(void **state)
 	join_expect("/a/../../b", "/b");
 }
 
-static void test_secure_join_symlinks_stay_inside(void **state)
+static void test_open_in_root_symlinks_stay_inside(void **state)
 {
 	(void)state;
 	char p[PATH_MAX + 64];
@@ -69,15 +87,18 @@ static void test_secure_join_symlinks_stay_inside(void **state)
 	join_expect("/dir/up/up/x", "/up/x"); /* "up" only exists in /dir */
 }
 
-static void test_secure_join_loop(void **state)
+static void test_open_in_root_loop(void **state)
 {
 	(void)state;
-	char p[PATH_MAX + 64], out[PATH_MAX];
+	char p[PATH_MAX + 64];
 	snprintf(p, sizeof(p), "%s/loop", root);
 	assert_int_equal(symlink("loop", p), 0);
+	int rfd = open(root, O_PATH | O_DIRECTORY);
+	assert_true(rfd >= 0);
 	vs_err err = { 0 };
-	assert_int_equal(vs_secure_join(root, "/loop/x", out, sizeof(out), &err), -1);
-	assert_non_null(strstr(err.msg, "/loop/x"));
+	assert_int_equal(vs_open_in_root(rfd, "/loop/x", VS_CREATE_DIR, &err), -1);
+	assert_non_null(strstr(err.msg, "/loop"));
+	close(rfd);
 }
 
 static void test_atomic_write_and_read(void **state)
@@ -140,17 +161,6 @@ static void test_path_join(void **state)
 	assert_int_equal(vs_path_join(small, sizeof(small), "/abc", "def", &err), -1);
 }
 
-/* Where does fd point? Compare its /proc link with root + rel. */
-static void assert_fd_at(int fd, const char *rel)
-{
-	char link[PATH_MAX], want[PATH_MAX + 64];
-	ssize_t n = readlink(vs_fd_path_of(fd).path, link, sizeof(link) - 1);
-	assert_true(n > 0);
-	link[n] = '\0';
-	snprintf(want, sizeof(want), "%s%s", root, rel);
-	assert_string_equal(link, want);
-}
-
 static void test_open_in_root_creates_inside(void **state)
 {
 	(void)state;
@@ -180,10 +190,10 @@ static void test_open_in_root_creates_inside(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_secure_join_plain, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_secure_join_symlinks_stay_inside, setup,
+		cmocka_unit_test_setup_teardown(test_open_in_root_plain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_in_root_symlinks_stay_inside, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_secure_join_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_in_root_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_atomic_write_and_read, setup, teardown),
 		cmocka_unit_test(test_read_missing_names_path),
 		cmocka_unit_test_setup_teardown(test_mkdir_p_and_remove, setup, teardown),

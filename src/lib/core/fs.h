@@ -24,11 +24,6 @@ int vs_mkdir_p(const char *path, mode_t mode, vs_err *err);
 /* rm -rf that does not cross mount points; missing path is success. */
 int vs_remove_tree(const char *path, vs_err *err);
 
-/* Resolve `unsafe` as if `root` were "/": symlinks are followed but can never
- * lead outside root (absolute targets and ".." are clamped at root). The
- * result is root + the resolved path, written to out (PATH_MAX bytes). */
-int vs_secure_join(const char *root, const char *unsafe, char *out, size_t outlen, vs_err *err);
-
 /* Join two path pieces with exactly one '/', into out. Fails on overflow. */
 int vs_path_join(char *out, size_t outlen, const char *a, const char *b, vs_err *err);
 
