@@ -1,19 +1,9 @@
 #include <getopt.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
-
-static const char *owner_name(uid_t uid, char *buf, size_t len)
-{
-	struct passwd *pw = getpwuid(uid);
-	if (pw)
-		return pw->pw_name;
-	snprintf(buf, len, "#%u", (unsigned)uid);
-	return buf;
-}
 
 int cmd_list(vs_cli *cli, int argc, char **argv)
 {
@@ -53,11 +43,9 @@ int cmd_list(vs_cli *cli, int argc, char **argv)
 		vs_status s = vs_container_status(ct);
 		int pid = s == VS_STATUS_STOPPED ? 0 : ct->state.pid;
 		char obuf[32];
-		const char *owner = owner_name(ct->state.owner, obuf, sizeof(obuf));
+		const char *owner = vs_owner_name(ct->state.owner, obuf, sizeof(obuf));
 		if (json) {
-			json_object *o = vs_state_to_oci_json(&ct->state, s);
-			json_object_object_add(o, "owner", json_object_new_string(owner));
-			json_object_array_add(arr, o);
+			json_object_array_add(arr, vs_state_to_oci_json(&ct->state, s));
 		} else if (quiet) {
 			printf("%s\n", *id);
 		} else {

@@ -51,6 +51,7 @@ def test_create_start_state_delete(vessel, bundle, cid, tmp_path):
     assert st["id"] == cid
     assert st["bundle"] == bundle.path
     assert st["pid"] == int(pidfile.read_text())
+    assert st["owner"] == "root"
     assert st["pid"] > 0
     # create does not run the program: the marker must not appear
     time.sleep(0.3)
@@ -116,6 +117,7 @@ def test_list_table_and_json(vessel, bundle, cid):
     items = json.loads(vessel.run("list", "--format", "json", check=True).stdout)
     assert [i["id"] for i in items] == [cid]
     assert items[0]["status"] == "created"
+    assert items[0]["owner"] == "root"
     assert vessel.run("list", "-q", check=True).stdout.split() == [cid]
     vessel.run("delete", "--force", cid, check=True)
 

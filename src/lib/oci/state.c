@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,15 @@ void vs_state_clear(vs_state *st)
 	memset(st, 0, sizeof(*st));
 }
 
+const char *vs_owner_name(uid_t uid, char *buf, size_t len)
+{
+	struct passwd *pw = getpwuid(uid);
+	if (pw)
+		return pw->pw_name;
+	snprintf(buf, len, "#%u", (unsigned)uid);
+	return buf;
+}
+
 json_object *vs_state_to_oci_json(const vs_state *st, vs_status live)
 {
 	json_object *o = json_object_new_object();
@@ -153,7 +163,9 @@ json_object *vs_state_to_oci_json(const vs_state *st, vs_status live)
 	put_str(o, "bundle", st->bundle);
 	put_str(o, "rootfs", st->rootfs);
 	put_str(o, "created", st->created);
-	json_object_object_add(o, "owner", json_object_new_string(st->owner == 0 ? "root" : ""));
+	char buf[32];
+	json_object_object_add(o, "owner",
+			       json_object_new_string(vs_owner_name(st->owner, buf, sizeof(buf))));
 	json_object_object_add(o, "annotations",
 			       st->annotations ? json_object_get(st->annotations)
 					       : json_object_new_object());

@@ -33,7 +33,7 @@ typedef struct vs_state {
 	uint64_t start_time;	  /* of pid, see core/proc.h */
 	vs_status status;	  /* as last recorded; the live status is derived */
 	json_object *annotations; /* owned reference or NULL */
-	json_object *hooks;       /* config.json "hooks", kept for poststart/poststop */
+	json_object *hooks;	  /* config.json "hooks", kept for poststart/poststop */
 } vs_state;
 
 /* Ids as runc accepts them: [A-Za-z0-9_+.-], not "." or "..", 1..VS_ID_MAX chars. */
@@ -42,6 +42,10 @@ int vs_validate_id(const char *id, vs_err *err);
 int vs_state_save(const char *dir, const vs_state *st, vs_err *err);
 int vs_state_load(const char *dir, vs_state *st, vs_err *err);
 void vs_state_clear(vs_state *st);
+
+/* A user name for the state's owner ("#1000" when it has none); buf holds
+ * the fallback. */
+const char *vs_owner_name(uid_t uid, char *buf, size_t len);
 
 /* The OCI state document (ociVersion, id, status, pid, bundle, annotations). */
 json_object *vs_state_to_oci_json(const vs_state *st, vs_status live);
