@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "core/log.h"
+#include "core/sealed_exe.h"
 #include "oci/version.h"
 
 static const vs_command commands[] = {
@@ -96,6 +97,13 @@ const char *cli_one_id(const vs_command *cmd, int argc, char **argv, int optind_
 	return argv[optind_];
 }
 
+/* Commands whose process becomes (or clones) a container process: they run
+ * from a sealed copy of vessel (core/sealed_exe.h). */
+static bool runs_container_code(const vs_command *cmd)
+{
+	return cmd->run == cmd_create || cmd->run == cmd_run;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -116,6 +124,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	vs_cli cli = { .rt = { .root = "/run/vessel" } };
+	char **orig_argv = argv;
 	const char *log_path = NULL;
 	vs_log_format fmt = VS_LOG_TEXT;
 	bool debug = false;
@@ -196,6 +205,9 @@ int main(int argc, char **argv)
 	argv += optind;
 	if (cli_wants_help(cmd, argc, argv))
 		return 0;
+	vs_err err = { 0 };
+	if (runs_container_code(cmd) && vs_reexec_sealed(orig_argv, &err) < 0)
+		return cli_fail(&err);
 	optind = 1; /* reset getopt for the command's own parse */
 	int rc = cmd->run(&cli, argc, argv);
 	vs_log_close();

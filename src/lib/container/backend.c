@@ -27,9 +27,11 @@
 #include "core/fs.h"
 #include "core/log.h"
 #include "core/proc.h"
+#include "core/sealed_exe.h"
 #include "lifecycle/container.h"
 
 #define EXEC_FIFO     "exec.fifo"
+#define EXEC_ERROR    "exec.error"
 #define CGROUP_RECORD "cgroups.created"
 #define CGROUP_FILE   "cgroup.json"
 
@@ -313,8 +315,15 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 {
 	if (validate(cfg, opts, err) < 0)
 		return -1;
+	/* The init is a clone of us: it must run the sealed copy (CVE-2019-5736). */
+	if (!vs_self_is_sealed())
+		return vs_fail(err, 0,
+			       "vessel is not running from a sealed copy of itself, which the "
+			       "container init needs (CVE-2019-5736); the vessel CLI re-executes "
+			       "from one");
 
-	char cg_path[PATH_MAX], record[PATH_MAX], fifo[PATH_MAX], cg_file[PATH_MAX];
+	char cg_path[PATH_MAX], record[PATH_MAX], fifo[PATH_MAX], cg_file[PATH_MAX],
+		exec_error[PATH_MAX];
 	vs_cgroup_host host;
 	vs_autocgroup vs_cgroup *cg = NULL;
 	vs_autoresources vs_resources res = { 0 };
@@ -337,7 +346,8 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 	(void)warm;
 	if (state_file(c, CGROUP_RECORD, record, sizeof(record), err) < 0 ||
 	    state_file(c, CGROUP_FILE, cg_file, sizeof(cg_file), err) < 0 ||
-	    state_file(c, EXEC_FIFO, fifo, sizeof(fifo), err) < 0)
+	    state_file(c, EXEC_FIFO, fifo, sizeof(fifo), err) < 0 ||
+	    state_file(c, EXEC_ERROR, exec_error, sizeof(exec_error), err) < 0)
 		return -1;
 	c->state.cgroup_path = strdup(cg_path);
 	if (!c->state.cgroup_path)
@@ -349,16 +359,20 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 		return vs_fail_errno(err, "mkfifo %s", fifo);
 	/* O_RDWR: the init's read blocks until start writes, and never at open. */
 	vs_autoclose int fifo_fd = open(fifo, O_RDWR | O_CLOEXEC);
-	vs_autoclose int state_dir_fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fifo_fd < 0)
 		return vs_fail_errno(err, "open %s", fifo);
+	/* A regular file for the init's exec errors: it never holds a host directory. */
+	vs_autoclose int exec_error_fd =
+		open(exec_error, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (exec_error_fd < 0)
+		return vs_fail_errno(err, "open %s", exec_error);
 
 	vs_init_ctx ctx = { .cfg = cfg,
 			    .opts = opts,
 			    .fifo_fd = fifo_fd,
 			    .cgroup_path = cg_path,
 			    .cgroup = cg,
-			    .state_dir_fd = state_dir_fd };
+			    .exec_error_fd = exec_error_fd };
 	const vs_hooks *hooks = &cfg->hooks;
 	ctx.want_hooks = hooks->n[VS_HOOK_PRESTART] || hooks->n[VS_HOOK_CREATE_RUNTIME] ||
 			 hooks->n[VS_HOOK_CREATE_CONTAINER] || hooks->n[VS_HOOK_START_CONTAINER];
@@ -499,11 +513,11 @@ static int container_start(vs_container *c, vs_err *err)
 	if (unlink(fifo) < 0)
 		return vs_fail_errno(err, "unlink %s", fifo);
 	wait_for_exec(c, fd);
-	/* The init left exec.error if a startContainer hook or the exec failed. */
+	/* The init wrote exec.error if a startContainer hook or the exec failed. */
 	char errfile[PATH_MAX];
 	vs_autofree char *why = NULL;
-	if (state_file(c, "exec.error", errfile, sizeof(errfile), NULL) == 0 &&
-	    vs_read_file(errfile, &why, NULL, NULL) == 0)
+	if (state_file(c, EXEC_ERROR, errfile, sizeof(errfile), NULL) == 0 &&
+	    vs_read_file(errfile, &why, NULL, NULL) == 0 && why[0])
 		return vs_fail(err, 0, "the container process did not start: %s", why);
 	return 0;
 }

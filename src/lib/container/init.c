@@ -17,7 +17,9 @@
 
 #include "container/internal.h"
 #include "container/sync.h"
+#include "core/cleanup.h"
 #include "core/fs.h"
+#include "core/resolve.h"
 #include "core/log.h"
 
 static int set_sysctls(const vs_config *cfg, vs_err *err)
@@ -132,14 +134,20 @@ static int setup(vs_init_ctx *ctx, char *exe, size_t exelen, vs_err *err)
 	if (vs_rootfs_setup(ctx, err) < 0 || vs_init_wait_cgroup(ctx, err) < 0 ||
 	    set_sysctls(cfg, err) < 0)
 		return -1;
-	/* cwd may be missing from the image: create it before root goes read-only. */
-	if (vs_mkdir_p(p->cwd, 0755, err) < 0)
+	/* cwd and the program are resolved inside the new root, never through a
+	 * magic link (/proc/self/fd/N, /proc/self/exe): CVE-2024-21626. cwd may
+	 * be missing from the image: create it before root goes read-only. */
+	vs_autoclose int root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0)
+		return vs_fail_errno(err, "open the container root");
+	vs_autoclose int cwd_fd = vs_open_in_root(root_fd, p->cwd, VS_CREATE_DIR, err);
+	if (cwd_fd < 0)
 		return vs_err_wrap(err, "process.cwd");
 	if (vs_rootfs_finalize(cfg, err) < 0)
 		return -1;
-	if (chdir(p->cwd) < 0)
+	if (fchdir(cwd_fd) < 0)
 		return vs_fail_errno(err, "process.cwd: chdir %s", p->cwd);
-	if (vs_find_executable(p, exe, exelen, err) < 0)
+	if (vs_find_executable(p, root_fd, exe, exelen, err) < 0)
 		return -1;
 	if (vs_process_apply_rlimits(p, err) < 0)
 		return -1;
@@ -152,7 +160,7 @@ static int setup(vs_init_ctx *ctx, char *exe, size_t exelen, vs_err *err)
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return vs_fail_errno(err, "prctl(PR_SET_NO_NEW_PRIVS)");
 	/* cwd again as the target user: it must be able to enter it. */
-	if (chdir(p->cwd) < 0)
+	if (fchdir(cwd_fd) < 0)
 		return vs_fail_errno(err, "process.cwd: chdir %s as uid %u", p->cwd,
 				     (unsigned)p->uid);
 	return limit_fds(ctx->opts->preserve_fds, err);
@@ -200,11 +208,53 @@ static int relocate_internal_fds(vs_init_ctx *ctx, vs_err *err)
 	int floor = 3 + ctx->opts->preserve_fds;
 	vs_log_close(); /* the init reports errors over the sync socket, not the log */
 	if (move_above(&ctx->sync_fd, floor) < 0 || move_above(&ctx->fifo_fd, floor) < 0 ||
-	    move_above(&ctx->state_dir_fd, floor) < 0)
+	    move_above(&ctx->exec_error_fd, floor) < 0)
 		return vs_fail_errno(err, "move internal fds above %d", floor);
 	for (int t = 0; t < VS_NS_COUNT; t++)
 		if (move_above(&ctx->ns_fds[t], floor) < 0)
 			return vs_fail_errno(err, "move internal fds above %d", floor);
+	return 0;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* Close (not just mark close-on-exec) every fd above the std fds and
+ * --preserve-fds that is not one of ours: the runtime's saved namespace fds,
+ * its state dir, whatever our caller leaked. A close-on-exec fd is still
+ * open while execve resolves a #! interpreter or PT_INTERP, and until then a
+ * neighbour in our pid namespace could reach it through /proc/PID/fd. */
+static int close_foreign_fds(vs_init_ctx *ctx, vs_err *err)
+{
+	/* Only these namespaces are entered here; the runtime joined the rest. */
+	for (int t = 0; t < VS_NS_COUNT; t++)
+		if (t != VS_NS_USER && t != VS_NS_MNT && t != VS_NS_CGROUP && ctx->ns_fds[t] >= 0) {
+			close(ctx->ns_fds[t]);
+			ctx->ns_fds[t] = -1;
+		}
+	int keep[3 + VS_NS_COUNT], n = 0;
+	int floor = 3 + ctx->opts->preserve_fds;
+	int mine[] = { ctx->sync_fd, ctx->fifo_fd, ctx->exec_error_fd };
+	for (size_t i = 0; i < sizeof(mine) / sizeof(mine[0]); i++)
+		if (mine[i] >= floor)
+			keep[n++] = mine[i];
+	for (int t = 0; t < VS_NS_COUNT; t++)
+		if (ctx->ns_fds[t] >= floor)
+			keep[n++] = ctx->ns_fds[t];
+	qsort(keep, (size_t)n, sizeof(int), cmp_int);
+	unsigned int from = (unsigned int)floor;
+	for (int i = 0; i < n; i++) {
+		unsigned int fd = (unsigned int)keep[i];
+		if (fd < from)
+			continue; /* a duplicate */
+		if (fd > from && syscall(SYS_close_range, from, fd - 1, 0) < 0)
+			return vs_fail_errno(err, "close inherited fds");
+		from = fd + 1;
+	}
+	if (syscall(SYS_close_range, from, ~0U, 0) < 0)
+		return vs_fail_errno(err, "close inherited fds");
 	return 0;
 }
 
@@ -216,18 +266,12 @@ static void close_namespace_fds(vs_init_ctx *ctx)
 }
 
 /* After start released us the sync socket is gone: leave the reason in
- * the state dir (start reads it once our fifo fd closes) and on stderr. */
+ * exec.error (start reads it once our fifo fd closes) and on stderr. */
 __attribute__((noreturn)) static void fail_after_start(vs_init_ctx *ctx, const vs_err *err)
 {
 	dprintf(STDERR_FILENO, "vessel: %s\n", err->msg);
-	if (ctx->state_dir_fd >= 0) {
-		int fd = openat(ctx->state_dir_fd, "exec.error",
-				O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd >= 0) {
-			dprintf(fd, "%s", err->msg);
-			close(fd);
-		}
-	}
+	if (ctx->exec_error_fd >= 0)
+		dprintf(ctx->exec_error_fd, "%s", err->msg);
 	_exit(127);
 }
 
@@ -235,7 +279,11 @@ void vs_container_init(vs_init_ctx *ctx)
 {
 	vs_err err = { 0 };
 	char exe[PATH_MAX];
-	if (relocate_internal_fds(ctx, &err) < 0) {
+	/* Not dumpable until the program is exec'd (execve makes it dumpable
+	 * again): a neighbour in our pid namespace cannot open /proc/PID/fd/N
+	 * or /proc/PID/exe of this still-privileged vessel process. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (relocate_internal_fds(ctx, &err) < 0 || close_foreign_fds(ctx, &err) < 0) {
 		vs_sync_send(ctx->sync_fd, VS_SYNC_ERROR, &err);
 		_exit(1);
 	}

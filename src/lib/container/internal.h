@@ -12,8 +12,10 @@ typedef struct vs_init_ctx {
 	const vs_config *cfg;
 	const vs_create_opts *opts;
 	int sync_fd;			/* child end of the sync socket */
-	int state_dir_fd;		/* the state dir, to leave exec.error after start (or -1) */
-	int fifo_fd;			/* O_PATH fd of exec.fifo, opened by the parent */
+	int exec_error_fd;		/* exec.error, a regular file: why start failed (or -1);
+					 * never a host directory, which a hostile image could
+					 * reach through /proc/self/fd */
+	int fifo_fd;			/* exec.fifo, opened O_RDWR by the parent */
 	int ns_fds[VS_NS_COUNT];	/* fds of namespaces to join in the child, or -1 */
 	int deferred_unshare;		/* CLONE_NEW* flags to unshare in the child */
 	const char *cgroup_path;	/* the container's cgroup, for cgroup mounts */
@@ -52,7 +54,9 @@ int vs_process_apply_rlimits(const vs_process *p, vs_err *err);
 int vs_process_drop_privileges(const vs_process *p, vs_err *err);
 
 /* Locate args[0] in PATH from the process env (like execvp, but checked
- * before start so a missing program fails create). */
-int vs_find_executable(const vs_process *p, char *out, size_t len, vs_err *err);
+ * before start so a missing program fails create). Every candidate is
+ * resolved inside root_fd without magic links, so /proc/self/fd/N or
+ * /proc/self/exe tricks are refused; out gets the path to exec. */
+int vs_find_executable(const vs_process *p, int root_fd, char *out, size_t len, vs_err *err);
 
 #endif

@@ -1,6 +1,7 @@
 /* The process's identity and limits: rlimits, uid/gid/groups, the five
  * capability sets and the executable lookup. */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <stdio.h>
@@ -12,7 +13,9 @@
 #include <unistd.h>
 
 #include "container/internal.h"
+#include "core/cleanup.h"
 #include "core/log.h"
+#include "core/resolve.h"
 
 int vs_process_apply_rlimits(const vs_process *p, vs_err *err)
 {
@@ -63,14 +66,13 @@ static int set_caps(const vs_process *p, vs_err *err)
 
 int vs_process_drop_privileges(const vs_process *p, vs_err *err)
 {
-	if (p->has_caps) {
-		int last = (int)cap_max_bits() - 1;
-		for (int c = 0; c <= last; c++)
-			if (!(p->caps[VS_CAP_BOUNDING] & (1ULL << c)) &&
-			    prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
-				return vs_fail_errno(err, "process.capabilities.bounding: drop %d",
-						     c);
-	}
+	/* Without a capabilities object every set is empty (p->caps is zero), as
+	 * in runc: absent never means "keep the runtime's full set". */
+	int last = (int)cap_max_bits() - 1;
+	for (int c = 0; c <= last; c++)
+		if (!(p->caps[VS_CAP_BOUNDING] & (1ULL << c)) &&
+		    prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+			return vs_fail_errno(err, "process.capabilities.bounding: drop %d", c);
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 		return vs_fail_errno(err, "prctl(PR_SET_KEEPCAPS)");
 	if (setgroups(p->n_additional_gids, p->additional_gids) < 0) {
@@ -85,25 +87,52 @@ int vs_process_drop_privileges(const vs_process *p, vs_err *err)
 		return vs_fail_errno(err, "process.user.uid: setuid %u", (unsigned)p->uid);
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
 		return vs_fail_errno(err, "prctl(PR_SET_KEEPCAPS)");
-	/* Without a capabilities object the process keeps what it has, as in runc. */
-	return p->has_caps ? set_caps(p, err) : 0;
+	return set_caps(p, err);
 }
 
-static bool is_executable(const char *path)
+/* 1: path resolves inside the root (no magic link, no escape) to an
+ * executable regular file; 0: it does not exist there; -1: anything else. */
+static int check_candidate(int root_fd, const char *path, vs_err *err)
 {
+	vs_err e = { 0 };
+	vs_autoclose int fd = vs_open_in_root(root_fd, path, VS_OPEN_EXISTING, &e);
+	if (fd < 0) {
+		if (e.errnum == ENOENT || e.errnum == ENOTDIR)
+			return 0;
+		return vs_fail(err, e.errnum, "process.args[0]: \"%s\"", path);
+	}
 	struct stat st;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+	if (fstat(fd, &st) < 0)
+		return vs_fail_errno(err, "process.args[0]: stat \"%s\"", path);
+	if (!S_ISREG(st.st_mode))
+		return vs_fail(err, EACCES, "process.args[0]: \"%s\" is not a regular file", path);
+	if (faccessat(fd, "", X_OK, AT_EMPTY_PATH) < 0)
+		return vs_fail_errno(err, "process.args[0]: exec \"%s\"", path);
+	return 1;
 }
 
-int vs_find_executable(const vs_process *p, char *out, size_t len, vs_err *err)
+/* dir/name, with a relative dir taken from cwd (as execvp would see it). */
+static int candidate(char *out, size_t len, const char *cwd, const char *dir, size_t dlen,
+		     const char *name)
+{
+	int n = dlen && dir[0] == '/'
+			? snprintf(out, len, "%.*s/%s", (int)dlen, dir, name)
+			: snprintf(out, len, "%s/%.*s/%s", cwd, (int)dlen, dlen ? dir : ".", name);
+	return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+int vs_find_executable(const vs_process *p, int root_fd, char *out, size_t len, vs_err *err)
 {
 	const char *name = p->args[0];
 	if (strchr(name, '/')) {
-		if (!is_executable(name))
-			return vs_fail(err, errno ? errno : EACCES, "process.args[0]: exec \"%s\"",
-				       name);
-		snprintf(out, len, "%s", name);
-		return 0;
+		int n = name[0] == '/' ? snprintf(out, len, "%s", name)
+				       : snprintf(out, len, "%s/%s", p->cwd, name);
+		if (n < 0 || (size_t)n >= len)
+			return vs_fail(err, ENAMETOOLONG, "process.args[0]: \"%s\"", name);
+		int r = check_candidate(root_fd, out, err);
+		if (r == 0)
+			return vs_fail(err, ENOENT, "process.args[0]: exec \"%s\"", name);
+		return r < 0 ? -1 : 0;
 	}
 	const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 	for (char **e = p->env; e && *e; e++)
@@ -113,9 +142,11 @@ int vs_find_executable(const vs_process *p, char *out, size_t len, vs_err *err)
 	while (*dir) {
 		const char *end = strchr(dir, ':');
 		size_t dlen = end ? (size_t)(end - dir) : strlen(dir);
-		int n = snprintf(out, len, "%.*s/%s", (int)dlen, dlen ? dir : ".", name);
-		if (n > 0 && (size_t)n < len && is_executable(out))
-			return 0;
+		if (candidate(out, len, p->cwd, dir, dlen, name) == 0) {
+			int r = check_candidate(root_fd, out, err);
+			if (r != 0)
+				return r < 0 ? -1 : 0;
+		}
 		if (!end)
 			break;
 		dir = end + 1;

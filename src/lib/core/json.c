@@ -39,7 +39,8 @@ int vs_json_fail(vs_err *err, const char *where, const char *key, const char *fm
 json_object *vs_json_member(json_object *obj, const char *key)
 {
 	json_object *v;
-	if (!obj || !json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
+	if (!obj || !json_object_object_get_ex(obj, key, &v) ||
+	    json_object_is_type(v, json_type_null))
 		return NULL;
 	return v;
 }
@@ -80,8 +81,7 @@ int vs_json_get_string(json_object *obj, const char *where, const char *key, cha
 	return 1;
 }
 
-int vs_json_get_bool(json_object *obj, const char *where, const char *key, bool *out,
-		     vs_err *err)
+int vs_json_get_bool(json_object *obj, const char *where, const char *key, bool *out, vs_err *err)
 {
 	int rc;
 	json_object *v = typed(obj, where, key, json_type_boolean, "a boolean", &rc, err);
@@ -118,8 +118,8 @@ int vs_json_as_u64(json_object *v, const char *what, uint64_t max, uint64_t *out
 	return 1;
 }
 
-int vs_json_get_int(json_object *obj, const char *where, const char *key, int64_t min,
-		    int64_t max, int64_t *out, vs_err *err)
+int vs_json_get_int(json_object *obj, const char *where, const char *key, int64_t min, int64_t max,
+		    int64_t *out, vs_err *err)
 {
 	json_object *v = vs_json_member(obj, key);
 	if (!v)

@@ -36,11 +36,10 @@ int vs_json_get_string(json_object *obj, const char *where, const char *key, cha
 /* Like vs_json_get_string, but borrows the string from the document. */
 int vs_json_get_cstr(json_object *obj, const char *where, const char *key, const char **out,
 		     vs_err *err);
-int vs_json_get_bool(json_object *obj, const char *where, const char *key, bool *out,
-		     vs_err *err);
+int vs_json_get_bool(json_object *obj, const char *where, const char *key, bool *out, vs_err *err);
 /* A signed integer in [min, max]. */
-int vs_json_get_int(json_object *obj, const char *where, const char *key, int64_t min,
-		    int64_t max, int64_t *out, vs_err *err);
+int vs_json_get_int(json_object *obj, const char *where, const char *key, int64_t min, int64_t max,
+		    int64_t *out, vs_err *err);
 /* An unsigned integer in [0, max] (json-c keeps values above INT64_MAX). */
 int vs_json_get_u64(json_object *obj, const char *where, const char *key, uint64_t max,
 		    uint64_t *out, vs_err *err);
