@@ -22,15 +22,18 @@ $(1)/libvessel.a: $$(patsubst %.c,$(1)/obj/%.o,$$(LIB_SRC))
 	ar rcs $$@ $$^
 
 $(1)/vessel: $$(patsubst %.c,$(1)/obj/%.o,$$(CLI_SRC)) $(1)/libvessel.a
-	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $$(CFLAGS) $(2) $(3) -o $$@ $$^ $$(LDLIBS)
 
 $(1)/tests/%: $(1)/obj/tests/unit/%.o $(1)/libvessel.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ $$(LDLIBS) -lcmocka
 endef
 
-$(eval $(call tree,build,))
-$(eval $(call tree,build-asan,$(SAN)))
+# The release binary is static: create and run re-execute it from a sealed
+# memfd (core/sealed_exe.h), and a static exec skips the dynamic loader's
+# work both times. ASan needs a dynamic binary.
+$(eval $(call tree,build,,-static))
+$(eval $(call tree,build-asan,$(SAN),))
 
 UNIT_BINS      := $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRC))
 UNIT_BINS_ASAN := $(patsubst tests/unit/%.c,build-asan/tests/%,$(UNIT_SRC))

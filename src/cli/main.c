@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/fs.h"
 #include "core/log.h"
 #include "core/sealed_exe.h"
 #include "oci/version.h"
@@ -206,8 +207,13 @@ int main(int argc, char **argv)
 	if (cli_wants_help(cmd, argc, argv))
 		return 0;
 	vs_err err = { 0 };
-	if (runs_container_code(cmd) && vs_reexec_sealed(orig_argv, &err) < 0)
-		return cli_fail(&err);
+	if (runs_container_code(cmd)) {
+		/* The state root is the overlay's spare layer (see sealed_exe.h);
+		 * create makes it anyway. */
+		vs_mkdir_p(cli.rt.root, 0700, NULL);
+		if (vs_reexec_sealed(orig_argv, cli.rt.root, &err) < 0)
+			return cli_fail(&err);
+	}
 	optind = 1; /* reset getopt for the command's own parse */
 	int rc = cmd->run(&cli, argc, argv);
 	vs_log_close();

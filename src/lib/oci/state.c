@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,12 +142,22 @@ void vs_state_clear(vs_state *st)
 	memset(st, 0, sizeof(*st));
 }
 
+/* /etc/passwd read directly (fgetpwent, no NSS): the release binary is
+ * static, and runc shows the same file's names. */
 const char *vs_owner_name(uid_t uid, char *buf, size_t len)
 {
-	struct passwd *pw = getpwuid(uid);
-	if (pw)
-		return pw->pw_name;
-	snprintf(buf, len, "#%u", (unsigned)uid);
+	FILE *f = fopen("/etc/passwd", "re");
+	struct passwd *pw;
+	bool found = false;
+	while (f && !found && (pw = fgetpwent(f)))
+		if (pw->pw_uid == uid) {
+			snprintf(buf, len, "%s", pw->pw_name);
+			found = true;
+		}
+	if (f)
+		fclose(f);
+	if (!found)
+		snprintf(buf, len, "#%u", (unsigned)uid);
 	return buf;
 }
 
