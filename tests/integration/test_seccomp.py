@@ -185,7 +185,8 @@ def test_load_order_decides_what_setup_runs_under(vessel, bundle, cid, nnp):
 
 class Listener:
     """A seccomp agent at listenerPath: takes the state and the fd, then
-    answers every notification with error -answer_errno."""
+    answers every notification with error -answer_errno (0: let the call
+    go on, SECCOMP_USER_NOTIF_FLAG_CONTINUE)."""
 
     def __init__(self, path, answer_errno):
         self.path = path
@@ -234,7 +235,7 @@ class Listener:
                     return  # the filter's processes are gone
                 notif_id, pid, flags, nr = struct.unpack_from("QIIi", buf)
                 self.nrs.append(nr)
-                resp = struct.pack("QqiI", notif_id, 0, -self.answer, 0)
+                resp = struct.pack("QqiI", notif_id, 0, -self.answer, 0 if self.answer else 1)
                 try:
                     fcntl.ioctl(fd, IOCTL_NOTIF_SEND, bytearray(resp), True)
                 except OSError:
@@ -273,6 +274,26 @@ def test_notify_hands_the_listener_to_the_agent(vessel, bundle, cid, tmp_path, n
     assert st["state"]["pid"] == st["pid"]
     assert st["state"]["status"] == "creating"
     assert st["state"]["bundle"] == bundle.path
+
+
+def test_notify_during_setup_and_with_hooks(vessel, bundle, cid, tmp_path):
+    # Without no_new_privs the filter is on while the init still works: its
+    # own chdir is notified before READY. The agent must get the fd first
+    # (or create would hang), and runtime hooks come before the handoff.
+    path = str(tmp_path / "agent.sock")
+    agent = Listener(path, answer_errno=0)
+    bundle.config["hooks"] = {"createRuntime": [{"path": "/bin/true"}]}
+    try:
+        prof = profile([{"names": ["chdir"], "action": "SCMP_ACT_NOTIFY"}], listenerPath=path)
+        with_profile(bundle, prof, False, "cd /tmp && pwd")
+        p = run(vessel, bundle, cid)
+        agent.thread.join(10)
+    finally:
+        agent.close()
+    assert agent.error is None, agent.error
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["/tmp"]
+    assert len(agent.nrs) >= 2 and set(agent.nrs) == {80}  # the init's chdir and the shell's
 
 
 def leftovers(vessel, cid):
