@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,27 +52,28 @@ static void test_absent(void **state)
 	vs_config_free(c);
 }
 
+#define FULL_PROFILE                                                                               \
+	HEAD "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":38,"                       \
+	     "\"architectures\":[\"SCMP_ARCH_X86_64\",\"SCMP_ARCH_X86\",\"SCMP_ARCH_AARCH64\"],"   \
+	     "\"flags\":[\"SECCOMP_FILTER_FLAG_TSYNC\",\"SECCOMP_FILTER_FLAG_LOG\","               \
+	     "\"SECCOMP_FILTER_FLAG_SPEC_ALLOW\"],"                                                \
+	     "\"listenerPath\":\"/run/agent.sock\",\"listenerMetadata\":\"m=1\","                  \
+	     "\"syscalls\":[{\"names\":[\"read\",\"write\"],\"action\":\"SCMP_ACT_ALLOW\"},"       \
+	     "{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":28},"              \
+	     "{\"names\":[\"chmod\"],\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":1,"        \
+	     "\"value\":511,\"valueTwo\":0,\"op\":\"SCMP_CMP_EQ\"},{\"index\":0,\"value\":7,"      \
+	     "\"valueTwo\":3,\"op\":\"SCMP_CMP_MASKED_EQ\"}]},"                                    \
+	     "{\"names\":[\"ptrace\"],\"action\":\"SCMP_ACT_TRACE\"},"                             \
+	     "{\"names\":[\"getpid\"],\"action\":\"SCMP_ACT_NOTIFY\"},"                            \
+	     "{\"names\":[\"kill\"],\"action\":\"SCMP_ACT_KILL\"},"                                \
+	     "{\"names\":[\"tkill\"],\"action\":\"SCMP_ACT_KILL_PROCESS\"},"                       \
+	     "{\"names\":[\"uname\"],\"action\":\"SCMP_ACT_LOG\"},"                                \
+	     "{\"names\":[\"getppid\"],\"action\":\"SCMP_ACT_TRAP\"}]}" TAIL
+
 static void test_full_profile(void **state)
 {
 	(void)state;
-	vs_config *c = parse_ok(
-		HEAD
-		"{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":38,"
-		"\"architectures\":[\"SCMP_ARCH_X86_64\",\"SCMP_ARCH_X86\",\"SCMP_ARCH_AARCH64\"],"
-		"\"flags\":[\"SECCOMP_FILTER_FLAG_TSYNC\",\"SECCOMP_FILTER_FLAG_LOG\","
-		"\"SECCOMP_FILTER_FLAG_SPEC_ALLOW\"],"
-		"\"listenerPath\":\"/run/agent.sock\",\"listenerMetadata\":\"m=1\","
-		"\"syscalls\":[{\"names\":[\"read\",\"write\"],\"action\":\"SCMP_ACT_ALLOW\"},"
-		"{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":28},"
-		"{\"names\":[\"chmod\"],\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":1,"
-		"\"value\":511,\"valueTwo\":0,\"op\":\"SCMP_CMP_EQ\"},{\"index\":0,\"value\":7,"
-		"\"valueTwo\":3,\"op\":\"SCMP_CMP_MASKED_EQ\"}]},"
-		"{\"names\":[\"ptrace\"],\"action\":\"SCMP_ACT_TRACE\"},"
-		"{\"names\":[\"getpid\"],\"action\":\"SCMP_ACT_NOTIFY\"},"
-		"{\"names\":[\"kill\"],\"action\":\"SCMP_ACT_KILL\"},"
-		"{\"names\":[\"tkill\"],\"action\":\"SCMP_ACT_KILL_PROCESS\"},"
-		"{\"names\":[\"uname\"],\"action\":\"SCMP_ACT_LOG\"},"
-		"{\"names\":[\"getppid\"],\"action\":\"SCMP_ACT_TRAP\"}]}" TAIL);
+	vs_config *c = parse_ok(FULL_PROFILE);
 	const vs_seccomp *s = c->seccomp;
 	assert_non_null(s);
 	assert_int_equal(s->default_action, SCMP_ACT_ERRNO(38));
@@ -301,6 +303,48 @@ static void test_pseudo_syscall_kept(void **state)
 	vs_config_free(c);
 }
 
+static uint64_t rng = 0x2545f4914f6cdd1dULL;
+
+static uint64_t next_rand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* Deterministic mutations of the full profile (bytes from JSON's alphabet,
+ * truncations) each parse or fail with a message, never crash: the fuzz
+ * target's job, replayed on every run under ASan. */
+static void test_mutations_never_crash(void **state)
+{
+	(void)state;
+	static const char alphabet[] = "{}[]\",:0123456789-.eE tfnul\\x_AZ";
+	const char *base = FULL_PROFILE;
+	size_t len = strlen(base);
+	char *buf = malloc(len + 1);
+	assert_non_null(buf);
+	int saved = dup(STDERR_FILENO), devnull = open("/dev/null", O_WRONLY);
+	dup2(devnull, STDERR_FILENO); /* mutated names warn */
+	for (int i = 0; i < 4000; i++) {
+		memcpy(buf, base, len + 1);
+		for (int k = 0; k < 1 + i % 4; k++)
+			buf[next_rand() % len] = alphabet[next_rand() % (sizeof(alphabet) - 1)];
+		if (i % 5 == 0)
+			buf[next_rand() % len] = '\0';
+		vs_config *c = NULL;
+		vs_err err = { 0 };
+		if (vs_config_parse(buf, "/", &c, &err) == 0)
+			vs_config_free(c);
+		else
+			assert_true(err.msg[0] != '\0');
+	}
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(devnull);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -310,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_bad_profiles),
 		cmocka_unit_test(test_unknown_syscall_skipped_with_warning),
 		cmocka_unit_test(test_pseudo_syscall_kept),
+		cmocka_unit_test(test_mutations_never_crash),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
