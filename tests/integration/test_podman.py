@@ -54,3 +54,15 @@ def test_podman_reports_runtime_error(rootfs):
     p = podman("run", "--rm", *LIMITS, "--network", "none", "--rootfs", rootfs, "/bin/no-such-program")
     assert p.returncode != 0
     assert "no-such-program" in p.stderr
+
+
+
+@pytest.mark.parametrize("opts,mode", [([], "2"), (["--security-opt", "seccomp=unconfined"], "0")],
+                         ids=["default-profile", "unconfined"])
+def test_podman_seccomp_profile_is_applied(rootfs, opts, mode):
+    # podman turns /usr/share/containers/seccomp.json into linux.seccomp
+    # (ERRNO by default, an allow list); unconfined sends none.
+    p = podman("run", "--rm", *LIMITS, *opts, "--network", "none", "--rootfs", rootfs,
+               "/bin/sh", "-c", "grep Seccomp: /proc/self/status")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["Seccomp:", mode]

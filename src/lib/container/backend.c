@@ -459,6 +459,9 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 		if (run_runtime_hooks(c, cfg, sv[0], err) < 0 || vs_sync_recv(sv[0], &m, err) < 0)
 			goto out_sock;
 	}
+	if (m.type == VS_SYNC_SECCOMP_FD &&
+	    (vs_seccomp_notify_handoff(c, cfg, sv[0], err) < 0 || vs_sync_recv(sv[0], &m, err) < 0))
+		goto out_sock;
 	if (m.type == VS_SYNC_ERROR) {
 		copy_child_error(&m, err);
 		goto out_sock;

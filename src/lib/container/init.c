@@ -155,7 +155,7 @@ static int setup(vs_init_ctx *ctx, char *exe, size_t exelen, vs_err *err)
 		umask(p->umask);
 	else
 		umask(022);
-	if (vs_process_drop_privileges(p, err) < 0)
+	if (vs_init_seccomp(ctx, false, err) < 0 || vs_process_drop_privileges(p, err) < 0)
 		return -1;
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return vs_fail_errno(err, "prctl(PR_SET_NO_NEW_PRIVS)");
@@ -163,7 +163,9 @@ static int setup(vs_init_ctx *ctx, char *exe, size_t exelen, vs_err *err)
 	if (fchdir(cwd_fd) < 0)
 		return vs_fail_errno(err, "process.cwd: chdir %s as uid %u", p->cwd,
 				     (unsigned)p->uid);
-	return limit_fds(ctx->opts->preserve_fds, err);
+	if (limit_fds(ctx->opts->preserve_fds, err) < 0)
+		return -1;
+	return vs_init_seccomp(ctx, true, err);
 }
 
 int vs_init_hook_point(vs_init_ctx *ctx, vs_err *err)

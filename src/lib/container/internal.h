@@ -53,6 +53,15 @@ int vs_devices_setup(const vs_config *cfg, int root_fd, bool in_userns, vs_err *
 int vs_process_apply_rlimits(const vs_process *p, vs_err *err);
 int vs_process_drop_privileges(const vs_process *p, vs_err *err);
 
+/* seccomp.c: load linux.seccomp if it goes on at this point (after_nnp: the
+ * end of setup, for process.noNewPrivileges; otherwise before capabilities
+ * drop) and send a notify listener to the runtime. */
+int vs_init_seccomp(vs_init_ctx *ctx, bool after_nnp, vs_err *err);
+
+/* seccomp_notify.c, runtime side: take the listener the init sent
+ * (VS_SYNC_SECCOMP_FD) and pass it with the container state to listenerPath. */
+int vs_seccomp_notify_handoff(vs_container *c, const vs_config *cfg, int sock, vs_err *err);
+
 /* Locate args[0] in PATH from the process env (like execvp, but checked
  * before start so a missing program fails create). Every candidate is
  * resolved inside root_fd without magic links, so /proc/self/fd/N or

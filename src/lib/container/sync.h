@@ -17,6 +17,8 @@ enum vs_sync_type {
 	VS_SYNC_HOOKS,	     /* child -> parent: mounts done, before pivot: run runtime hooks */
 	VS_SYNC_HOOKS_DONE,  /* parent -> child: ran them; two blobs follow (state JSON
 			      * "creating" and "created") for the container's own hooks */
+	VS_SYNC_SECCOMP_FD,  /* child -> parent: seccomp filter loaded; its notify listener
+			      * fd follows (vs_sync_send_fd) for linux.seccomp.listenerPath */
 };
 
 typedef struct vs_sync_msg {
@@ -32,5 +34,9 @@ int vs_sync_recv(int fd, vs_sync_msg *m, vs_err *err);
 /* A variable-length payload (up to 256 KiB) as one datagram. */
 int vs_sync_send_blob(int fd, const char *data, size_t len);
 int vs_sync_recv_blob(int fd, char **out, vs_err *err);
+
+/* One fd by SCM_RIGHTS in a one-byte datagram; the receiver's copy is O_CLOEXEC. */
+int vs_sync_send_fd(int sock, int fd);
+int vs_sync_recv_fd(int sock, int *fd, vs_err *err);
 
 #endif

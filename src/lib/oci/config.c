@@ -16,6 +16,7 @@
 #include "core/fs.h"
 #include "core/log.h"
 #include "core/strv.h"
+#include "oci/seccomp.h"
 
 #ifndef MS_NOSYMFOLLOW
 #define MS_NOSYMFOLLOW 256
@@ -839,7 +840,7 @@ static int parse_linux(json_object *linux_, vs_config *c, vs_err *err)
 		return -1;
 	if (get_object(linux_, "resources", "linux.resources", &c->resources, err) < 0)
 		return -1;
-	return 0;
+	return vs_seccomp_parse(linux_, "config.json: linux", &c->seccomp, err);
 }
 
 int vs_config_parse(const char *text, const char *bundle, vs_config **out, vs_err *err)
@@ -991,6 +992,7 @@ void vs_config_free(vs_config *c)
 	free(c->sysctl);
 	free(c->cgroups_path);
 	vs_hooks_free(&c->hooks);
+	vs_seccomp_free(c->seccomp);
 	if (c->doc)
 		json_object_put(c->doc);
 	free(c);

@@ -95,6 +95,8 @@ typedef struct vs_kv {
 	char *key, *value;
 } vs_kv;
 
+struct vs_seccomp;
+
 typedef struct vs_config {
 	json_object *doc; /* the parsed document (owns raw sections) */
 	char *bundle;	  /* absolute bundle dir: base of relative paths */
@@ -126,6 +128,7 @@ typedef struct vs_config {
 	json_object *annotations; /* borrowed from doc, may be NULL */
 	vs_hooks hooks;
 	json_object *hooks_json;   /* the raw "hooks" object, borrowed from doc */
+	struct vs_seccomp *seccomp; /* linux.seccomp (oci/seccomp.h), NULL if absent */
 } vs_config;
 
 /* Parse and validate bundle/config.json. root.path is resolved against bundle. */

@@ -2,6 +2,7 @@
 #include <sys/capability.h>
 
 #include "oci/config.h"
+#include "oci/seccomp.h"
 #include "oci/spec.h"
 #include "oci/version.h"
 
@@ -54,9 +55,7 @@ json_object *vs_features(void)
 	json_object_object_add(cg, "systemd", json_object_new_boolean(0));
 	json_object_object_add(cg, "systemdUser", json_object_new_boolean(0));
 	json_object_object_add(lx, "cgroup", cg);
-	json_object *sc = json_object_new_object();
-	json_object_object_add(sc, "enabled", json_object_new_boolean(0));
-	json_object_object_add(lx, "seccomp", sc);
+	json_object_object_add(lx, "seccomp", vs_seccomp_features());
 	json_object *off = json_object_new_object();
 	json_object_object_add(off, "enabled", json_object_new_boolean(0));
 	json_object_object_add(lx, "apparmor", off);
