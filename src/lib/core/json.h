@@ -36,11 +36,10 @@ int vs_json_get_string(json_object *obj, const char *where, const char *key, cha
 /* Like vs_json_get_string, but borrows the string from the document. */
 int vs_json_get_cstr(json_object *obj, const char *where, const char *key, const char **out,
 		     vs_err *err);
-int vs_json_get_bool(json_object *obj, const char *where, const char *key, bool *out,
-		     vs_err *err);
+int vs_json_get_bool(json_object *obj, const char *where, const char *key, bool *out, vs_err *err);
 /* A signed integer in [min, max]. */
-int vs_json_get_int(json_object *obj, const char *where, const char *key, int64_t min,
-		    int64_t max, int64_t *out, vs_err *err);
+int vs_json_get_int(json_object *obj, const char *where, const char *key, int64_t min, int64_t max,
+		    int64_t *out, vs_err *err);
 /* An unsigned integer in [0, max] (json-c keeps values above INT64_MAX). */
 int vs_json_get_u64(json_object *obj, const char *where, const char *key, uint64_t max,
 		    uint64_t *out, vs_err *err);
@@ -52,9 +51,20 @@ int vs_json_get_array(json_object *obj, const char *where, const char *key, json
 int vs_json_get_strv(json_object *obj, const char *where, const char *key, char ***out,
 		     size_t *count, vs_err *err);
 
+/* A string naming one of names (ended by a NULL name) into its value;
+ * an unknown one fails with "<path>: unknown <noun> \"X\"". */
+typedef struct vs_json_enum {
+	const char *name;
+	int64_t value;
+} vs_json_enum;
+int vs_json_get_enum(json_object *obj, const char *where, const char *key,
+		     const vs_json_enum *names, const char *noun, int64_t *out, vs_err *err);
+
 /* The same checks on a bare value (an array element): `what` is its full name. */
 int vs_json_as_u64(json_object *v, const char *what, uint64_t max, uint64_t *out, vs_err *err);
 int vs_json_as_int(json_object *v, const char *what, int64_t min, int64_t max, int64_t *out,
 		   vs_err *err);
+int vs_json_as_enum(json_object *v, const char *what, const vs_json_enum *names, const char *noun,
+		    int64_t *out, vs_err *err);
 
 #endif
