@@ -17,6 +17,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/strv.h"
+#include "oci/refused.h"
 
 #ifndef MS_NOSYMFOLLOW
 #define MS_NOSYMFOLLOW 256
@@ -778,6 +779,8 @@ int vs_config_parse(const char *text, const char *bundle, vs_config **out, vs_er
 	if (vs_json_get_object(c->doc, W, "linux", &linux_, err) < 0)
 		goto fail;
 	if (linux_ && parse_linux(linux_, c, err) < 0)
+		goto fail;
+	if (vs_config_refuse_unapplied(proc, linux_, err) < 0)
 		goto fail;
 	if ((c->hostname || c->domainname) &&
 	    (!c->ns[VS_NS_UTS].present || c->ns[VS_NS_UTS].path)) {
