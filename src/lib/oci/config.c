@@ -780,7 +780,8 @@ int vs_config_parse(const char *text, const char *bundle, vs_config **out, vs_er
 		goto fail;
 	if (linux_ && parse_linux(linux_, c, err) < 0)
 		goto fail;
-	if (vs_config_refuse_unapplied(proc, linux_, err) < 0)
+	if (vs_config_refuse_unapplied(proc, linux_, err) < 0 ||
+	    vs_process_attrs_parse(proc, linux_, &c->process_attrs, err) < 0)
 		goto fail;
 	if ((c->hostname || c->domainname) &&
 	    (!c->ns[VS_NS_UTS].present || c->ns[VS_NS_UTS].path)) {

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "oci/hooks.h"
+#include "oci/process_attrs.h"
 
 enum vs_ns_type {
 	VS_NS_PID = 0,
@@ -126,6 +127,7 @@ typedef struct vs_config {
 	json_object *annotations; /* borrowed from doc, may be NULL */
 	vs_hooks hooks;
 	json_object *hooks_json;   /* the raw "hooks" object, borrowed from doc */
+	vs_process_attrs process_attrs; /* personality, scheduler, I/O priority, memory policy */
 } vs_config;
 
 /* Parse and validate bundle/config.json. root.path is resolved against bundle. */

@@ -2,6 +2,7 @@
 #include <sys/capability.h>
 
 #include "oci/config.h"
+#include "oci/process_attrs.h"
 #include "oci/spec.h"
 #include "oci/version.h"
 
@@ -66,6 +67,7 @@ json_object *vs_features(void)
 
 	json_object *ann = json_object_new_object();
 	json_object_object_add(ann, "io.vessel.backend", json_object_new_string("container"));
+	vs_process_attrs_features(lx, ann);
 	json_object_object_add(o, "annotations", ann);
 	(void)array_of;
 	return o;
