@@ -181,7 +181,7 @@ static void test_errors_name_the_key(void **state)
 	expect_error(BASE_HEAD BASE_PROC
 		     ",\"linux\":{\"namespaces\":[{\"type\":\"user\"}],"
 		     "\"uidMappings\":[{\"containerID\":0,\"hostID\":-5,\"size\":1}]}}",
-		     "linux.uidMappings[0].hostID: value out of range");
+		     "linux.uidMappings[0].hostID: -5 is out of range [0, 4294967295]");
 	expect_error(BASE_HEAD "\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\",\"rlimits\":["
 			       "{\"type\":\"RLIMIT_NOFILE\",\"soft\":1}]}}",
 		     "process.rlimits[0]: soft and hard are required");

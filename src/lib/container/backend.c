@@ -374,8 +374,11 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 			    .cgroup = cg,
 			    .exec_error_fd = exec_error_fd };
 	const vs_hooks *hooks = &cfg->hooks;
+	/* A realtime policy also stops there: the limits applied at that
+	 * point give the cgroup its RT budget before sched_setattr. */
 	ctx.want_hooks = hooks->n[VS_HOOK_PRESTART] || hooks->n[VS_HOOK_CREATE_RUNTIME] ||
-			 hooks->n[VS_HOOK_CREATE_CONTAINER] || hooks->n[VS_HOOK_START_CONTAINER];
+			 hooks->n[VS_HOOK_CREATE_CONTAINER] || hooks->n[VS_HOOK_START_CONTAINER] ||
+			 vs_process_attrs_need_limits_first(&cfg->process_attrs);
 	int rc = -1;
 	int saved_ns[VS_NS_COUNT];
 	for (int t = 0; t < VS_NS_COUNT; t++)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "container/internal.h"
+#include "container/process_attrs.h"
 #include "container/sync.h"
 #include "core/cleanup.h"
 #include "core/fs.h"
@@ -155,7 +156,8 @@ static int setup(vs_init_ctx *ctx, char *exe, size_t exelen, vs_err *err)
 		umask(p->umask);
 	else
 		umask(022);
-	if (vs_init_seccomp(ctx, false, err) < 0 || vs_process_drop_privileges(p, err) < 0)
+	if (vs_process_attrs_apply(&cfg->process_attrs, err) < 0 ||
+	    vs_init_seccomp(ctx, false, err) < 0 || vs_process_drop_privileges(p, err) < 0)
 		return -1;
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return vs_fail_errno(err, "prctl(PR_SET_NO_NEW_PRIVS)");

@@ -97,8 +97,10 @@ int vs_json_as_int(json_object *v, const char *what, int64_t min, int64_t max, i
 		return vs_fail(err, 0, "%s: expected an integer", what);
 	int64_t x = json_object_get_int64(v);
 	/* json-c keeps values above INT64_MAX as uint64 and clamps get_int64. */
-	bool above = x == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX;
-	if (above || x < min || x > max)
+	if (x == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX)
+		return vs_fail(err, 0, "%s: %" PRIu64 " is out of range [%" PRId64 ", %" PRId64 "]",
+			       what, json_object_get_uint64(v), min, max);
+	if (x < min || x > max)
 		return vs_fail(err, 0, "%s: %" PRId64 " is out of range [%" PRId64 ", %" PRId64 "]",
 			       what, x, min, max);
 	*out = x;
@@ -182,4 +184,29 @@ int vs_json_get_strv(json_object *obj, const char *where, const char *key, char 
 	if (count)
 		*count = n;
 	return 1;
+}
+
+int vs_json_as_enum(json_object *v, const char *what, const vs_json_enum *names, const char *noun,
+		    int64_t *out, vs_err *err)
+{
+	if (!json_object_is_type(v, json_type_string))
+		return vs_fail(err, 0, "%s: expected a string", what);
+	const char *s = json_object_get_string(v);
+	for (const vs_json_enum *n = names; n->name; n++)
+		if (!strcmp(n->name, s)) {
+			*out = n->value;
+			return 1;
+		}
+	return vs_fail(err, 0, "%s: unknown %s \"%s\"", what, noun, s);
+}
+
+int vs_json_get_enum(json_object *obj, const char *where, const char *key,
+		     const vs_json_enum *names, const char *noun, int64_t *out, vs_err *err)
+{
+	json_object *v = vs_json_member(obj, key);
+	if (!v)
+		return 0;
+	char path[512];
+	return vs_json_as_enum(v, vs_json_path(path, sizeof(path), where, key), names, noun, out,
+			       err);
 }

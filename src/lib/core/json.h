@@ -51,9 +51,20 @@ int vs_json_get_array(json_object *obj, const char *where, const char *key, json
 int vs_json_get_strv(json_object *obj, const char *where, const char *key, char ***out,
 		     size_t *count, vs_err *err);
 
+/* A string naming one of names (ended by a NULL name) into its value;
+ * an unknown one fails with "<path>: unknown <noun> \"X\"". */
+typedef struct vs_json_enum {
+	const char *name;
+	int64_t value;
+} vs_json_enum;
+int vs_json_get_enum(json_object *obj, const char *where, const char *key,
+		     const vs_json_enum *names, const char *noun, int64_t *out, vs_err *err);
+
 /* The same checks on a bare value (an array element): `what` is its full name. */
 int vs_json_as_u64(json_object *v, const char *what, uint64_t max, uint64_t *out, vs_err *err);
 int vs_json_as_int(json_object *v, const char *what, int64_t min, int64_t max, int64_t *out,
 		   vs_err *err);
+int vs_json_as_enum(json_object *v, const char *what, const vs_json_enum *names, const char *noun,
+		    int64_t *out, vs_err *err);
 
 #endif

@@ -231,7 +231,7 @@ static void run_recorded_hooks(vs_container *c, enum vs_hook_kind kind, vs_statu
 		return;
 	vs_hooks hooks;
 	vs_err herr = { 0 };
-	if (vs_hooks_parse(c->state.hooks, &hooks, &herr) == 0) {
+	if (vs_hooks_parse(c->state.hooks, "state.json: hooks", &hooks, &herr) == 0) {
 		json_object *st = vs_state_to_oci_json(&c->state, status);
 		vs_hooks_run(&hooks, kind, json_object_to_json_string(st), &herr);
 		json_object_put(st);

@@ -14,9 +14,11 @@
 
 #include "core/cleanup.h"
 #include "core/fs.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/strv.h"
 #include "oci/seccomp.h"
+#include "oci/refused.h"
 
 #ifndef MS_NOSYMFOLLOW
 #define MS_NOSYMFOLLOW 256
@@ -216,131 +218,6 @@ int vs_cap_from_name(const char *name)
 	return (int)v;
 }
 
-/* ---- typed JSON access with field paths in messages ---- */
-
-/* The full name of key inside field: callers pass either the key's own
- * path ("process.cwd") or its parent's ("linux.devices[0]"). */
-static const char *key_path(const char *field, const char *key, char *buf, size_t len)
-{
-	size_t fl = strlen(field), kl = strlen(key);
-	if (fl >= kl && !strcmp(field + fl - kl, key))
-		return field;
-	snprintf(buf, len, "%s.%s", field, key);
-	return buf;
-}
-
-static int type_error(vs_err *err, const char *field, const char *want)
-{
-	return vs_fail(err, 0, "config.json: %s: expected %s", field, want);
-}
-
-static int key_type_error(vs_err *err, const char *field, const char *key, const char *want)
-{
-	char buf[256];
-	return type_error(err, key_path(field, key, buf, sizeof(buf)), want);
-}
-
-static int get_string(json_object *obj, const char *key, const char *field, char **out, vs_err *err)
-{
-	json_object *v;
-	if (!obj || !json_object_object_get_ex(obj, key, &v) ||
-	    json_object_is_type(v, json_type_null))
-		return 0;
-	if (!json_object_is_type(v, json_type_string))
-		return key_type_error(err, field, key, "a string");
-	*out = strdup(json_object_get_string(v));
-	return *out ? 0 : vs_fail(err, ENOMEM, "config.json: %s", field);
-}
-
-static int get_bool(json_object *obj, const char *key, const char *field, bool *out, vs_err *err)
-{
-	json_object *v;
-	if (!obj || !json_object_object_get_ex(obj, key, &v) ||
-	    json_object_is_type(v, json_type_null))
-		return 0;
-	if (!json_object_is_type(v, json_type_boolean))
-		return key_type_error(err, field, key, "a boolean");
-	*out = json_object_get_boolean(v);
-	return 0;
-}
-
-/* Integers are range checked against [min, max]; returns 1 if present. */
-static int get_int(json_object *obj, const char *key, const char *field, int64_t min, int64_t max,
-		   int64_t *out, vs_err *err)
-{
-	json_object *v;
-	if (!obj || !json_object_object_get_ex(obj, key, &v) ||
-	    json_object_is_type(v, json_type_null))
-		return 0;
-	if (!json_object_is_type(v, json_type_int))
-		return key_type_error(err, field, key, "an integer");
-	errno = 0;
-	int64_t x = json_object_get_int64(v);
-	if (errno == EINVAL || x < min || x > max) {
-		char buf[256];
-		return vs_fail(err, 0, "config.json: %s: value out of range",
-			       key_path(field, key, buf, sizeof(buf)));
-	}
-	*out = x;
-	return 1;
-}
-
-static int get_u64(json_object *obj, const char *key, const char *field, uint64_t *out, vs_err *err)
-{
-	json_object *v;
-	if (!obj || !json_object_object_get_ex(obj, key, &v) ||
-	    json_object_is_type(v, json_type_null))
-		return 0;
-	if (!json_object_is_type(v, json_type_int))
-		return key_type_error(err, field, key, "an integer");
-	/* json-c keeps values above INT64_MAX as uint64. */
-	if (json_object_get_int64(v) < 0) {
-		char buf[256];
-		return vs_fail(err, 0, "config.json: %s: must not be negative",
-			       key_path(field, key, buf, sizeof(buf)));
-	}
-	*out = json_object_get_uint64(v);
-	return 1;
-}
-
-static int get_object(json_object *obj, const char *key, const char *field, json_object **out,
-		      vs_err *err)
-{
-	json_object *v;
-	*out = NULL;
-	if (!obj || !json_object_object_get_ex(obj, key, &v) ||
-	    json_object_is_type(v, json_type_null))
-		return 0;
-	if (!json_object_is_type(v, json_type_object))
-		return key_type_error(err, field, key, "an object");
-	*out = v;
-	return 0;
-}
-
-static int get_array(json_object *obj, const char *key, const char *field, json_object **out,
-		     vs_err *err)
-{
-	json_object *v;
-	*out = NULL;
-	if (!obj || !json_object_object_get_ex(obj, key, &v) ||
-	    json_object_is_type(v, json_type_null))
-		return 0;
-	if (!json_object_is_type(v, json_type_array))
-		return key_type_error(err, field, key, "an array");
-	*out = v;
-	return 0;
-}
-
-/* An array of strings into a NULL-terminated vector. */
-static int get_string_array(json_object *obj, const char *key, const char *field, char ***out,
-			    size_t *count, vs_err *err)
-{
-	json_object *arr;
-	if (get_array(obj, key, field, &arr, err) < 0)
-		return -1;
-	return arr ? vs_strv_from_json(arr, field, out, count, err) : 0;
-}
-
 /* ---- sections ---- */
 
 static int parse_caps(json_object *caps, vs_process *p, vs_err *err)
@@ -350,12 +227,12 @@ static int parse_caps(json_object *caps, vs_process *p, vs_err *err)
 	p->has_caps = true;
 	for (int s = 0; s < VS_CAP_SETS; s++) {
 		char field[64];
-		snprintf(field, sizeof(field), "process.capabilities.%s", set_names[s]);
+		vs_json_path(field, sizeof(field), "config.json: process.capabilities",
+			     set_names[s]);
 		char **names = NULL;
-		if (get_string_array(caps, set_names[s], field, &names, NULL, err) < 0) {
-			vs_strv_free(names);
+		if (vs_json_get_strv(caps, "config.json: process.capabilities", set_names[s],
+				     &names, NULL, err) < 0)
 			return -1;
-		}
 		for (char **n = names; n && *n; n++) {
 			int c = vs_cap_from_name(*n);
 			if (c < 0 || c > (int)cap_max_bits() - 1) {
@@ -385,15 +262,15 @@ static int parse_objects(json_object *arr, const char *name, size_t size, void *
 	size_t n = json_object_array_length(arr);
 	char *v = calloc(n ? n : 1, size);
 	if (!v)
-		return vs_fail(err, ENOMEM, "config.json: %s", name);
+		return vs_fail(err, ENOMEM, "%s", name);
 	*items = v;
 	for (size_t i = 0; i < n; i++) {
 		json_object *o = json_object_array_get_idx(arr, i);
-		char field[96];
-		snprintf(field, sizeof(field), "%s[%zu]", name, i);
+		char field[128];
+		vs_json_index(field, sizeof(field), name, i);
 		++*count;
 		if (!json_object_is_type(o, json_type_object))
-			return type_error(err, field, "an object");
+			return vs_json_fail(err, field, NULL, "expected an object");
 		if (fn(o, field, i, v + i * size, ctx, err) < 0)
 			return -1;
 	}
@@ -406,24 +283,24 @@ static int parse_rlimit(json_object *o, const char *field, size_t i, void *item,
 	const vs_rlimit *all = ctx ? *(vs_rlimit **)ctx : NULL;
 	vs_rlimit *l = item;
 	vs_autofree char *type = NULL;
-	if (get_string(o, "type", field, &type, err) < 0)
+	if (vs_json_get_string(o, field, "type", &type, err) < 0)
 		return -1;
 	int res = type ? vs_rlimit_from_name(type) : -1;
 	if (res < 0)
-		return vs_fail(err, 0, "config.json: %s.type: unknown rlimit \"%s\"", field,
-			       type ? type : "");
+		return vs_json_fail(err, field, "type", "unknown rlimit \"%s\"", type ? type : "");
 	for (size_t j = 0; j < i; j++)
 		if (all[j].resource == res)
-			return vs_fail(err, 0, "config.json: %s: duplicate rlimit %s", field, type);
+			return vs_fail(err, 0, "%s: duplicate rlimit %s", field, type);
 	l->resource = res;
-	int has_soft = get_u64(o, "soft", field, &l->soft, err);
-	int has_hard = has_soft < 0 ? -1 : get_u64(o, "hard", field, &l->hard, err);
+	int has_soft = vs_json_get_u64(o, field, "soft", UINT64_MAX, &l->soft, err);
+	int has_hard =
+		has_soft < 0 ? -1 : vs_json_get_u64(o, field, "hard", UINT64_MAX, &l->hard, err);
 	if (has_soft < 0 || has_hard < 0)
 		return -1;
 	if (!has_soft || !has_hard)
-		return vs_fail(err, 0, "config.json: %s: soft and hard are required", field);
+		return vs_fail(err, 0, "%s: soft and hard are required", field);
 	if (l->soft > l->hard)
-		return vs_fail(err, 0, "config.json: %s: soft limit above hard limit", field);
+		return vs_fail(err, 0, "%s: soft limit above hard limit", field);
 	return 0;
 }
 
@@ -431,14 +308,15 @@ static int parse_process(json_object *proc, vs_config *c, vs_err *err)
 {
 	vs_process *p = &c->process;
 	c->has_process = true;
-	if (get_bool(proc, "terminal", "process.terminal", &p->terminal, err) < 0)
+	const char *W = "config.json: process";
+	if (vs_json_get_bool(proc, W, "terminal", &p->terminal, err) < 0)
 		return -1;
 	size_t nargs = 0;
-	if (get_string_array(proc, "args", "process.args", &p->args, &nargs, err) < 0)
+	if (vs_json_get_strv(proc, W, "args", &p->args, &nargs, err) < 0)
 		return -1;
 	if (!p->args || nargs == 0 || p->args[0][0] == '\0')
 		return vs_fail(err, 0, "config.json: process.args: must name a program");
-	if (get_string_array(proc, "env", "process.env", &p->env, NULL, err) < 0)
+	if (vs_json_get_strv(proc, W, "env", &p->env, NULL, err) < 0)
 		return -1;
 	if (p->env)
 		for (size_t i = 0; p->env[i]; i++)
@@ -447,7 +325,7 @@ static int parse_process(json_object *proc, vs_config *c, vs_err *err)
 					err, 0,
 					"config.json: process.env[%zu]: \"%s\" is not KEY=VALUE", i,
 					p->env[i]);
-	if (get_string(proc, "cwd", "process.cwd", &p->cwd, err) < 0)
+	if (vs_json_get_string(proc, W, "cwd", &p->cwd, err) < 0)
 		return -1;
 	if (!p->cwd)
 		return vs_fail(err, 0, "config.json: process.cwd: required");
@@ -456,10 +334,11 @@ static int parse_process(json_object *proc, vs_config *c, vs_err *err)
 			       p->cwd);
 
 	json_object *user;
-	if (get_object(proc, "user", "process.user", &user, err) < 0)
+	const char *WU = "config.json: process.user";
+	if (vs_json_get_object(proc, W, "user", &user, err) < 0)
 		return -1;
 	int64_t x;
-	int r = get_int(user, "uid", "process.user.uid", 0, UINT32_MAX - 1, &x, err);
+	int r = vs_json_get_int(user, WU, "uid", 0, UINT32_MAX - 1, &x, err);
 	if (r < 0)
 		return -1;
 	if (user && (!json_object_object_get_ex(user, "uid", NULL) ||
@@ -467,12 +346,12 @@ static int parse_process(json_object *proc, vs_config *c, vs_err *err)
 		return vs_fail(err, 0, "config.json: process.user: uid and gid are required");
 	if (r > 0)
 		p->uid = (uid_t)x;
-	r = get_int(user, "gid", "process.user.gid", 0, UINT32_MAX - 1, &x, err);
+	r = vs_json_get_int(user, WU, "gid", 0, UINT32_MAX - 1, &x, err);
 	if (r < 0)
 		return -1;
 	if (r > 0)
 		p->gid = (gid_t)x;
-	r = get_int(user, "umask", "process.user.umask", 0, 0777, &x, err);
+	r = vs_json_get_int(user, WU, "umask", 0, 0777, &x, err);
 	if (r < 0)
 		return -1;
 	if (r > 0) {
@@ -480,7 +359,7 @@ static int parse_process(json_object *proc, vs_config *c, vs_err *err)
 		p->umask = (mode_t)x;
 	}
 	json_object *gids;
-	if (get_array(user, "additionalGids", "process.user.additionalGids", &gids, err) < 0)
+	if (vs_json_get_array(user, WU, "additionalGids", &gids, err) < 0)
 		return -1;
 	if (gids) {
 		size_t n = json_object_array_length(gids);
@@ -488,34 +367,34 @@ static int parse_process(json_object *proc, vs_config *c, vs_err *err)
 		if (!p->additional_gids)
 			return vs_fail(err, ENOMEM, "config.json");
 		for (size_t i = 0; i < n; i++) {
-			json_object *g = json_object_array_get_idx(gids, i);
-			int64_t v = json_object_get_int64(g);
-			if (!json_object_is_type(g, json_type_int) || v < 0 || v > UINT32_MAX - 1)
-				return vs_fail(err, 0,
-					       "config.json: process.user.additionalGids[%zu]: "
-					       "expected a gid",
-					       i);
+			char what[96];
+			int64_t v;
+			vs_json_index(what, sizeof(what),
+				      "config.json: process.user.additionalGids", i);
+			if (vs_json_as_int(json_object_array_get_idx(gids, i), what, 0,
+					   UINT32_MAX - 1, &v, err) < 0)
+				return -1;
 			p->additional_gids[i] = (gid_t)v;
 		}
 		p->n_additional_gids = n;
 	}
 
 	json_object *rl;
-	if (get_array(proc, "rlimits", "process.rlimits", &rl, err) < 0)
+	if (vs_json_get_array(proc, W, "rlimits", &rl, err) < 0)
 		return -1;
-	if (rl && parse_objects(rl, "process.rlimits", sizeof(vs_rlimit), (void **)&p->rlimits,
-				&p->n_rlimits, parse_rlimit, &p->rlimits, err) < 0)
+	if (rl &&
+	    parse_objects(rl, "config.json: process.rlimits", sizeof(vs_rlimit),
+			  (void **)&p->rlimits, &p->n_rlimits, parse_rlimit, &p->rlimits, err) < 0)
 		return -1;
 
 	json_object *caps;
-	if (get_object(proc, "capabilities", "process.capabilities", &caps, err) < 0)
+	if (vs_json_get_object(proc, W, "capabilities", &caps, err) < 0)
 		return -1;
 	if (caps && parse_caps(caps, p, err) < 0)
 		return -1;
-	if (get_bool(proc, "noNewPrivileges", "process.noNewPrivileges", &p->no_new_privileges,
-		     err) < 0)
+	if (vs_json_get_bool(proc, W, "noNewPrivileges", &p->no_new_privileges, err) < 0)
 		return -1;
-	r = get_int(proc, "oomScoreAdj", "process.oomScoreAdj", -1000, 1000, &x, err);
+	r = vs_json_get_int(proc, W, "oomScoreAdj", -1000, 1000, &x, err);
 	if (r < 0)
 		return -1;
 	if (r > 0) {
@@ -531,37 +410,27 @@ static int parse_mount(json_object *o, const char *field, size_t i, void *item, 
 	(void)i;
 	(void)ctx;
 	vs_mount *m = item;
-	char f2[128];
-	snprintf(f2, sizeof(f2), "%s.destination", field);
-	if (get_string(o, "destination", f2, &m->destination, err) < 0)
+	if (vs_json_get_string(o, field, "destination", &m->destination, err) < 0)
 		return -1;
 	if (!m->destination || m->destination[0] == '\0')
-		return vs_fail(err, 0, "config.json: %s: required", f2);
+		return vs_json_fail(err, field, "destination", "required");
 	if (m->destination[0] != '/')
-		return vs_fail(err, 0, "config.json: %s: \"%s\" is not an absolute path", f2,
-			       m->destination);
-	snprintf(f2, sizeof(f2), "%s.source", field);
-	if (get_string(o, "source", f2, &m->source, err) < 0)
-		return -1;
-	snprintf(f2, sizeof(f2), "%s.type", field);
-	if (get_string(o, "type", f2, &m->type, err) < 0)
+		return vs_json_fail(err, field, "destination", "\"%s\" is not an absolute path",
+				    m->destination);
+	if (vs_json_get_string(o, field, "source", &m->source, err) < 0 ||
+	    vs_json_get_string(o, field, "type", &m->type, err) < 0)
 		return -1;
 	char **opts = NULL;
-	snprintf(f2, sizeof(f2), "%s.options", field);
-	if (get_string_array(o, "options", f2, &opts, NULL, err) < 0) {
-		vs_strv_free(opts);
+	if (vs_json_get_strv(o, field, "options", &opts, NULL, err) < 0)
 		return -1;
-	}
 	/* Unknown options are filesystem data, as in runc ("size=65536k", "mode=755"). */
 	size_t dlen = 0;
 	for (char **p = opts; p && *p; p++) {
 		if (vs_mount_option_apply(m, *p))
 			continue;
 		if (!strcmp(*p, "idmap") || !strcmp(*p, "ridmap")) {
-			vs_fail(err, 0,
-				"config.json: %s: \"%s\" (id-mapped mounts) is not "
-				"supported",
-				f2, *p);
+			vs_json_fail(err, field, "options",
+				     "\"%s\" (id-mapped mounts) is not supported", *p);
 			vs_strv_free(opts);
 			return -1;
 		}
@@ -569,7 +438,7 @@ static int parse_mount(json_object *o, const char *field, size_t i, void *item, 
 		char *nd = realloc(m->data, dlen + l + 2);
 		if (!nd) {
 			vs_strv_free(opts);
-			return vs_fail(err, ENOMEM, "config.json");
+			return vs_fail(err, ENOMEM, "%s", field);
 		}
 		m->data = nd;
 		if (dlen)
@@ -581,17 +450,16 @@ static int parse_mount(json_object *o, const char *field, size_t i, void *item, 
 	if (m->type && !strcmp(m->type, "bind"))
 		m->bind = true;
 	if (!m->bind && !m->type)
-		return vs_fail(err, 0, "config.json: %s.type: required for a non-bind mount",
-			       field);
+		return vs_json_fail(err, field, "type", "required for a non-bind mount");
 	if (m->bind && !m->source)
-		return vs_fail(err, 0, "config.json: %s.source: required for a bind mount", field);
+		return vs_json_fail(err, field, "source", "required for a bind mount");
 	return 0;
 }
 
 static int parse_mounts(json_object *arr, vs_config *c, vs_err *err)
 {
-	return parse_objects(arr, "mounts", sizeof(vs_mount), (void **)&c->mounts, &c->n_mounts,
-			     parse_mount, NULL, err);
+	return parse_objects(arr, "config.json: mounts", sizeof(vs_mount), (void **)&c->mounts,
+			     &c->n_mounts, parse_mount, NULL, err);
 }
 
 static int parse_idmap(json_object *o, const char *f, size_t i, void *item, void *ctx, vs_err *err)
@@ -599,13 +467,12 @@ static int parse_idmap(json_object *o, const char *f, size_t i, void *item, void
 	(void)i;
 	(void)ctx;
 	int64_t a = -1, b = -1, s = -1;
-	if (get_int(o, "containerID", f, 0, UINT32_MAX, &a, err) < 0 ||
-	    get_int(o, "hostID", f, 0, UINT32_MAX, &b, err) < 0 ||
-	    get_int(o, "size", f, 1, UINT32_MAX, &s, err) < 0)
+	if (vs_json_get_int(o, f, "containerID", 0, UINT32_MAX, &a, err) < 0 ||
+	    vs_json_get_int(o, f, "hostID", 0, UINT32_MAX, &b, err) < 0 ||
+	    vs_json_get_int(o, f, "size", 1, UINT32_MAX, &s, err) < 0)
 		return -1;
 	if (a < 0 || b < 0 || s < 0)
-		return vs_fail(err, 0, "config.json: %s: containerID, hostID and size are required",
-			       f);
+		return vs_fail(err, 0, "%s: containerID, hostID and size are required", f);
 	*(vs_idmap *)item = (vs_idmap){ (uint32_t)a, (uint32_t)b, (uint32_t)s };
 	return 0;
 }
@@ -615,8 +482,8 @@ static int parse_idmaps(json_object *linux_, const char *key, vs_idmap **out, si
 {
 	json_object *arr;
 	char field[64];
-	snprintf(field, sizeof(field), "linux.%s", key);
-	if (get_array(linux_, key, field, &arr, err) < 0)
+	vs_json_path(field, sizeof(field), "config.json: linux", key);
+	if (vs_json_get_array(linux_, "config.json: linux", key, &arr, err) < 0)
 		return -1;
 	return arr ? parse_objects(arr, field, sizeof(vs_idmap), (void **)out, count, parse_idmap,
 				   NULL, err)
@@ -629,31 +496,28 @@ static int parse_namespaces(json_object *arr, vs_config *c, vs_err *err)
 	for (size_t i = 0; i < n; i++) {
 		json_object *o = json_object_array_get_idx(arr, i);
 		char field[64];
-		snprintf(field, sizeof(field), "linux.namespaces[%zu]", i);
+		vs_json_index(field, sizeof(field), "config.json: linux.namespaces", i);
 		if (!json_object_is_type(o, json_type_object))
-			return type_error(err, field, "an object");
+			return vs_json_fail(err, field, NULL, "expected an object");
 		vs_autofree char *type = NULL;
-		if (get_string(o, "type", field, &type, err) < 0)
+		if (vs_json_get_string(o, field, "type", &type, err) < 0)
 			return -1;
 		if (!type)
-			return vs_fail(err, 0, "config.json: %s.type: required", field);
+			return vs_json_fail(err, field, "type", "required");
 		int t;
 		for (t = 0; t < VS_NS_COUNT; t++)
 			if (!strcmp(type, ns_names[t]))
 				break;
 		if (t == VS_NS_COUNT)
-			return vs_fail(err, 0, "config.json: %s.type: unknown namespace \"%s\"",
-				       field, type);
+			return vs_json_fail(err, field, "type", "unknown namespace \"%s\"", type);
 		if (c->ns[t].present)
-			return vs_fail(err, 0, "config.json: %s: duplicate namespace \"%s\"", field,
-				       type);
+			return vs_fail(err, 0, "%s: duplicate namespace \"%s\"", field, type);
 		c->ns[t].present = true;
-		if (get_string(o, "path", field, &c->ns[t].path, err) < 0)
+		if (vs_json_get_string(o, field, "path", &c->ns[t].path, err) < 0)
 			return -1;
 		if (c->ns[t].path && c->ns[t].path[0] != '/')
-			return vs_fail(err, 0,
-				       "config.json: %s.path: \"%s\" is not an absolute path",
-				       field, c->ns[t].path);
+			return vs_json_fail(err, field, "path", "\"%s\" is not an absolute path",
+					    c->ns[t].path);
 	}
 	return 0;
 }
@@ -665,36 +529,35 @@ static int parse_device(json_object *o, const char *field, size_t i, void *item,
 	(void)ctx;
 	vs_device *d = item;
 	vs_autofree char *type = NULL;
-	if (get_string(o, "path", field, &d->path, err) < 0 ||
-	    get_string(o, "type", field, &type, err) < 0)
+	if (vs_json_get_string(o, field, "path", &d->path, err) < 0 ||
+	    vs_json_get_string(o, field, "type", &type, err) < 0)
 		return -1;
 	if (!d->path || d->path[0] != '/')
-		return vs_fail(err, 0, "config.json: %s.path: required absolute path", field);
+		return vs_json_fail(err, field, "path", "required absolute path");
 	if (!type || strlen(type) != 1 || !strchr("cbup", type[0]))
-		return vs_fail(err, 0, "config.json: %s.type: must be c, b, u or p", field);
+		return vs_json_fail(err, field, "type", "must be c, b, u or p");
 	d->type = type[0];
 	int64_t x;
 	if (d->type != 'p') {
-		int has_major = get_int(o, "major", field, 0, INT32_MAX, &d->major, err);
-		int has_minor = has_major < 0
-					? -1
-					: get_int(o, "minor", field, 0, INT32_MAX, &d->minor, err);
+		int has_major = vs_json_get_int(o, field, "major", 0, INT32_MAX, &d->major, err);
+		int has_minor = has_major < 0 ? -1
+					      : vs_json_get_int(o, field, "minor", 0, INT32_MAX,
+								&d->minor, err);
 		if (has_major < 0 || has_minor < 0)
 			return -1;
 		if (!has_major || !has_minor)
-			return vs_fail(err, 0, "config.json: %s: major and minor are required",
-				       field);
+			return vs_fail(err, 0, "%s: major and minor are required", field);
 	}
-	int r = get_int(o, "fileMode", field, 0, 07777, &x, err);
+	int r = vs_json_get_int(o, field, "fileMode", 0, 07777, &x, err);
 	if (r < 0)
 		return -1;
 	if ((d->has_mode = r > 0))
 		d->mode = (mode_t)x;
-	if ((r = get_int(o, "uid", field, 0, UINT32_MAX - 1, &x, err)) < 0)
+	if ((r = vs_json_get_int(o, field, "uid", 0, UINT32_MAX - 1, &x, err)) < 0)
 		return -1;
 	if ((d->has_uid = r > 0))
 		d->uid = (uid_t)x;
-	if ((r = get_int(o, "gid", field, 0, UINT32_MAX - 1, &x, err)) < 0)
+	if ((r = vs_json_get_int(o, field, "gid", 0, UINT32_MAX - 1, &x, err)) < 0)
 		return -1;
 	if ((d->has_gid = r > 0))
 		d->gid = (gid_t)x;
@@ -703,8 +566,8 @@ static int parse_device(json_object *o, const char *field, size_t i, void *item,
 
 static int parse_devices(json_object *arr, vs_config *c, vs_err *err)
 {
-	return parse_objects(arr, "linux.devices", sizeof(vs_device), (void **)&c->devices,
-			     &c->n_devices, parse_device, NULL, err);
+	return parse_objects(arr, "config.json: linux.devices", sizeof(vs_device),
+			     (void **)&c->devices, &c->n_devices, parse_device, NULL, err);
 }
 
 static int parse_time_offsets(json_object *obj, vs_config *c, vs_err *err)
@@ -713,15 +576,17 @@ static int parse_time_offsets(json_object *obj, vs_config *c, vs_err *err)
 	c->has_time_offsets = true;
 	for (int i = 0; i < 2; i++) {
 		json_object *o;
+		const char *W = "config.json: linux.timeOffsets";
 		char field[64];
-		snprintf(field, sizeof(field), "linux.timeOffsets.%s", clocks[i]);
-		if (get_object(obj, clocks[i], field, &o, err) < 0)
+		vs_json_path(field, sizeof(field), W, clocks[i]);
+		if (vs_json_get_object(obj, W, clocks[i], &o, err) < 0)
 			return -1;
 		if (!o)
 			continue;
-		if (get_int(o, "secs", field, INT64_MIN, INT64_MAX, &c->time_offsets[i][0], err) <
-			    0 ||
-		    get_int(o, "nanosecs", field, 0, 999999999, &c->time_offsets[i][1], err) < 0)
+		if (vs_json_get_int(o, field, "secs", INT64_MIN, INT64_MAX, &c->time_offsets[i][0],
+				    err) < 0 ||
+		    vs_json_get_int(o, field, "nanosecs", 0, 999999999, &c->time_offsets[i][1],
+				    err) < 0)
 			return -1;
 	}
 	return 0;
@@ -782,8 +647,9 @@ static int check_sysctl_namespace(const vs_config *c, const char *key, vs_err *e
 
 static int parse_linux(json_object *linux_, vs_config *c, vs_err *err)
 {
+	const char *W = "config.json: linux";
 	json_object *arr, *obj;
-	if (get_array(linux_, "namespaces", "linux.namespaces", &arr, err) < 0)
+	if (vs_json_get_array(linux_, W, "namespaces", &arr, err) < 0)
 		return -1;
 	if (arr && parse_namespaces(arr, c, err) < 0)
 		return -1;
@@ -798,7 +664,7 @@ static int parse_linux(json_object *linux_, vs_config *c, vs_err *err)
 		return vs_fail(err, 0,
 			       "config.json: linux.uidMappings/gidMappings: required for a new "
 			       "user namespace");
-	if (get_object(linux_, "timeOffsets", "linux.timeOffsets", &obj, err) < 0)
+	if (vs_json_get_object(linux_, W, "timeOffsets", &obj, err) < 0)
 		return -1;
 	if (obj) {
 		if (parse_time_offsets(obj, c, err) < 0)
@@ -808,16 +674,16 @@ static int parse_linux(json_object *linux_, vs_config *c, vs_err *err)
 				err, 0,
 				"config.json: linux.timeOffsets: needs a new time namespace");
 	}
-	if (get_array(linux_, "devices", "linux.devices", &arr, err) < 0)
+	if (vs_json_get_array(linux_, W, "devices", &arr, err) < 0)
 		return -1;
 	if (arr && parse_devices(arr, c, err) < 0)
 		return -1;
-	if (get_string_array(linux_, "maskedPaths", "linux.maskedPaths", &c->masked_paths,
-			     &c->n_masked_paths, err) < 0 ||
-	    get_string_array(linux_, "readonlyPaths", "linux.readonlyPaths", &c->readonly_paths,
-			     &c->n_readonly_paths, err) < 0)
+	if (vs_json_get_strv(linux_, W, "maskedPaths", &c->masked_paths, &c->n_masked_paths, err) <
+		    0 ||
+	    vs_json_get_strv(linux_, W, "readonlyPaths", &c->readonly_paths, &c->n_readonly_paths,
+			     err) < 0)
 		return -1;
-	if (get_object(linux_, "sysctl", "linux.sysctl", &obj, err) < 0)
+	if (vs_json_get_object(linux_, W, "sysctl", &obj, err) < 0)
 		return -1;
 	if (obj && parse_sysctl(obj, c, err) < 0)
 		return -1;
@@ -825,7 +691,7 @@ static int parse_linux(json_object *linux_, vs_config *c, vs_err *err)
 		if (check_sysctl_namespace(c, c->sysctl[i].key, err) < 0)
 			return -1;
 	vs_autofree char *prop = NULL;
-	if (get_string(linux_, "rootfsPropagation", "linux.rootfsPropagation", &prop, err) < 0)
+	if (vs_json_get_string(linux_, W, "rootfsPropagation", &prop, err) < 0)
 		return -1;
 	if (prop && prop[0]) {
 		vs_mount tmp = { 0 };
@@ -836,9 +702,9 @@ static int parse_linux(json_object *linux_, vs_config *c, vs_err *err)
 				prop);
 		c->rootfs_propagation = tmp.propagation;
 	}
-	if (get_string(linux_, "cgroupsPath", "linux.cgroupsPath", &c->cgroups_path, err) < 0)
+	if (vs_json_get_string(linux_, W, "cgroupsPath", &c->cgroups_path, err) < 0)
 		return -1;
-	if (get_object(linux_, "resources", "linux.resources", &c->resources, err) < 0)
+	if (vs_json_get_object(linux_, W, "resources", &c->resources, err) < 0)
 		return -1;
 	return vs_seccomp_parse(linux_, "config.json: linux", &c->seccomp, err);
 }
@@ -866,16 +732,17 @@ int vs_config_parse(const char *text, const char *bundle, vs_config **out, vs_er
 		return vs_fail(err, 0, "config.json: expected a JSON object at top level");
 	}
 	json_object *root, *proc, *linux_, *arr;
-	if (get_string(c->doc, "ociVersion", "ociVersion", &c->oci_version, err) < 0)
+	const char *W = "config.json:";
+	if (vs_json_get_string(c->doc, W, "ociVersion", &c->oci_version, err) < 0)
 		goto fail;
 	if (!c->oci_version) {
 		vs_fail(err, 0, "config.json: ociVersion: required");
 		goto fail;
 	}
-	if (get_object(c->doc, "root", "root", &root, err) < 0)
+	if (vs_json_get_object(c->doc, W, "root", &root, err) < 0)
 		goto fail;
-	if (get_string(root, "path", "root.path", &rpath, err) < 0 ||
-	    get_bool(root, "readonly", "root.readonly", &c->root_readonly, err) < 0)
+	if (vs_json_get_string(root, "config.json: root", "path", &rpath, err) < 0 ||
+	    vs_json_get_bool(root, "config.json: root", "readonly", &c->root_readonly, err) < 0)
 		goto fail;
 	if (!rpath || !rpath[0]) {
 		vs_fail(err, 0, "config.json: root.path: required");
@@ -899,20 +766,23 @@ int vs_config_parse(const char *text, const char *bundle, vs_config **out, vs_er
 		vs_fail(err, ENOTDIR, "config.json: root.path: %s", c->root_path);
 		goto fail;
 	}
-	if (get_string(c->doc, "hostname", "hostname", &c->hostname, err) < 0 ||
-	    get_string(c->doc, "domainname", "domainname", &c->domainname, err) < 0)
+	if (vs_json_get_string(c->doc, W, "hostname", &c->hostname, err) < 0 ||
+	    vs_json_get_string(c->doc, W, "domainname", &c->domainname, err) < 0)
 		goto fail;
-	if (get_array(c->doc, "mounts", "mounts", &arr, err) < 0)
+	if (vs_json_get_array(c->doc, W, "mounts", &arr, err) < 0)
 		goto fail;
 	if (arr && parse_mounts(arr, c, err) < 0)
 		goto fail;
-	if (get_object(c->doc, "process", "process", &proc, err) < 0)
+	if (vs_json_get_object(c->doc, W, "process", &proc, err) < 0)
 		goto fail;
 	if (proc && parse_process(proc, c, err) < 0)
 		goto fail;
-	if (get_object(c->doc, "linux", "linux", &linux_, err) < 0)
+	if (vs_json_get_object(c->doc, W, "linux", &linux_, err) < 0)
 		goto fail;
 	if (linux_ && parse_linux(linux_, c, err) < 0)
+		goto fail;
+	if (vs_config_refuse_unapplied(proc, linux_, err) < 0 ||
+	    vs_process_attrs_parse(proc, linux_, &c->process_attrs, err) < 0)
 		goto fail;
 	if ((c->hostname || c->domainname) &&
 	    (!c->ns[VS_NS_UTS].present || c->ns[VS_NS_UTS].path)) {
@@ -920,7 +790,7 @@ int vs_config_parse(const char *text, const char *bundle, vs_config **out, vs_er
 			c->hostname ? "hostname" : "domainname");
 		goto fail;
 	}
-	if (get_object(c->doc, "annotations", "annotations", &c->annotations, err) < 0)
+	if (vs_json_get_object(c->doc, W, "annotations", &c->annotations, err) < 0)
 		goto fail;
 	if (c->annotations) {
 		json_object_object_foreach(c->annotations, k, v)
@@ -933,8 +803,8 @@ int vs_config_parse(const char *text, const char *bundle, vs_config **out, vs_er
 		}
 	}
 	json_object *hooks;
-	if (get_object(c->doc, "hooks", "hooks", &hooks, err) < 0 ||
-	    vs_hooks_parse(hooks, &c->hooks, err) < 0)
+	if (vs_json_get_object(c->doc, W, "hooks", &hooks, err) < 0 ||
+	    vs_hooks_parse(hooks, "config.json: hooks", &c->hooks, err) < 0)
 		goto fail;
 	c->hooks_json = hooks;
 	*out = c;

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "oci/hooks.h"
+#include "oci/process_attrs.h"
 
 enum vs_ns_type {
 	VS_NS_PID = 0,
@@ -129,6 +130,7 @@ typedef struct vs_config {
 	vs_hooks hooks;
 	json_object *hooks_json;   /* the raw "hooks" object, borrowed from doc */
 	struct vs_seccomp *seccomp; /* linux.seccomp (oci/seccomp.h), NULL if absent */
+	vs_process_attrs process_attrs; /* personality, scheduler, I/O priority, memory policy */
 } vs_config;
 
 /* Parse and validate bundle/config.json. root.path is resolved against bundle. */

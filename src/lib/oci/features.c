@@ -2,6 +2,7 @@
 #include <sys/capability.h>
 
 #include "oci/config.h"
+#include "oci/process_attrs.h"
 #include "oci/seccomp.h"
 #include "oci/spec.h"
 #include "oci/version.h"
@@ -60,10 +61,12 @@ json_object *vs_features(void)
 	json_object_object_add(off, "enabled", json_object_new_boolean(0));
 	json_object_object_add(lx, "apparmor", off);
 	json_object_object_add(lx, "selinux", json_object_get(off));
+	json_object_object_add(lx, "intelRdt", json_object_get(off));
 	json_object_object_add(o, "linux", lx);
 
 	json_object *ann = json_object_new_object();
 	json_object_object_add(ann, "io.vessel.backend", json_object_new_string("container"));
+	vs_process_attrs_features(lx, ann);
 	json_object_object_add(o, "annotations", ann);
 	(void)array_of;
 	return o;

@@ -1,5 +1,6 @@
 #include "oci/hooks.h"
 
+#include "core/json.h"
 #include "core/strv.h"
 
 #include <errno.h>
@@ -28,56 +29,48 @@ const char *vs_hook_kind_name(enum vs_hook_kind k)
 
 static int parse_hook(json_object *o, const char *field, vs_hook *h, vs_err *err)
 {
-	char f[128];
 	if (!json_object_is_type(o, json_type_object))
-		return vs_fail(err, 0, "config.json: %s: expected an object", field);
-	json_object *v;
-	if (!json_object_object_get_ex(o, "path", &v) ||
-	    !json_object_is_type(v, json_type_string) || json_object_get_string(v)[0] != '/')
-		return vs_fail(err, 0, "config.json: %s.path: required absolute path", field);
-	if (!(h->path = strdup(json_object_get_string(v))))
-		return vs_fail(err, ENOMEM, "config.json: %s", field);
-	snprintf(f, sizeof(f), "%s.args", field);
-	if (json_object_object_get_ex(o, "args", &v) &&
-	    vs_strv_from_json(v, f, &h->args, NULL, err) < 0)
+		return vs_json_fail(err, field, NULL, "expected an object");
+	const char *path = NULL;
+	if (vs_json_get_cstr(o, field, "path", &path, err) < 0)
 		return -1;
-	snprintf(f, sizeof(f), "%s.env", field);
-	if (json_object_object_get_ex(o, "env", &v) &&
-	    vs_strv_from_json(v, f, &h->env, NULL, err) < 0)
+	if (!path || path[0] != '/')
+		return vs_json_fail(err, field, "path", "required absolute path");
+	if (!(h->path = strdup(path)))
+		return vs_fail(err, ENOMEM, "%s", field);
+	if (vs_json_get_strv(o, field, "args", &h->args, NULL, err) < 0 ||
+	    vs_json_get_strv(o, field, "env", &h->env, NULL, err) < 0)
 		return -1;
-	if (json_object_object_get_ex(o, "timeout", &v) &&
-	    !json_object_is_type(v, json_type_null)) {
-		int64_t t = json_object_get_int64(v);
-		if (!json_object_is_type(v, json_type_int) || t <= 0 || t > 86400)
-			return vs_fail(
-				err, 0,
-				"config.json: %s.timeout: must be a positive number of seconds",
-				field);
+	int64_t t;
+	int r = vs_json_get_int(o, field, "timeout", 1, 86400, &t, err);
+	if (r < 0)
+		return -1;
+	if (r > 0)
 		h->timeout = (int)t;
-	}
 	return 0;
 }
 
-int vs_hooks_parse(json_object *hooks, vs_hooks *out, vs_err *err)
+int vs_hooks_parse(json_object *hooks, const char *where, vs_hooks *out, vs_err *err)
 {
 	memset(out, 0, sizeof(*out));
 	if (!hooks)
 		return 0;
 	for (int k = 0; k < VS_HOOK_KINDS; k++) {
 		json_object *arr;
-		if (!json_object_object_get_ex(hooks, kind_names[k], &arr) ||
-		    json_object_is_type(arr, json_type_null))
+		int r = vs_json_get_array(hooks, where, kind_names[k], &arr, err);
+		if (r < 0)
+			return -1;
+		if (!r)
 			continue;
-		if (!json_object_is_type(arr, json_type_array))
-			return vs_fail(err, 0, "config.json: hooks.%s: expected an array",
-				       kind_names[k]);
+		char name[64];
+		vs_json_path(name, sizeof(name), where, kind_names[k]);
 		size_t n = json_object_array_length(arr);
 		out->list[k] = calloc(n ? n : 1, sizeof(vs_hook));
 		if (!out->list[k])
-			return vs_fail(err, ENOMEM, "config.json: hooks");
+			return vs_fail(err, ENOMEM, "%s", name);
 		for (size_t i = 0; i < n; i++) {
-			char field[64];
-			snprintf(field, sizeof(field), "hooks.%s[%zu]", kind_names[k], i);
+			char field[96];
+			vs_json_index(field, sizeof(field), name, i);
 			out->n[k]++;
 			if (parse_hook(json_object_array_get_idx(arr, i), field, &out->list[k][i],
 				       err) < 0)

@@ -32,8 +32,9 @@ typedef struct vs_hooks {
 
 const char *vs_hook_kind_name(enum vs_hook_kind k);
 
-/* Parse the "hooks" object (may be NULL). */
-int vs_hooks_parse(json_object *hooks, vs_hooks *out, vs_err *err);
+/* Parse the "hooks" object (may be NULL); where names it in errors
+ * ("config.json: hooks"). */
+int vs_hooks_parse(json_object *hooks, const char *where, vs_hooks *out, vs_err *err);
 void vs_hooks_free(vs_hooks *h);
 
 /* Run every hook of a kind in order with state_json on stdin; stop at the
