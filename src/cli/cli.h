@@ -48,7 +48,7 @@ int cli_parse_format(const vs_command *cmd, const char *arg, bool *json);
 
 /* Print the error (stderr and log) and return its exit code. */
 int cli_fail(const vs_err *err);
-/* A usage problem in a command: message + usage, exit 2... runc uses 1. */
+/* A usage problem in a command: message + usage; returns 1, as runc exits. */
 int cli_usage_error(const vs_command *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* True (and usage printed) if argv has -h/--help. */

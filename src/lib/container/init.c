@@ -65,48 +65,6 @@ static int enter_namespaces(vs_init_ctx *ctx, vs_err *err)
 	return 0;
 }
 
-static int expect_message(vs_init_ctx *ctx, int type, vs_err *err)
-{
-	vs_sync_msg m;
-	if (vs_sync_recv(ctx->sync_fd, &m, err) < 0)
-		return -1;
-	if (m.type != type)
-		return vs_fail(err, 0, "unexpected sync message %d (wanted %d)", m.type, type);
-	return 0;
-}
-
-int vs_init_wait_cgroup_dirs(vs_init_ctx *ctx, vs_err *err)
-{
-	if (ctx->have_cgroup_dirs)
-		return 0;
-	if (expect_message(ctx, VS_SYNC_CGROUP_DIRS, err) < 0)
-		return -1;
-	ctx->have_cgroup_dirs = true;
-	return 0;
-}
-
-int vs_init_wait_cgroup(vs_init_ctx *ctx, vs_err *err)
-{
-	if (ctx->in_cgroup)
-		return 0;
-	if (vs_init_wait_cgroup_dirs(ctx, err) < 0)
-		return -1;
-	vs_sync_msg m;
-	if (vs_sync_recv(ctx->sync_fd, &m, err) < 0)
-		return -1;
-	if (m.type != VS_SYNC_CGROUP)
-		return vs_fail(err, 0, "unexpected sync message %d", m.type);
-	ctx->in_cgroup = true;
-	/* The cgroup namespace only now, so its root is the container's cgroup. */
-	const vs_config *cfg = ctx->cfg;
-	if (ctx->ns_fds[VS_NS_CGROUP] >= 0 && setns(ctx->ns_fds[VS_NS_CGROUP], CLONE_NEWCGROUP) < 0)
-		return vs_fail_errno(err, "setns cgroup %s", cfg->ns[VS_NS_CGROUP].path);
-	if (cfg->ns[VS_NS_CGROUP].present && !cfg->ns[VS_NS_CGROUP].path &&
-	    unshare(CLONE_NEWCGROUP) < 0)
-		return vs_fail_errno(err, "unshare cgroup namespace");
-	return 0;
-}
-
 /* Only the std fds and --preserve-fds reach the program; internal fds are
  * O_CLOEXEC already, this catches anything inherited from our caller. */
 static int limit_fds(int preserve, vs_err *err)
@@ -168,29 +126,6 @@ static int setup(vs_init_ctx *ctx, char *exe, size_t exelen, vs_err *err)
 	if (limit_fds(ctx->opts->preserve_fds, err) < 0)
 		return -1;
 	return vs_init_seccomp(ctx, true, err);
-}
-
-int vs_init_hook_point(vs_init_ctx *ctx, vs_err *err)
-{
-	/* Hooks see the container in its cgroups (device and GPU hooks rely on it). */
-	if (vs_init_wait_cgroup(ctx, err) < 0)
-		return -1;
-	if (vs_sync_send(ctx->sync_fd, VS_SYNC_HOOKS, NULL) < 0)
-		return vs_fail_errno(err, "sync with runtime");
-	vs_sync_msg m;
-	if (vs_sync_recv(ctx->sync_fd, &m, err) < 0)
-		return -1;
-	if (m.type != VS_SYNC_HOOKS_DONE)
-		return vs_fail(err, 0, "unexpected sync message %d", m.type);
-	char *creating = NULL;
-	if (vs_sync_recv_blob(ctx->sync_fd, &creating, err) < 0 ||
-	    vs_sync_recv_blob(ctx->sync_fd, &ctx->state_created, err) < 0) {
-		free(creating);
-		return -1;
-	}
-	int rc = vs_hooks_run(&ctx->cfg->hooks, VS_HOOK_CREATE_CONTAINER, creating, err);
-	free(creating);
-	return rc;
 }
 
 /* Our own fds must not sit where --preserve-fds hands fds to the program

@@ -26,7 +26,8 @@ typedef struct vs_init_ctx {
 	char *state_created;		/* state JSON for startContainer hooks (from the runtime) */
 } vs_init_ctx;
 
-/* Before pivot_root: let the runtime run prestart/createRuntime hooks, then
+/* sync.c, the init's side of the sync protocol (rootfs.c and init.c wait on
+ * these steps). Before pivot_root: let the runtime run prestart/createRuntime hooks, then
  * run createContainer hooks here, in the container's namespaces. */
 int vs_init_hook_point(vs_init_ctx *ctx, vs_err *err);
 

@@ -64,7 +64,7 @@ void vs_vm_config_init(vs_vm_config *cfg);
 int vs_vm_create(const vs_vm_config *cfg, vs_vm **out, vs_err *err);
 /* Blocks until the VM ends; may be called once. */
 int vs_vm_run(vs_vm *vm, vs_vm_result *res, vs_err *err);
-/* Ask a running VM to stop (any thread; not async-signal-safe). */
+/* Ask a running VM to stop (any thread; async-signal-safe: one write(2)). */
 void vs_vm_stop(vs_vm *vm);
 void vs_vm_destroy(vs_vm *vm);
 
