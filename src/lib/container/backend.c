@@ -228,24 +228,24 @@ static void take_child_error(int sock, vs_err *err)
 }
 
 /* The init stopped before pivot_root: run prestart and createRuntime hooks
- * here (runtime namespace), then hand it the state for its own hooks. */
+ * here (runtime namespace), then hand it the state for its own hooks. Every
+ * one of them sees status "created", as crun passes (table in docs/cli.md). */
 static int run_runtime_hooks(vs_container *c, const vs_config *cfg, int sock, vs_err *err)
 {
-	json_object *creating = vs_state_to_oci_json(&c->state, VS_STATUS_CREATING);
 	json_object *created = vs_state_to_oci_json(&c->state, VS_STATUS_CREATED);
-	const char *s1 = json_object_to_json_string(creating);
-	const char *s2 = json_object_to_json_string(created);
+	const char *s = json_object_to_json_string(created);
 	int rc = -1;
-	if (vs_hooks_run(&cfg->hooks, VS_HOOK_PRESTART, s1, err) < 0 ||
-	    vs_hooks_run(&cfg->hooks, VS_HOOK_CREATE_RUNTIME, s1, err) < 0)
+	if (vs_hooks_run(&cfg->hooks, VS_HOOK_PRESTART, s, err) < 0 ||
+	    vs_hooks_run(&cfg->hooks, VS_HOOK_CREATE_RUNTIME, s, err) < 0)
 		goto out;
+	/* Two documents: for createContainer, then for startContainer. */
 	if (vs_sync_send(sock, VS_SYNC_HOOKS_DONE, NULL) < 0 ||
-	    vs_sync_send_blob(sock, s1, strlen(s1)) < 0 ||
-	    vs_sync_send_blob(sock, s2, strlen(s2)) < 0) {
+	    vs_sync_send_blob(sock, s, strlen(s)) < 0 ||
+	    vs_sync_send_blob(sock, s, strlen(s)) < 0) {
 		if (errno == EMSGSIZE)
 			vs_fail(err, EMSGSIZE,
 				"container state (%zu bytes) too large to hand to hooks",
-				strlen(s2));
+				strlen(s));
 		else
 			vs_fail_errno(err, "sync with container init");
 		take_child_error(sock, err);
@@ -253,7 +253,6 @@ static int run_runtime_hooks(vs_container *c, const vs_config *cfg, int sock, vs
 	}
 	rc = 0;
 out:
-	json_object_put(creating);
 	json_object_put(created);
 	return rc;
 }
