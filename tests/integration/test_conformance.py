@@ -1,7 +1,9 @@
 """Behaviour runc and crun share and the runtime-spec asks for, found by
 running their test suites against vessel: each test is one such gap."""
 import os
+import socket
 import subprocess
+import time
 
 import pytest
 
@@ -61,3 +63,125 @@ def test_passwd_fifo_does_not_hang_create(vessel, bundle, cid):
     p = vessel.run("run", "--bundle", bundle.path, cid, timeout=20)
     assert p.returncode != 0 and "/etc/passwd is not a regular file" in p.stderr
     assert_nothing_left(vessel, cid, bundle)
+
+
+# --- hostname sysctls --------------------------------------------------------
+
+@pytest.mark.parametrize("field,key", [("hostname", "kernel.hostname"),
+                                       ("domainname", "kernel.domainname")])
+def test_uts_sysctl_contradicting_the_field_is_an_error(vessel, bundle, cid, field, key):
+    bundle.config[field] = "one"
+    bundle.config["linux"]["sysctl"] = {key: "other"}
+    bundle.write()
+    msg = create_fails(vessel, bundle, cid, f"linux.sysctl.{key}")
+    assert f'contradicts {field} "one"' in msg
+
+
+def test_uts_sysctl_agreeing_with_the_field_is_fine(vessel, bundle, cid):
+    bundle.config["hostname"] = "same"
+    bundle.config["linux"]["sysctl"] = {"kernel.hostname": "same"}
+    bundle.sh("hostname").write()
+    assert run_ok(vessel, bundle, cid) == "same\n"
+
+
+# --- namespaces a config does not list are the host's -----------------------
+
+def own_ns(kind):
+    return os.readlink(f"/proc/self/ns/{kind}")
+
+
+def test_only_pid_and_mount_namespaces(vessel, bundle, cid):
+    bundle.config["linux"]["namespaces"] = [{"type": "pid"}, {"type": "mount"}]
+    bundle.config.pop("hostname", None)  # it would be the host's
+    bundle.sh("echo $$; for n in net ipc uts mnt; do readlink /proc/self/ns/$n; done").write()
+    lines = run_ok(vessel, bundle, cid).split()
+    assert lines[0] == "1"
+    assert lines[1:4] == [own_ns("net"), own_ns("ipc"), own_ns("uts")]
+    assert lines[4] != own_ns("mnt")
+    assert_nothing_left(vessel, cid, bundle)
+
+
+def no_namespaces(bundle):
+    """A config that lists no namespace: the container shares the host's."""
+    bundle.config["linux"]["namespaces"] = []
+    bundle.config["mounts"] = []
+    bundle.config.pop("hostname", None)
+    for key in ("maskedPaths", "readonlyPaths"):
+        bundle.config["linux"].pop(key, None)
+
+
+def test_no_namespaces_shares_the_hosts_and_delete_kills_only_the_container(vessel, bundle, cid):
+    no_namespaces(bundle)
+    bundle.args("sleep", "60").write()
+    # A host process the container's delete must leave alone.
+    neighbour = subprocess.Popen(["sleep", "60"])
+    try:
+        vessel.run("run", "--detach", "--bundle", bundle.path, cid, check=True)
+        pid = vessel.state(cid)["pid"]
+        for kind in ("pid", "net", "ipc", "uts", "mnt", "cgroup"):
+            assert os.readlink(f"/proc/{pid}/ns/{kind}") == own_ns(kind), kind
+        assert os.readlink(f"/proc/{pid}/root") == bundle.rootfs
+        vessel.run("delete", "--force", cid, check=True)
+        assert not os.path.exists(f"/proc/{pid}/cmdline") or \
+            open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+        assert neighbour.poll() is None, "delete killed a host process"
+        assert_nothing_left(vessel, cid, bundle)
+    finally:
+        neighbour.kill()
+        neighbour.wait()
+
+
+def test_no_namespaces_runs_in_the_rootfs(vessel, bundle, cid):
+    no_namespaces(bundle)
+    with open(os.path.join(bundle.rootfs, "marker"), "w") as f:
+        f.write("inside\n")
+    bundle.sh("cat /marker; echo $$").write()
+    out = run_ok(vessel, bundle, cid).split()
+    assert out[0] == "inside" and out[1] != "1"
+    assert_nothing_left(vessel, cid, bundle)
+
+
+@pytest.mark.parametrize("mutate,field", [
+    (lambda c: c["mounts"].append({"destination": "/proc", "type": "proc", "source": "proc"}),
+     "mounts[0] (/proc)"),
+    (lambda c: c["linux"].__setitem__("maskedPaths", ["/proc/kcore"]), "linux.maskedPaths"),
+    (lambda c: c["linux"].__setitem__("readonlyPaths", ["/proc/sys"]), "linux.readonlyPaths"),
+    (lambda c: c["root"].__setitem__("readonly", True), "root.readonly"),
+])
+def test_without_a_mount_namespace_nothing_is_mounted_on_the_host(vessel, bundle, cid, mutate, field):
+    """runc 1.1 refuses masked/readonly paths there and makes `mounts` in the
+    host's namespace (where they stay); vessel refuses all of them."""
+    no_namespaces(bundle)
+    mutate(bundle.config)
+    bundle.write()
+    with open("/proc/self/mountinfo") as f:
+        before = f.read()
+    create_fails(vessel, bundle, cid, f"{field}: needs a mount namespace")
+    with open("/proc/self/mountinfo") as f:
+        assert f.read() == before
+
+
+# --- hostname in a joined uts namespace --------------------------------------
+
+def test_hostname_is_set_in_a_joined_uts_namespace(vessel, bundle, cid):
+    holder = subprocess.Popen(["unshare", "--uts", "sleep", "60"])
+    try:
+        ns = f"/proc/{holder.pid}/ns/uts"
+        deadline = time.time() + 5
+        while os.readlink(ns) == own_ns("uts") and time.time() < deadline:
+            time.sleep(0.01)
+        host_name = socket.gethostname()
+        bundle.config["linux"]["namespaces"] = [
+            {"type": "uts", "path": ns} if n["type"] == "uts" else n
+            for n in bundle.config["linux"]["namespaces"]]
+        bundle.config["hostname"] = "joined-host"
+        bundle.sh("hostname; readlink /proc/self/ns/uts").write()
+        name, inside = run_ok(vessel, bundle, cid).split()
+        assert name == "joined-host" and inside == os.readlink(ns)
+        held = subprocess.run(["nsenter", "-t", str(holder.pid), "-u", "hostname"],
+                              capture_output=True, text=True, check=True).stdout
+        assert held == "joined-host\n"
+        assert socket.gethostname() == host_name
+    finally:
+        holder.kill()
+        holder.wait()

@@ -165,10 +165,25 @@ static void test_capabilities(void **state)
 static void test_hostname_needs_uts(void **state)
 {
 	(void)state;
-	expect_error(BASE_HEAD BASE_PROC ",\"hostname\":\"h\"}",
-		     "hostname: needs a new uts namespace");
+	expect_error(BASE_HEAD BASE_PROC ",\"hostname\":\"h\"}", "hostname: needs a uts namespace");
 	expect_error(BASE_HEAD BASE_PROC ",\"domainname\":\"d\"}",
-		     "domainname: needs a new uts namespace");
+		     "domainname: needs a uts namespace");
+	/* A joined one is set inside it (runc, crun). */
+	vs_config *c = parse_ok(BASE_HEAD BASE_PROC
+				",\"hostname\":\"h\",\"linux\":{"
+				"\"namespaces\":[{\"type\":\"uts\",\"path\":\"/proc/1/ns/uts\"},"
+				"{\"type\":\"mount\"}]}}");
+	assert_string_equal(c->hostname, "h");
+	vs_config_free(c);
+}
+
+static void test_uts_sysctl_contradiction(void **state)
+{
+	(void)state;
+	expect_error(BASE_HEAD BASE_PROC ",\"hostname\":\"a\",\"linux\":{\"namespaces\":["
+					 "{\"type\":\"uts\"},{\"type\":\"mount\"}],"
+					 "\"sysctl\":{\"kernel.hostname\":\"b\"}}}",
+		     "linux.sysctl.kernel.hostname: \"b\" contradicts hostname \"a\"");
 }
 
 static void test_errors_name_the_key(void **state)
@@ -202,6 +217,7 @@ int main(void)
 		cmocka_unit_test(test_mount_options),
 		cmocka_unit_test(test_capabilities),
 		cmocka_unit_test(test_hostname_needs_uts),
+		cmocka_unit_test(test_uts_sysctl_contradiction),
 		cmocka_unit_test(test_errors_name_the_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

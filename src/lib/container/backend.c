@@ -29,6 +29,7 @@
 #include "core/proc.h"
 #include "core/sealed_exe.h"
 #include "lifecycle/container.h"
+#include "oci/consistency.h"
 
 #define EXEC_FIFO     "exec.fifo"
 #define EXEC_ERROR    "exec.error"
@@ -196,9 +197,8 @@ static void clone_flags(const vs_config *cfg, int *at_clone, int *deferred)
 
 static int validate(const vs_config *cfg, const vs_create_opts *opts, vs_err *err)
 {
-	if (!cfg->ns[VS_NS_MNT].present)
-		return vs_fail(err, 0,
-			       "config.json: linux.namespaces: a mount namespace is required");
+	if (vs_config_check_mount_namespace(cfg, err) < 0)
+		return -1;
 	if (cfg->process.terminal)
 		return vs_fail(err, 0,
 			       "config.json: process.terminal: terminals are not supported yet%s",

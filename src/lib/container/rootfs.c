@@ -286,10 +286,28 @@ static int make_parent_mount_private(const char *rootfs, vs_err *err)
 	return vs_fail(err, 0, "no parent mount found for %s", rootfs);
 }
 
+/* No mount namespace: the host's mount table is ours too, so nothing is
+ * mounted (config load refused every field that would mount) and the root
+ * is entered with chroot, as runc does. */
+static int enter_root_without_mount_namespace(vs_init_ctx *ctx, vs_err *err)
+{
+	if (ctx->want_hooks && vs_init_hook_point(ctx, err) < 0)
+		return -1;
+	if (chdir(ctx->cfg->root_path) < 0)
+		return vs_fail_errno(err, "root.path: chdir %s", ctx->cfg->root_path);
+	if (chroot(".") < 0)
+		return vs_fail_errno(err, "root.path: chroot %s", ctx->cfg->root_path);
+	if (chdir("/") < 0)
+		return vs_fail_errno(err, "chdir /");
+	return 0;
+}
+
 int vs_rootfs_setup(vs_init_ctx *ctx, vs_err *err)
 {
 	const vs_config *cfg = ctx->cfg;
 	const char *rootfs = cfg->root_path;
+	if (!cfg->ns[VS_NS_MNT].present)
+		return enter_root_without_mount_namespace(ctx, err);
 	/* By default nothing we mount may propagate back to the host. */
 	unsigned long prop = cfg->rootfs_propagation ? cfg->rootfs_propagation : MS_SLAVE | MS_REC;
 	if (mount(NULL, "/", NULL, prop, NULL) < 0)
