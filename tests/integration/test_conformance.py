@@ -185,3 +185,97 @@ def test_hostname_is_set_in_a_joined_uts_namespace(vessel, bundle, cid):
     finally:
         holder.kill()
         holder.wait()
+
+
+# --- bind-mount sources are opened by the runtime -----------------------------
+
+def userns_bundle(tmp_path, name):
+    """A bundle whose root is host uid 100000 (which must reach the rootfs)."""
+    from conftest import Bundle
+    d = str(tmp_path)
+    os.chmod(d, 0o755)
+    while d != "/":
+        d = os.path.dirname(d)
+        os.chmod(d, os.stat(d).st_mode | 0o011)
+    b = Bundle(str(tmp_path / name))
+    b.config["linux"]["namespaces"].append({"type": "user"})
+    b.config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    b.config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    return b
+
+
+def test_bind_source_the_container_user_cannot_reach(vessel, cid, tmp_path):
+    """As in runc: the runtime opens the source before the init enters the
+    user namespace, so a source below a 0700 host directory still works."""
+    b = userns_bundle(tmp_path, "userns-bundle")
+    locked = tmp_path / "locked"
+    (locked / "data").mkdir(parents=True)
+    os.chmod(locked, 0o700)
+    (locked / "data" / "file").write_text("reached\n")
+    os.chmod(locked / "data", 0o755)
+    os.chmod(locked / "data" / "file", 0o644)
+    os.mkdir(os.path.join(b.rootfs, "data"))  # the mapped root cannot create it
+    b.config["mounts"].append({"destination": "/data", "type": "bind",
+                               "source": str(locked / "data"), "options": ["rbind", "ro"]})
+    b.sh("cat /data/file").write()
+    p = vessel.run("run", "--bundle", b.path, cid)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "reached\n"
+    assert_nothing_left(vessel, cid, b)
+
+
+def test_bad_bind_source_names_its_key(vessel, bundle, cid, tmp_path):
+    bundle.config["mounts"].append({"destination": "/data", "type": "bind",
+                                    "source": str(tmp_path / "missing"), "options": ["rbind"]})
+    n = len(bundle.config["mounts"]) - 1
+    bundle.write()
+    msg = create_fails(vessel, bundle, cid, f"mounts[{n}].source: {tmp_path}/missing")
+    assert "No such file or directory" in msg
+
+
+def test_unreadable_bind_source_in_userns_is_reported_by_key(vessel, cid, tmp_path):
+    """Not "sync with container init: Connection reset by peer"."""
+    b = userns_bundle(tmp_path, "userns-bundle")
+    b.config["mounts"].append({"destination": "/data", "type": "bind",
+                               "source": str(tmp_path / "nothing-here"), "options": ["rbind"]})
+    n = len(b.config["mounts"]) - 1
+    b.write()
+    msg = create_fails(vessel, b, cid, f"mounts[{n}].source: {tmp_path}/nothing-here")
+    assert "sync with container init" not in msg
+
+
+def add_volumes(b, tmp_path, n):
+    for i in range(n):
+        d = tmp_path / f"vol{i}"
+        d.mkdir()
+        os.makedirs(os.path.join(b.rootfs, f"vol{i}"), exist_ok=True)
+        b.config["mounts"].append({"destination": f"/vol{i}", "type": "bind",
+                                   "source": str(d), "options": ["rbind"]})
+
+
+@pytest.mark.parametrize("fd", range(3, 10))
+def test_bind_source_fds_do_not_reach_the_image(vessel, cid, tmp_path, fd):
+    """Attack (CVE-2024-21626 shape): cwd /proc/self/fd/N aimed at the host
+    directory fds the runtime passed for bind mounts (user namespace: the
+    path where they exist); ../ from one would walk the host's tree."""
+    b = userns_bundle(tmp_path, "userns-bundle")
+    add_volumes(b, tmp_path, 4)
+    b.config["process"]["cwd"] = f"/proc/self/fd/{fd}"
+    b.sh("ls ..; pwd").write()
+    p = vessel.run("run", "--bundle", b.path, cid)
+    assert p.returncode != 0, p.stdout
+    assert_nothing_left(vessel, cid, b)
+
+
+def test_created_init_holds_no_bind_source_fd(vessel, cid, tmp_path):
+    b = userns_bundle(tmp_path, "userns-bundle")
+    add_volumes(b, tmp_path, 3)
+    b.args("true").write()
+    vessel.run("create", "--bundle", b.path, cid, check=True)
+    pid = vessel.state(cid)["pid"]
+    fds = os.listdir(f"/proc/{pid}/fd")
+    for f in fds:
+        assert not os.path.isdir(f"/proc/{pid}/fd/{f}"), os.readlink(f"/proc/{pid}/fd/{f}")
+    assert len(fds) <= 5, [os.readlink(f"/proc/{pid}/fd/{f}") for f in fds]
+    vessel.run("delete", "--force", cid, check=True)
+    assert_nothing_left(vessel, cid, b)

@@ -22,6 +22,7 @@
 #include "cgroup/resources.h"
 #include "cgroup/stats.h"
 #include "container/internal.h"
+#include "container/mount_sources.h"
 #include "container/sync.h"
 #include "core/cleanup.h"
 #include "core/fs.h"
@@ -92,8 +93,10 @@ static bool joined_in_parent(enum vs_ns_type t)
 
 static int open_namespaces(const vs_config *cfg, int fds[VS_NS_COUNT], vs_err *err)
 {
-	for (int t = 0; t < VS_NS_COUNT; t++) {
+	/* All first: on a failure, close_namespaces must not close fd 0. */
+	for (int t = 0; t < VS_NS_COUNT; t++)
 		fds[t] = -1;
+	for (int t = 0; t < VS_NS_COUNT; t++) {
 		if (!cfg->ns[t].path)
 			continue;
 		fds[t] = open(cfg->ns[t].path, O_RDONLY | O_CLOEXEC);
@@ -382,7 +385,8 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 	int saved_ns[VS_NS_COUNT];
 	for (int t = 0; t < VS_NS_COUNT; t++)
 		saved_ns[t] = -1;
-	if (open_namespaces(cfg, ctx.ns_fds, err) < 0)
+	ctx.mount_sources_from_runtime = vs_mount_sources_from_runtime(cfg);
+	if (open_namespaces(cfg, ctx.ns_fds, err) < 0 || vs_mount_sources_check(cfg, err) < 0)
 		goto out;
 	if (enter_parent_namespaces(cfg, ctx.ns_fds, saved_ns, err) < 0)
 		goto out;
@@ -449,6 +453,9 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 	}
 	vs_sync_msg m;
 	if (vs_sync_recv(sv[0], &m, err) < 0)
+		goto out_sock;
+	if (m.type == VS_SYNC_MOUNT_NS &&
+	    (vs_mount_sources_send(cfg, pid, sv[0], err) < 0 || vs_sync_recv(sv[0], &m, err) < 0))
 		goto out_sock;
 	/* Limits go on once the init has built its rootfs and before it can
 	 * exec, ahead of prestart hooks, which may add to them (device rules),
