@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from cgroup_util import MOUNTS
 from test_errors import assert_nothing_left, create_fails
 
 
@@ -279,3 +280,35 @@ def test_created_init_holds_no_bind_source_fd(vessel, cid, tmp_path):
     assert len(fds) <= 5, [os.readlink(f"/proc/{pid}/fd/{f}") for f in fds]
     vessel.run("delete", "--force", cid, check=True)
     assert_nothing_left(vessel, cid, b)
+
+
+# --- the default /vessel parent goes with the last container ------------------
+
+def vessel_parents():
+    return sorted({os.path.join(m, "vessel") for m in MOUNTS.values()
+                   if os.path.isdir(os.path.join(m, "vessel"))})
+
+
+def empty_vessel_parents():
+    """/vessel directories holding no container (others may be testing at
+    the same time: a parent with a child cgroup is theirs to remove)."""
+    return [p for p in vessel_parents()
+            if not any(e.is_dir() for e in os.scandir(p))]
+
+
+def test_empty_default_parent_is_removed_with_the_last_container(vessel, bundle, cid):
+    """The record of a container made by an older vessel (or by a create
+    that died between mkdir and record) does not list /vessel; delete must
+    remove it anyway once it is empty."""
+    bundle.args("true").write()
+    vessel.run("create", "--bundle", bundle.path, cid, check=True)
+    record = os.path.join(vessel.root, cid, "cgroups.created")
+    with open(record) as f:
+        lines = [l for l in f.read().splitlines() if not l.endswith("/vessel")]
+    assert lines, "no cgroup recorded"
+    with open(record, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    assert vessel_parents(), "no /vessel parent was made"
+    vessel.run("delete", cid, check=True)
+    assert empty_vessel_parents() == []
+    assert_nothing_left(vessel, cid, bundle)

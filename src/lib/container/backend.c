@@ -582,7 +582,11 @@ static int container_destroy(vs_container *c, vs_err *err)
 	vs_autocgroup vs_cgroup *cg = load_cgroup(c, NULL);
 	if (cg && vs_cgroup_kill_all_wait(cg, 10000, err) < 0)
 		return -1;
-	return vs_cgroup_destroy(record, err);
+	if (vs_cgroup_destroy(record, err) < 0)
+		return -1;
+	if (cg)
+		vs_cgroup_remove_default_parent(cg);
+	return 0;
 }
 
 static int container_pause(vs_container *c, vs_err *err)
