@@ -5,6 +5,8 @@ import os
 import stat
 import time
 
+import pytest
+
 from test_errors import assert_nothing_left
 
 # args (after argv[0], which a script does not see): kind log-dir
@@ -47,7 +49,8 @@ def test_all_hooks_run_in_order_with_state(vessel, bundle, cid, tmp_path):
     # land before or after it.
     assert order[:4] == ["prestart", "createRuntime", "createContainer", "startContainer"], order
     assert sorted(order[4:6]) == ["poststart", "program"] and order[6:] == ["poststop"], order
-    for kind, status in (("createRuntime", "creating"), ("createContainer", "creating"),
+    # crun's statuses (docs/cli.md): "created" up to startContainer
+    for kind, status in (("prestart", "created"), ("createRuntime", "created"), ("createContainer", "created"),
                          ("startContainer", "created"), ("poststart", "running"), ("poststop", "stopped")):
         st = json.loads((logdir / f"{kind}.json").read_text())
         assert st["id"] == cid and st["status"] == status, (kind, st)
@@ -156,3 +159,33 @@ def test_failing_start_container_hook_fails_start(vessel, bundle, cid):
     assert "hooks.startContainer[0]" in p.stderr and "exited with status 9" in p.stderr
     assert "should-not-run" not in p.stdout
     vessel.run("delete", "-f", cid, check=True)
+
+
+@pytest.mark.parametrize("kind", ["poststart", "poststop"])
+def test_failing_post_hook_does_not_stop_the_next(vessel, bundle, cid, tmp_path, kind):
+    """runtime-spec: a failing poststart/poststop hook is a warning and the
+    remaining hooks still run (crun; runc 1.1 stops at the first)."""
+    fail, mark = tmp_path / "fail.sh", tmp_path / "mark.sh"
+    write_hook(fail, "#!/bin/sh\nexit 4\n")
+    write_hook(mark, f"#!/bin/sh\necho ran > {tmp_path}/second\n")
+    bundle.config["hooks"] = {kind: [{"path": str(fail)}, {"path": str(mark)}]}
+    bundle.sh("echo ok").write()
+    p = vessel.run("run", "-b", bundle.path, cid)
+    assert p.returncode == 0 and p.stdout == "ok\n", p.stderr
+    assert f"hooks.{kind}[0]" in p.stderr and "exited with status 4" in p.stderr
+    assert (tmp_path / "second").read_text() == "ran\n"
+    assert_nothing_left(vessel, cid, bundle)
+
+
+def test_hook_without_env_gets_the_runtime_environment(vessel, bundle, cid, tmp_path):
+    hook = tmp_path / "env.sh"
+    write_hook(hook, f"#!/bin/sh\necho \"$VESSEL_HOOK_PROBE\" > {tmp_path}/env\n")
+    bundle.config["hooks"] = {"prestart": [{"path": str(hook)}],
+                              "poststop": [{"path": str(hook), "env": ["VESSEL_HOOK_PROBE=given"]}]}
+    bundle.sh("true").write()
+    vessel.run("create", "-b", bundle.path, cid, check=True,
+               env=dict(os.environ, VESSEL_HOOK_PROBE="from-runtime"))
+    assert (tmp_path / "env").read_text() == "from-runtime\n"
+    # a hook with env gets exactly that
+    vessel.run("delete", "--force", cid, check=True)
+    assert (tmp_path / "env").read_text() == "given\n"

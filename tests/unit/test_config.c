@@ -11,6 +11,7 @@
 #include <linux/mount.h>
 
 #include "oci/config.h"
+#include "oci/consistency.h"
 
 static const char *bundle = "/";
 
@@ -165,10 +166,64 @@ static void test_capabilities(void **state)
 static void test_hostname_needs_uts(void **state)
 {
 	(void)state;
-	expect_error(BASE_HEAD BASE_PROC ",\"hostname\":\"h\"}",
-		     "hostname: needs a new uts namespace");
+	expect_error(BASE_HEAD BASE_PROC ",\"hostname\":\"h\"}", "hostname: needs a uts namespace");
 	expect_error(BASE_HEAD BASE_PROC ",\"domainname\":\"d\"}",
-		     "domainname: needs a new uts namespace");
+		     "domainname: needs a uts namespace");
+	/* A joined one is set inside it (runc, crun). */
+	vs_config *c = parse_ok(BASE_HEAD BASE_PROC
+				",\"hostname\":\"h\",\"linux\":{"
+				"\"namespaces\":[{\"type\":\"uts\",\"path\":\"/proc/1/ns/uts\"},"
+				"{\"type\":\"mount\"}]}}");
+	assert_string_equal(c->hostname, "h");
+	vs_config_free(c);
+}
+
+static void test_uts_sysctl_contradiction(void **state)
+{
+	(void)state;
+	expect_error(BASE_HEAD BASE_PROC ",\"hostname\":\"a\",\"linux\":{\"namespaces\":["
+					 "{\"type\":\"uts\"},{\"type\":\"mount\"}],"
+					 "\"sysctl\":{\"kernel.hostname\":\"b\"}}}",
+		     "linux.sysctl.kernel.hostname: \"b\" contradicts hostname \"a\"");
+}
+
+static void expect_mount_ns_error(const char *json, const char *fragment)
+{
+	vs_config *c = parse_ok(json);
+	vs_err err = { 0 };
+	assert_int_equal(vs_config_check_mount_namespace(c, &err), -1);
+	if (!strstr(err.msg, fragment))
+		fail_msg("\"%s\" lacks \"%s\"", err.msg, fragment);
+	vs_config_free(c);
+}
+
+/* The container backend's check: no mount namespace, nothing that mounts. */
+static void test_no_mount_namespace_refuses_mounting_fields(void **state)
+{
+	(void)state;
+	expect_mount_ns_error(BASE_HEAD BASE_PROC ",\"mounts\":[{\"destination\":\"/proc\","
+						  "\"type\":\"proc\",\"source\":\"proc\"}]}",
+			      "mounts[0] (/proc): needs a mount namespace");
+	expect_mount_ns_error(BASE_HEAD BASE_PROC ",\"linux\":{\"maskedPaths\":[\"/proc/kcore\"]}}",
+			      "linux.maskedPaths: needs a mount namespace");
+	expect_mount_ns_error(BASE_HEAD BASE_PROC ",\"linux\":{\"readonlyPaths\":[\"/proc/sys\"]}}",
+			      "linux.readonlyPaths: needs a mount namespace");
+	expect_mount_ns_error(
+		"{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"/\",\"readonly\":true}," BASE_PROC
+		"}",
+		"root.readonly: needs a mount namespace");
+	expect_mount_ns_error(BASE_HEAD BASE_PROC ",\"linux\":{\"rootfsPropagation\":\"shared\"}}",
+			      "linux.rootfsPropagation: needs a mount namespace");
+	vs_config *c = parse_ok(BASE_HEAD BASE_PROC "}");
+	vs_err err = { 0 };
+	assert_int_equal(vs_config_check_mount_namespace(c, &err), 0);
+	vs_config_free(c);
+	c = parse_ok(BASE_HEAD BASE_PROC
+		     ",\"mounts\":[{\"destination\":\"/proc\",\"type\":"
+		     "\"proc\",\"source\":\"proc\"}],\"linux\":{\"namespaces\":[{\"type\":"
+		     "\"mount\"}]}}");
+	assert_int_equal(vs_config_check_mount_namespace(c, &err), 0);
+	vs_config_free(c);
 }
 
 static void test_errors_name_the_key(void **state)
@@ -202,6 +257,8 @@ int main(void)
 		cmocka_unit_test(test_mount_options),
 		cmocka_unit_test(test_capabilities),
 		cmocka_unit_test(test_hostname_needs_uts),
+		cmocka_unit_test(test_uts_sysctl_contradiction),
+		cmocka_unit_test(test_no_mount_namespace_refuses_mounting_fields),
 		cmocka_unit_test(test_errors_name_the_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

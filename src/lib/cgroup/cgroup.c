@@ -559,3 +559,23 @@ int vs_cgroup_destroy(const char *created_list, vs_err *err)
 	}
 	return rc;
 }
+
+void vs_cgroup_remove_default_parent(const vs_cgroup *cg)
+{
+	static const char parent[] = "/vessel";
+	for (int i = 0; i < cg->n; i++) {
+		const vs_cgroup_dir *d = &cg->d[i];
+		size_t base = strlen(d->mount);
+		const char *rel = d->dir + base;
+		/* Only "<mount>/vessel/<name>": never a parent vessel does not own. */
+		if (strncmp(d->dir, d->mount, base) || strncmp(rel, parent, sizeof(parent) - 1) ||
+		    rel[sizeof(parent) - 1] != '/' || strchr(rel + sizeof(parent), '/') ||
+		    !rel[sizeof(parent)])
+			continue;
+		char dir[PATH_MAX];
+		if ((size_t)snprintf(dir, sizeof(dir), "%s%s", d->mount, parent) >= sizeof(dir))
+			continue;
+		if (rmdir(dir) < 0 && errno != ENOENT && errno != EBUSY && errno != ENOTEMPTY)
+			vs_debug("cgroup rmdir %s: %s", dir, strerror(errno));
+	}
+}

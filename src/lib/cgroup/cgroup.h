@@ -129,4 +129,12 @@ int vs_cgroup_kill_all_wait(const vs_cgroup *cg, int timeout_ms, vs_err *err);
  * cgroups the workload made inside the container's). */
 int vs_cgroup_destroy(const char *created_list, vs_err *err);
 
+/* After vs_cgroup_destroy: a container directly under /vessel (vessel's
+ * own parent, the default) removes /vessel in every hierarchy once it is
+ * empty, whoever made it and whether or not its record lists it (a create
+ * that died between mkdir and record, containers of older versions). A
+ * parent still holding another container (EBUSY), or just made again by a
+ * concurrent create (which walks again on ENOENT), stays. */
+void vs_cgroup_remove_default_parent(const vs_cgroup *cg);
+
 #endif

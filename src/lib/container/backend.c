@@ -22,6 +22,7 @@
 #include "cgroup/resources.h"
 #include "cgroup/stats.h"
 #include "container/internal.h"
+#include "container/mount_sources.h"
 #include "container/sync.h"
 #include "core/cleanup.h"
 #include "core/fs.h"
@@ -29,6 +30,7 @@
 #include "core/proc.h"
 #include "core/sealed_exe.h"
 #include "lifecycle/container.h"
+#include "oci/consistency.h"
 
 #define EXEC_FIFO     "exec.fifo"
 #define EXEC_ERROR    "exec.error"
@@ -91,8 +93,10 @@ static bool joined_in_parent(enum vs_ns_type t)
 
 static int open_namespaces(const vs_config *cfg, int fds[VS_NS_COUNT], vs_err *err)
 {
-	for (int t = 0; t < VS_NS_COUNT; t++) {
+	/* All first: on a failure, close_namespaces must not close fd 0. */
+	for (int t = 0; t < VS_NS_COUNT; t++)
 		fds[t] = -1;
+	for (int t = 0; t < VS_NS_COUNT; t++) {
 		if (!cfg->ns[t].path)
 			continue;
 		fds[t] = open(cfg->ns[t].path, O_RDONLY | O_CLOEXEC);
@@ -196,9 +200,8 @@ static void clone_flags(const vs_config *cfg, int *at_clone, int *deferred)
 
 static int validate(const vs_config *cfg, const vs_create_opts *opts, vs_err *err)
 {
-	if (!cfg->ns[VS_NS_MNT].present)
-		return vs_fail(err, 0,
-			       "config.json: linux.namespaces: a mount namespace is required");
+	if (vs_config_check_mount_namespace(cfg, err) < 0)
+		return -1;
 	if (cfg->process.terminal)
 		return vs_fail(err, 0,
 			       "config.json: process.terminal: terminals are not supported yet%s",
@@ -228,24 +231,24 @@ static void take_child_error(int sock, vs_err *err)
 }
 
 /* The init stopped before pivot_root: run prestart and createRuntime hooks
- * here (runtime namespace), then hand it the state for its own hooks. */
+ * here (runtime namespace), then hand it the state for its own hooks. Every
+ * one of them sees status "created", as crun passes (table in docs/cli.md). */
 static int run_runtime_hooks(vs_container *c, const vs_config *cfg, int sock, vs_err *err)
 {
-	json_object *creating = vs_state_to_oci_json(&c->state, VS_STATUS_CREATING);
 	json_object *created = vs_state_to_oci_json(&c->state, VS_STATUS_CREATED);
-	const char *s1 = json_object_to_json_string(creating);
-	const char *s2 = json_object_to_json_string(created);
+	const char *s = json_object_to_json_string(created);
 	int rc = -1;
-	if (vs_hooks_run(&cfg->hooks, VS_HOOK_PRESTART, s1, err) < 0 ||
-	    vs_hooks_run(&cfg->hooks, VS_HOOK_CREATE_RUNTIME, s1, err) < 0)
+	if (vs_hooks_run(&cfg->hooks, VS_HOOK_PRESTART, s, err) < 0 ||
+	    vs_hooks_run(&cfg->hooks, VS_HOOK_CREATE_RUNTIME, s, err) < 0)
 		goto out;
+	/* Two documents: for createContainer, then for startContainer. */
 	if (vs_sync_send(sock, VS_SYNC_HOOKS_DONE, NULL) < 0 ||
-	    vs_sync_send_blob(sock, s1, strlen(s1)) < 0 ||
-	    vs_sync_send_blob(sock, s2, strlen(s2)) < 0) {
+	    vs_sync_send_blob(sock, s, strlen(s)) < 0 ||
+	    vs_sync_send_blob(sock, s, strlen(s)) < 0) {
 		if (errno == EMSGSIZE)
 			vs_fail(err, EMSGSIZE,
 				"container state (%zu bytes) too large to hand to hooks",
-				strlen(s2));
+				strlen(s));
 		else
 			vs_fail_errno(err, "sync with container init");
 		take_child_error(sock, err);
@@ -253,7 +256,6 @@ static int run_runtime_hooks(vs_container *c, const vs_config *cfg, int sock, vs
 	}
 	rc = 0;
 out:
-	json_object_put(creating);
 	json_object_put(created);
 	return rc;
 }
@@ -383,7 +385,8 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 	int saved_ns[VS_NS_COUNT];
 	for (int t = 0; t < VS_NS_COUNT; t++)
 		saved_ns[t] = -1;
-	if (open_namespaces(cfg, ctx.ns_fds, err) < 0)
+	ctx.mount_sources_from_runtime = vs_mount_sources_from_runtime(cfg);
+	if (open_namespaces(cfg, ctx.ns_fds, err) < 0 || vs_mount_sources_check(cfg, err) < 0)
 		goto out;
 	if (enter_parent_namespaces(cfg, ctx.ns_fds, saved_ns, err) < 0)
 		goto out;
@@ -450,6 +453,9 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 	}
 	vs_sync_msg m;
 	if (vs_sync_recv(sv[0], &m, err) < 0)
+		goto out_sock;
+	if (m.type == VS_SYNC_MOUNT_NS &&
+	    (vs_mount_sources_send(cfg, pid, sv[0], err) < 0 || vs_sync_recv(sv[0], &m, err) < 0))
 		goto out_sock;
 	/* Limits go on once the init has built its rootfs and before it can
 	 * exec, ahead of prestart hooks, which may add to them (device rules),
@@ -576,7 +582,11 @@ static int container_destroy(vs_container *c, vs_err *err)
 	vs_autocgroup vs_cgroup *cg = load_cgroup(c, NULL);
 	if (cg && vs_cgroup_kill_all_wait(cg, 10000, err) < 0)
 		return -1;
-	return vs_cgroup_destroy(record, err);
+	if (vs_cgroup_destroy(record, err) < 0)
+		return -1;
+	if (cg)
+		vs_cgroup_remove_default_parent(cg);
+	return 0;
 }
 
 static int container_pause(vs_container *c, vs_err *err)

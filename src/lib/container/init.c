@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "container/home_env.h"
 #include "container/internal.h"
 #include "container/process_attrs.h"
 #include "container/sync.h"
@@ -102,6 +103,8 @@ static int setup(vs_init_ctx *ctx, char *exe, size_t exelen, vs_err *err)
 	vs_autoclose int cwd_fd = vs_open_in_root(root_fd, p->cwd, VS_CREATE_DIR, err);
 	if (cwd_fd < 0)
 		return vs_err_wrap(err, "process.cwd");
+	if (vs_env_with_home(p->env, root_fd, p->uid, &ctx->env, err) < 0)
+		return -1;
 	if (vs_rootfs_finalize(cfg, err) < 0)
 		return -1;
 	if (fchdir(cwd_fd) < 0)
@@ -253,8 +256,8 @@ void vs_container_init(vs_init_ctx *ctx)
 	if (ctx->cfg->hooks.n[VS_HOOK_START_CONTAINER] &&
 	    vs_hooks_run(&ctx->cfg->hooks, VS_HOOK_START_CONTAINER, ctx->state_created, &err) < 0)
 		fail_after_start(ctx, &err);
-	execve(exe, ctx->cfg->process.args,
-	       ctx->cfg->process.env ? ctx->cfg->process.env : (char *[]){ NULL });
+	char **env = ctx->env ? ctx->env : ctx->cfg->process.env;
+	execve(exe, ctx->cfg->process.args, env ? env : (char *[]){ NULL });
 	vs_fail_errno(&err, "exec %s", exe);
 	fail_after_start(ctx, &err);
 }

@@ -18,6 +18,7 @@
 
 #include "cgroup/cgroup.h"
 #include "container/internal.h"
+#include "container/mount_sources.h"
 #include "core/cleanup.h"
 #include "core/fs.h"
 #include "core/log.h"
@@ -142,8 +143,10 @@ static int mount_cgroup(vs_init_ctx *ctx, int root_fd, const vs_mount *m, mount_
 			    err);
 }
 
-static int mount_bind(const vs_config *cfg, int root_fd, const vs_mount *m, mount_target *t,
-		      vs_err *err)
+/* src_fd: the source as the runtime opened it (mount_sources.c), or -1
+ * to resolve it here (a mount namespace joined by path). */
+static int mount_bind(const vs_config *cfg, int root_fd, const vs_mount *m, int src_fd,
+		      mount_target *t, vs_err *err)
 {
 	char src[PATH_MAX];
 	if (m->source[0] == '/')
@@ -151,12 +154,14 @@ static int mount_bind(const vs_config *cfg, int root_fd, const vs_mount *m, moun
 	else if (vs_path_join(src, sizeof(src), cfg->bundle, m->source, err) < 0)
 		return -1;
 	struct stat st;
-	if (stat(src, &st) < 0)
+	if ((src_fd >= 0 ? fstat(src_fd, &st) : stat(src, &st)) < 0)
 		return vs_fail_errno(err, "source %s", src);
 	if (target_open(root_fd, m->destination,
 			S_ISDIR(st.st_mode) ? VS_CREATE_DIR : VS_CREATE_FILE, t, err) < 0)
 		return -1;
-	if (mount(src, t->at.path, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
+	vs_fd_path from = vs_fd_path_of(src_fd);
+	if (mount(src_fd >= 0 ? from.path : src, t->at.path, NULL, MS_BIND | (m->flags & MS_REC),
+		  NULL) < 0)
 		return vs_fail_errno(err, "bind %s to %s", src, m->destination);
 	if (target_reopen(root_fd, m->destination, t, err) < 0)
 		return -1;
@@ -193,7 +198,8 @@ static int mount_fs(vs_init_ctx *ctx, int root_fd, const vs_mount *m, mount_targ
 static int mount_one(vs_init_ctx *ctx, int root_fd, const vs_mount *m, size_t idx, vs_err *err)
 {
 	mount_target t = { .fd = -1 };
-	int rc = m->bind ? mount_bind(ctx->cfg, root_fd, m, &t, err)
+	int src_fd = ctx->mount_src_fds ? ctx->mount_src_fds[idx] : -1;
+	int rc = m->bind ? mount_bind(ctx->cfg, root_fd, m, src_fd, &t, err)
 			 : mount_fs(ctx, root_fd, m, &t, err);
 	if (rc == 0 && m->propagation && mount(NULL, t.at.path, NULL, m->propagation, NULL) < 0)
 		rc = vs_fail_errno(err, "set propagation on %s", m->destination);
@@ -286,10 +292,28 @@ static int make_parent_mount_private(const char *rootfs, vs_err *err)
 	return vs_fail(err, 0, "no parent mount found for %s", rootfs);
 }
 
+/* No mount namespace: the host's mount table is ours too, so nothing is
+ * mounted (config load refused every field that would mount) and the root
+ * is entered with chroot, as runc does. */
+static int enter_root_without_mount_namespace(vs_init_ctx *ctx, vs_err *err)
+{
+	if (ctx->want_hooks && vs_init_hook_point(ctx, err) < 0)
+		return -1;
+	if (chdir(ctx->cfg->root_path) < 0)
+		return vs_fail_errno(err, "root.path: chdir %s", ctx->cfg->root_path);
+	if (chroot(".") < 0)
+		return vs_fail_errno(err, "root.path: chroot %s", ctx->cfg->root_path);
+	if (chdir("/") < 0)
+		return vs_fail_errno(err, "chdir /");
+	return 0;
+}
+
 int vs_rootfs_setup(vs_init_ctx *ctx, vs_err *err)
 {
 	const vs_config *cfg = ctx->cfg;
 	const char *rootfs = cfg->root_path;
+	if (!cfg->ns[VS_NS_MNT].present)
+		return enter_root_without_mount_namespace(ctx, err);
 	/* By default nothing we mount may propagate back to the host. */
 	unsigned long prop = cfg->rootfs_propagation ? cfg->rootfs_propagation : MS_SLAVE | MS_REC;
 	if (mount(NULL, "/", NULL, prop, NULL) < 0)
@@ -302,9 +326,14 @@ int vs_rootfs_setup(vs_init_ctx *ctx, vs_err *err)
 	vs_autoclose int root_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root_fd < 0)
 		return vs_fail_errno(err, "root.path: open %s", rootfs);
+	if (vs_init_receive_mount_sources(ctx, err) < 0)
+		return -1;
 	for (size_t i = 0; i < cfg->n_mounts; i++)
 		if (mount_one(ctx, root_fd, &cfg->mounts[i], i, err) < 0)
 			return -1;
+	/* Host directories: closed before hooks run and anything else in the
+	 * image is resolved (cwd, the program), so nothing can reach them. */
+	vs_init_close_mount_sources(ctx);
 	if (!dev_is_bind_mounted(cfg) &&
 	    vs_devices_setup(cfg, root_fd, cfg->ns[VS_NS_USER].present, err) < 0)
 		return -1;

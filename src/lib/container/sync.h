@@ -19,6 +19,8 @@ enum vs_sync_type {
 			      * "creating" and "created") for the container's own hooks */
 	VS_SYNC_SECCOMP_FD,  /* child -> parent: seccomp filter loaded; its notify listener
 			      * fd follows (vs_sync_send_fd) for linux.seccomp.listenerPath */
+	VS_SYNC_MOUNT_NS,    /* child -> parent: my mount namespace is made: open the bind
+			      * sources there and send them (container/mount_sources.h) */
 };
 
 typedef struct vs_sync_msg {

@@ -126,3 +126,11 @@ static int open_in_root(int root_fd, const char *path, enum vs_create_kind kind,
 	}
 	return cur;
 }
+
+int vs_open_read_in_root(int root_fd, const char *path, int flags, vs_err *err)
+{
+	while (*path == '/')
+		path++;
+	int fd = open_beneath(root_fd, path, O_RDONLY | flags);
+	return fd < 0 ? vs_fail_errno(err, "open /%s", path) : fd;
+}

@@ -17,6 +17,11 @@ enum vs_create_kind {
  * components are created per kind, each inside an already verified dir. */
 int vs_open_in_root(int root_fd, const char *path, enum vs_create_kind kind, vs_err *err);
 
+/* An existing file opened for reading (flags added to O_RDONLY), resolved
+ * inside root_fd like vs_open_in_root in one openat2: for reading files of
+ * the image (/etc/passwd) without following a symlink out of it. */
+int vs_open_read_in_root(int root_fd, const char *path, int flags, vs_err *err);
+
 /* "/proc/self/fd/N": a name for fd usable by syscalls that take only paths (mount(2)). */
 typedef struct vs_fd_path {
 	char path[32];

@@ -231,13 +231,16 @@ static void run_recorded_hooks(vs_container *c, enum vs_hook_kind kind, vs_statu
 		return;
 	vs_hooks hooks;
 	vs_err herr = { 0 };
+	char who[128];
+	snprintf(who, sizeof(who), "container %s", c->state.id);
+	/* One failing hook does not stop the ones after it (runtime-spec; crun). */
 	if (vs_hooks_parse(c->state.hooks, "state.json: hooks", &hooks, &herr) == 0) {
 		json_object *st = vs_state_to_oci_json(&c->state, status);
-		vs_hooks_run(&hooks, kind, json_object_to_json_string(st), &herr);
+		vs_hooks_run_all(&hooks, kind, json_object_to_json_string(st), who);
 		json_object_put(st);
+	} else {
+		vs_warn("%s: %s", who, herr.msg);
 	}
-	if (herr.msg[0])
-		vs_warn("container %s: %s", c->state.id, herr.msg);
 	vs_hooks_free(&hooks);
 }
 

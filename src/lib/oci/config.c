@@ -19,6 +19,7 @@
 #include "core/strv.h"
 #include "oci/seccomp.h"
 #include "oci/refused.h"
+#include "oci/consistency.h"
 
 #ifndef MS_NOSYMFOLLOW
 #define MS_NOSYMFOLLOW 256
@@ -784,12 +785,15 @@ int vs_config_parse(const char *text, const char *bundle, vs_config **out, vs_er
 	if (vs_config_refuse_unapplied(proc, linux_, err) < 0 ||
 	    vs_process_attrs_parse(proc, linux_, &c->process_attrs, err) < 0)
 		goto fail;
-	if ((c->hostname || c->domainname) &&
-	    (!c->ns[VS_NS_UTS].present || c->ns[VS_NS_UTS].path)) {
-		vs_fail(err, 0, "config.json: %s: needs a new uts namespace",
+	/* A joined uts namespace (by path) is set too, as runc and crun do:
+	 * the init sethostname()s inside it. Without one it would be the host's. */
+	if ((c->hostname || c->domainname) && !c->ns[VS_NS_UTS].present) {
+		vs_fail(err, 0, "config.json: %s: needs a uts namespace",
 			c->hostname ? "hostname" : "domainname");
 		goto fail;
 	}
+	if (vs_config_check_consistency(c, err) < 0)
+		goto fail;
 	if (vs_json_get_object(c->doc, W, "annotations", &c->annotations, err) < 0)
 		goto fail;
 	if (c->annotations) {

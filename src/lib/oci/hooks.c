@@ -1,6 +1,7 @@
 #include "oci/hooks.h"
 
 #include "core/json.h"
+#include "core/log.h"
 #include "core/strv.h"
 
 #include <errno.h>
@@ -108,8 +109,8 @@ static int run_one(const vs_hook *h, const char *what, const char *state_json, v
 		signal(SIGPIPE, SIG_DFL); /* ignored by us below; the hook must not inherit that */
 		dup2(in[0], STDIN_FILENO);
 		char *argv0[] = { h->path, NULL };
-		char *noenv[] = { NULL };
-		execve(h->path, h->args && h->args[0] ? h->args : argv0, h->env ? h->env : noenv);
+		/* No "env": the runtime's own environment, as runc and crun give. */
+		execve(h->path, h->args && h->args[0] ? h->args : argv0, h->env ? h->env : environ);
 		dprintf(STDERR_FILENO, "vessel: %s: exec %s: %s\n", what, h->path, strerror(errno));
 		_exit(127);
 	}
@@ -165,4 +166,20 @@ int vs_hooks_run(const vs_hooks *h, enum vs_hook_kind kind, const char *state_js
 			return -1;
 	}
 	return 0;
+}
+
+int vs_hooks_run_all(const vs_hooks *h, enum vs_hook_kind kind, const char *state_json,
+		     const char *who)
+{
+	int failed = 0;
+	for (size_t i = 0; i < h->n[kind]; i++) {
+		char what[64];
+		snprintf(what, sizeof(what), "hooks.%s[%zu]", kind_names[kind], i);
+		vs_err err = { 0 };
+		if (run_one(&h->list[kind][i], what, state_json, &err) < 0) {
+			vs_warn("%s: %s", who, err.msg);
+			failed++;
+		}
+	}
+	return failed;
 }

@@ -21,7 +21,7 @@ enum vs_hook_kind {
 typedef struct vs_hook {
 	char *path;
 	char **args; /* NULL terminated; may be NULL (argv = {path}) */
-	char **env;  /* NULL terminated; may be NULL (empty environment) */
+	char **env;  /* NULL terminated; may be NULL (the runtime's environment) */
 	int timeout; /* seconds, 0 = none */
 } vs_hook;
 
@@ -40,5 +40,11 @@ void vs_hooks_free(vs_hooks *h);
 /* Run every hook of a kind in order with state_json on stdin; stop at the
  * first failure (nonzero exit, signal, timeout) and report it. */
 int vs_hooks_run(const vs_hooks *h, enum vs_hook_kind kind, const char *state_json, vs_err *err);
+
+/* poststart and poststop: run every hook of the kind even when one fails;
+ * each failure is a warning naming who ("container ID") and the hook.
+ * Returns how many failed. */
+int vs_hooks_run_all(const vs_hooks *h, enum vs_hook_kind kind, const char *state_json,
+		     const char *who);
 
 #endif
