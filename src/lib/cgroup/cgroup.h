@@ -99,6 +99,16 @@ void vs_cgroup_free(vs_cgroup *cg);
 int vs_cgroup_save(const vs_cgroup *cg, const char *file, vs_err *err);
 vs_cgroup *vs_cgroup_load(const char *file, vs_err *err);
 
+/* A cgroup record read back from the state directory is used only if it
+ * could be one create wrote (cgroup/verify.c): path has no empty, "." or
+ * ".." step and is not the root; every directory lies strictly below a
+ * cgroup mount of this host, is that mount's directory for path, and
+ * resolves to itself. Errors name the cgroup.json field. */
+bool vs_cgroup_path_is_clean(const char *path);
+int vs_cgroup_verify(const vs_cgroup *cg, const vs_cgroup_host *host, vs_err *err);
+/* pid is in cg (or a cgroup below it) in every hierarchy of cg. */
+int vs_cgroup_verify_member(const vs_cgroup *cg, pid_t pid, vs_err *err);
+
 /* The directory holding controller's files for this container, NULL if the
  * host has no such controller; *v2 says which interface it speaks. */
 const char *vs_cgroup_dir_of(const vs_cgroup *cg, const char *controller, bool *v2);

@@ -31,7 +31,7 @@
 
 #define EXEC_FIFO     "exec.fifo"
 #define CGROUP_RECORD "cgroups.created"
-#define CGROUP_FILE   "cgroup.json"
+#define CGROUP_FILE   VS_CGROUP_FILE
 
 static int state_file(const vs_container *c, const char *name, char *out, size_t len, vs_err *err)
 {
@@ -283,23 +283,22 @@ static int container_devices(const vs_config *cfg, vs_resources *res, vs_err *er
 	return rc;
 }
 
-/* The container's cgroup as create recorded it; containers from before
- * the record existed fall back to the state's path. */
+/* The container's cgroup as create recorded it (checked at open, see
+ * trust.c); none for records that are not believed. */
 static vs_cgroup *load_cgroup(vs_container *c, vs_err *err)
 {
 	char file[PATH_MAX];
+	if (c->state.untrusted[0]) {
+		vs_fail(err, 0, "container \"%s\": %s", c->state.id, c->state.untrusted);
+		return NULL;
+	}
 	if (state_file(c, CGROUP_FILE, file, sizeof(file), err) < 0)
 		return NULL;
-	if (access(file, F_OK) == 0)
-		return vs_cgroup_load(file, err);
-	if (!c->state.cgroup_path) {
+	if (access(file, F_OK) < 0) {
 		vs_fail(err, 0, "container \"%s\" has no cgroup", c->state.id);
 		return NULL;
 	}
-	vs_cgroup_host host;
-	if (vs_cgroup_detect(&host, NULL, err) < 0)
-		return NULL;
-	return vs_cgroup_open(&host, c->state.cgroup_path, err);
+	return vs_cgroup_load(file, err);
 }
 
 static void reap_child(pid_t *pid)
@@ -404,6 +403,8 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 	}
 	close(sv[1]);
 	c->state.pid = pid;
+	/* Our unreaped child: the pid cannot be reused under us. */
+	vs_proc_stat(pid, &c->state.start_time, NULL);
 	restore_parent_namespaces(saved_ns);
 
 	/* From here, not from the init: it may have no /proc of its own. */
@@ -421,7 +422,6 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 	if (vs_sync_send(sv[0], VS_SYNC_GO, NULL) == 0) {
 		/* Record the pid: if this process dies now, delete --force can
 		 * still find and kill the half-made container. */
-		vs_proc_stat(pid, &c->state.start_time, NULL);
 		if (vs_state_save(c->dir, &c->state, err) < 0 ||
 		    vs_cgroup_create(cg, record, err) < 0 ||
 		    vs_sync_send(sv[0], VS_SYNC_CGROUP_DIRS, NULL) < 0 ||
@@ -537,8 +537,13 @@ static int container_kill(vs_container *c, int sig, bool all, vs_err *err)
 		return -1;
 	if (!alive)
 		return all ? 0 : vs_fail(err, ESRCH, "container process %d", (int)c->state.pid);
-	if (kill(c->state.pid, sig) < 0 && !(all && errno == ESRCH))
-		return vs_fail_errno(err, "kill pid %d with signal %d", (int)c->state.pid, sig);
+	vs_err serr = { 0 };
+	if (vs_proc_signal(c->state.pid, c->state.start_time, sig, &serr) < 0 &&
+	    !(all && serr.errnum == ESRCH)) {
+		if (err)
+			*err = serr;
+		return -1;
+	}
 	/* A frozen v1 task acts on SIGKILL only once thawed (runc thaws too). */
 	bool frozen = false;
 	if (sig == SIGKILL && !all && cg && vs_cgroup_is_frozen(cg, &frozen, NULL) == 0 && frozen)
@@ -606,6 +611,7 @@ const vs_backend_ops vs_container_backend = {
 	.name = "container",
 	.create = container_create,
 	.start = container_start,
+	.verify = vs_container_verify,
 	.status = container_status,
 	.kill = container_kill,
 	.destroy = container_destroy,

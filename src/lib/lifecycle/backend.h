@@ -32,6 +32,10 @@ typedef struct vs_backend_ops {
 		      vs_err *err);
 	/* Let the created workload exec its program. */
 	int (*start)(vs_container *c, vs_err *err);
+	/* Whether the records (loaded into c->state, with the backend's own
+	 * files) are ones create could have written; NULL if none to check.
+	 * On failure the container is treated as stopped and left alone. */
+	int (*verify)(vs_container *c, vs_err *err);
 	/* Derive the live status from the recorded state and the host. */
 	vs_status (*status)(vs_container *c);
 	int (*kill)(vs_container *c, int sig, bool all, vs_err *err);
