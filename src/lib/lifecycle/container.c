@@ -374,7 +374,9 @@ int vs_container_list_ids(const vs_runtime *rt, char ***ids, vs_err *err)
 	}
 	struct dirent *de;
 	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' || vs_validate_id(de->d_name, NULL) < 0)
+		/* "." and ".." fail validation; other ids may start with a dot
+		 * (runc lists them too). */
+		if (vs_validate_id(de->d_name, NULL) < 0)
 			continue;
 		if (n == cap) {
 			char **nv = realloc(v, (cap * 2 + 1) * sizeof(char *));
