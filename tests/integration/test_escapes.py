@@ -2,10 +2,14 @@
 with '.', hooks that outlive vessel."""
 import json
 import os
+import signal
+import subprocess
 
 import pytest
 
-from test_errors import create_fails
+from cgroup_util import alive, wait_for
+from conftest import VESSEL
+from test_errors import assert_nothing_left, create_fails
 
 
 @pytest.mark.parametrize("dest,target", [("proc", "tmp"), ("proc", "/etc"), ("sys", "tmp")])
@@ -39,3 +43,91 @@ def test_dot_id_is_listed(vessel, bundle, cid):
     finally:
         vessel.run("delete", "--force", dot)
     assert vessel.run("list", "-q", check=True).stdout == ""
+
+
+# A hook that starts a grandchild in its process group, records both pids
+# and waits. argv: dir
+FORKING_HOOK = """#!/bin/sh
+/bin/sleep 1000 &
+echo $! > "$1/grandchild"
+echo $$ > "$1/hook.tmp" && mv "$1/hook.tmp" "$1/hook"
+wait
+"""
+
+
+def hook_bundle(bundle, tmp_path, timeout=None):
+    d = tmp_path / "hookpids"
+    d.mkdir()
+    hook = tmp_path / "hook.sh"
+    hook.write_text(FORKING_HOOK)
+    hook.chmod(0o755)
+    h = {"path": str(hook), "args": ["hook", str(d)]}
+    if timeout:
+        h["timeout"] = timeout
+    bundle.config["hooks"] = {"prestart": [h]}
+    bundle.args("true").write()
+    return d
+
+
+def pids_of(d):
+    wait_for(lambda: (d / "hook").exists() and (d / "grandchild").exists(), what="hook to start")
+    return int((d / "hook").read_text()), int((d / "grandchild").read_text())
+
+
+def reap(*pids):
+    for p in pids:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def test_hook_timeout_kills_its_group(vessel, bundle, cid, tmp_path):
+    d = hook_bundle(bundle, tmp_path, timeout=1)
+    p = vessel.run("create", "--bundle", bundle.path, cid)
+    hook, grandchild = pids_of(d)
+    try:
+        assert p.returncode != 0 and "timed out" in p.stderr, p.stderr
+        wait_for(lambda: not alive(hook) and not alive(grandchild), timeout=5,
+                 what="hook and its child to be killed")
+        assert_nothing_left(vessel, cid, bundle)
+    finally:
+        reap(hook, grandchild)
+
+
+def start_create(vessel, bundle, cid):
+    return subprocess.Popen([VESSEL, "--root", vessel.root, "create", "--bundle", bundle.path, cid],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+
+
+def test_hook_dies_with_vessel(vessel, bundle, cid, tmp_path):
+    d = hook_bundle(bundle, tmp_path)
+    proc = start_create(vessel, bundle, cid)
+    hook, grandchild = pids_of(d)
+    try:
+        proc.kill()
+        proc.wait(timeout=10)
+        wait_for(lambda: not alive(hook), timeout=5, what="hook to die with vessel")
+    finally:
+        reap(hook, grandchild)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signalled_vessel_kills_the_hook_group(vessel, bundle, cid, tmp_path, sig):
+    d = hook_bundle(bundle, tmp_path)
+    proc = start_create(vessel, bundle, cid)
+    hook, grandchild = pids_of(d)
+    try:
+        proc.send_signal(sig)
+        rc = proc.wait(timeout=10)
+        # Before reading stderr: a surviving hook would hold it open.
+        wait_for(lambda: not alive(hook) and not alive(grandchild), timeout=5,
+                 what="hook group to be killed")
+        stderr = proc.stderr.read().decode()
+        # create failed and cleaned up after itself
+        assert rc != 0
+        assert f"signal {int(sig)}" in stderr, stderr
+        assert_nothing_left(vessel, cid, bundle)
+    finally:
+        reap(hook, grandchild)
