@@ -1,6 +1,6 @@
 # vessel build. Sources are found by wildcard so a new module needs no edit here.
 CC      ?= gcc
-PKGS    := json-c libcap libseccomp
+PKGS    := json-c libcap libseccomp libmnl
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc/lib -Isrc $(shell pkg-config --cflags $(PKGS))
 LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lm

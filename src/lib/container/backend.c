@@ -22,6 +22,7 @@
 #include "cgroup/resources.h"
 #include "cgroup/stats.h"
 #include "container/internal.h"
+#include "container/netdev.h"
 #include "container/sync.h"
 #include "core/cleanup.h"
 #include "core/fs.h"
@@ -203,7 +204,7 @@ static int validate(const vs_config *cfg, const vs_create_opts *opts, vs_err *er
 			       opts->console_socket ? "" : " (and no --console-socket was given)");
 	if (opts->preserve_fds < 0)
 		return vs_fail(err, 0, "--preserve-fds: must not be negative");
-	return 0;
+	return vs_netdev_check(&cfg->net_devices, err);
 }
 
 static void copy_child_error(const vs_sync_msg *m, vs_err *err)
@@ -434,6 +435,9 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 	vs_sync_msg m;
 	if (vs_sync_recv(sv[0], &m, err) < 0)
 		goto out_sock;
+	/* HOOKS or READY: the init has its own network namespace by now. */
+	if (m.type != VS_SYNC_ERROR && vs_netdev_attach(c->dir, &cfg->net_devices, pid, err) < 0)
+		goto out_sock;
 	/* Limits go on once the init has built its rootfs and before it can
 	 * exec, ahead of prestart hooks, which may add to them (device rules),
 	 * as runc does. */
@@ -457,6 +461,12 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 		goto out_sock;
 	rc = 0;
 out_sock:
+	/* Closing the socket ends the init, and its namespace with the devices. */
+	if (rc < 0) {
+		vs_err derr = { 0 };
+		if (vs_container_detach(c, &derr) < 0)
+			vs_warn("%s", derr.msg);
+	}
 	close(sv[0]);
 out:
 	restore_parent_namespaces(saved_ns);
@@ -614,6 +624,7 @@ const vs_backend_ops vs_container_backend = {
 	.verify = vs_container_verify,
 	.status = container_status,
 	.kill = container_kill,
+	.detach = vs_container_detach,
 	.destroy = container_destroy,
 	.pause = container_pause,
 	.resume = container_resume,

@@ -90,10 +90,19 @@ static int write_pid_file(const char *path, pid_t pid, vs_err *err)
 	return vs_write_file_atomic(path, buf, (size_t)n, 0644, err);
 }
 
+/* Before the last kill: what the workload holds of the host's goes back. */
+static void detach(vs_container *c)
+{
+	vs_err e = { 0 };
+	if (c->ops->detach && c->ops->detach(c, &e) < 0)
+		vs_warn("container %s: %s", c->state.id, e.msg);
+}
+
 /* Remove what a failed create made; the original error stays in err. */
 static void undo_create(vs_container *c)
 {
 	vs_err e2 = { 0 };
+	detach(c);
 	if (c->state.pid > 0) {
 		c->ops->kill(c, SIGKILL, true, &e2);
 		/* The workload is our child until create returns: reap it. */
@@ -318,6 +327,7 @@ int vs_container_delete(vs_container *c, bool force, vs_err *err)
 	 * "creating" is one whose create died half way. Clean up what it left. */
 	if (s == VS_STATUS_CREATING && c->state.pid <= 0)
 		s = VS_STATUS_STOPPED;
+	detach(c);
 	if (s != VS_STATUS_STOPPED) {
 		vs_err kerr = { 0 };
 		if (c->ops->kill(c, SIGKILL, true, &kerr) < 0)

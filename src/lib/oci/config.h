@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "oci/hooks.h"
+#include "oci/netdev.h"
 
 enum vs_ns_type {
 	VS_NS_PID = 0,
@@ -125,7 +126,8 @@ typedef struct vs_config {
 	json_object *resources;	  /* linux.resources, borrowed from doc */
 	json_object *annotations; /* borrowed from doc, may be NULL */
 	vs_hooks hooks;
-	json_object *hooks_json;   /* the raw "hooks" object, borrowed from doc */
+	json_object *hooks_json; /* the raw "hooks" object, borrowed from doc */
+	vs_netdevs net_devices;	 /* linux.netDevices */
 } vs_config;
 
 /* Parse and validate bundle/config.json. root.path is resolved against bundle. */
