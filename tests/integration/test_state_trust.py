@@ -4,6 +4,7 @@ starts a victim `sleep` on the host in a throwaway cgroup of its own, creates
 a container, rewrites its records, and runs kill, kill --all, ps, pause and
 delete --force against it."""
 import json
+import pathlib
 import os
 import signal
 import subprocess
@@ -242,3 +243,30 @@ def test_cgroup_dirs_outside_the_path(vessel, target, victim):
     # Path left alone, the directories redirected.
     target.point_cgroup_json(target.cgroup["path"], dirs_path=victim.path)
     attack(vessel, target, victim, "cgroup.json")
+
+
+@pytest.mark.parametrize("where", ["host", "cgroup"])
+def test_cgroup_record_names_other_directories(vessel, target, victim, tmp_path, where):
+    # The record is believed as a whole, but delete removes only directories
+    # of the container's own cgroup: not a host tree, not another cgroup.
+    if where == "host":
+        other = tmp_path / "precious"
+        (other / "empty").mkdir(parents=True)
+        lines = [str(other)]
+        survivors = [other / "empty", other]
+    else:
+        # An empty cgroup of someone else's, below the victim's.
+        child = victim.dirs[0] + "/child"
+        os.mkdir(child)
+        victim.dirs.append(child)  # removed first on teardown
+        lines = [child]
+        survivors = [pathlib.Path(child)]
+    with open(os.path.join(target.dir, "cgroups.created"), "a") as f:
+        f.write("".join(l + "\n" for l in lines))
+    p = vessel.run("delete", "--force", target.cid)
+    for s in survivors:
+        assert s.exists(), f"{s} was removed"
+    assert p.returncode == 0, p.stderr
+    assert "left alone" in p.stderr
+    assert victim.intact()
+    assert not os.path.exists(target.dir)

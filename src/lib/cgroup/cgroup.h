@@ -136,7 +136,13 @@ int vs_cgroup_signal_all(const vs_cgroup *cg, int sig, vs_err *err);
 int vs_cgroup_kill_all_wait(const vs_cgroup *cg, int timeout_ms, vs_err *err);
 
 /* rmdir the directories recorded in created_list, deepest first (with any
- * cgroups the workload made inside the container's). */
-int vs_cgroup_destroy(const char *created_list, vs_err *err);
+ * cgroups the workload made inside the container's). The list is read back
+ * from disk: only lines that are one of cg's directories or a parent of one
+ * below its mount are acted on (vs_cgroup_owns); others are skipped with a
+ * warning. */
+int vs_cgroup_destroy(const vs_cgroup *cg, const char *created_list, vs_err *err);
+/* dir is one of cg's directories, or one of their parents strictly below
+ * the hierarchy's mount point, spelled without "." or ".." steps. */
+bool vs_cgroup_owns(const vs_cgroup *cg, const char *dir);
 
 #endif

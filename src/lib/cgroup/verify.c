@@ -91,6 +91,20 @@ int vs_cgroup_verify(const vs_cgroup *cg, const vs_cgroup_host *host, vs_err *er
 	return 0;
 }
 
+bool vs_cgroup_owns(const vs_cgroup *cg, const char *dir)
+{
+	for (int i = 0; i < cg->n; i++) {
+		const vs_cgroup_dir *d = &cg->d[i];
+		size_t ml = strlen(d->mount), n = strlen(dir);
+		if (strncmp(dir, d->mount, ml) || dir[ml] != '/' ||
+		    !vs_cgroup_path_is_clean(dir + ml + 1))
+			continue;
+		if (!strncmp(d->dir, dir, n) && (d->dir[n] == '\0' || d->dir[n] == '/'))
+			return true;
+	}
+	return false;
+}
+
 int vs_cgroup_verify_member(const vs_cgroup *cg, pid_t pid, vs_err *err)
 {
 	char file[64];

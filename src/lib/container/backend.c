@@ -571,7 +571,7 @@ static int container_destroy(vs_container *c, vs_err *err)
 	vs_autocgroup vs_cgroup *cg = load_cgroup(c, NULL);
 	if (cg && vs_cgroup_kill_all_wait(cg, 10000, err) < 0)
 		return -1;
-	return vs_cgroup_destroy(record, err);
+	return vs_cgroup_destroy(cg, record, err);
 }
 
 static int container_pause(vs_container *c, vs_err *err)
