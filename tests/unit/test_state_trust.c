@@ -118,6 +118,20 @@ static void test_verify_dirs(void **state)
 	snprintf(cg->d[0].mount, sizeof(cg->d[0].mount), "/tmp");
 	assert_int_equal(vs_cgroup_verify(cg, &host, &err), -1);
 	assert_non_null(strstr(err.msg, "hierarchies[0].mount"));
+	/* Lines of cgroups.created removal acts on: its dirs and their parents. */
+	snprintf(cg->d[0].mount, sizeof(cg->d[0].mount), "%s", mnt);
+	char line[PATH_MAX];
+	snprintf(line, sizeof(line), "%s/vessel", mnt);
+	assert_true(vs_cgroup_owns(cg, line));
+	assert_true(vs_cgroup_owns(cg, cg->d[0].dir));
+	static const char *const not_ours[] = { "",	  "/vessel/x/y",      "/vessel/xy",
+						"/other", "/vessel/../other", NULL };
+	for (int i = 0; not_ours[i]; i++) {
+		snprintf(line, sizeof(line), "%s%s", mnt, not_ours[i]);
+		if (vs_cgroup_owns(cg, line))
+			fail_msg("%s owned", line);
+	}
+	assert_false(vs_cgroup_owns(cg, "/tmp"));
 	vs_cgroup_free(cg);
 	/* Relative paths: only the tail is fixed. */
 	cg = vs_cgroup_open(&host, "vessel/x", &err);
