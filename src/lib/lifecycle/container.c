@@ -199,8 +199,8 @@ static void distrust_check(vs_container *c)
 	if (!c->state.untrusted[0] && c->ops->verify && c->ops->verify(c, &verr) < 0)
 		vs_state_distrust(&c->state, "%s", verr.msg);
 	if (c->state.untrusted[0])
-		vs_warn("container %s: %s: not believed, the container is treated as stopped",
-			c->state.id, c->state.untrusted);
+		vs_warn("container %s: untrusted state (%s): treated as stopped", c->state.id,
+			c->state.untrusted);
 }
 
 int vs_container_open(const vs_runtime *rt, const char *id, bool lock, vs_container **out,
