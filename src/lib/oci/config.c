@@ -840,7 +840,7 @@ static int parse_linux(json_object *linux_, vs_config *c, vs_err *err)
 	if (get_object(linux_, "resources", "linux.resources", &c->resources, err) < 0)
 		return -1;
 	bool new_netns = c->ns[VS_NS_NET].present && !c->ns[VS_NS_NET].path;
-	return vs_netdevs_parse(linux_, new_netns, &c->net_devices, err) < 0 ? -1 : 0;
+	return vs_netdevs_parse(linux_, new_netns, &c->net_devices, err);
 }
 
 int vs_config_parse(const char *text, const char *bundle, vs_config **out, vs_err *err)
