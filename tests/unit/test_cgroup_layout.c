@@ -247,7 +247,7 @@ static void test_create_destroy_exactly_ours(void **state)
 	assert_int_equal(vs_cgroup_create(cg, rec, &err), 0);
 	/* Cgroups the workload made inside ours go with it. */
 	fake_mkdirs(fake_path(&t, "v2/shared/a/b/inner/deeper"));
-	assert_int_equal(vs_cgroup_destroy(rec, &err), 0);
+	assert_int_equal(vs_cgroup_destroy(cg, rec, &err), 0);
 	assert_int_equal(stat(fake_path(&t, "v2/shared/a"), &st), -1);
 	assert_int_equal(stat(fake_path(&t, "v2/shared"), &st), 0);
 	vs_cgroup_free(cg);

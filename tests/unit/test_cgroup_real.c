@@ -83,7 +83,7 @@ static void drop_cgroup(real *r)
 	vs_err err = { 0 };
 	if (r->cg)
 		vs_cgroup_kill_all_wait(r->cg, 5000, &err);
-	if (vs_cgroup_destroy(r->record, &err) < 0)
+	if (vs_cgroup_destroy(r->cg, r->record, &err) < 0)
 		print_error("%s\n", err.msg);
 	unlink(r->record);
 	vs_cgroup_free(r->cg);

@@ -519,7 +519,7 @@ static void remove_children(const char *dir, int depth)
 	closedir(d);
 }
 
-int vs_cgroup_destroy(const char *created_list, vs_err *err)
+int vs_cgroup_destroy(const vs_cgroup *cg, const char *created_list, vs_err *err)
 {
 	vs_autofree char *text = NULL;
 	if (vs_read_file(created_list, &text, NULL, NULL) < 0)
@@ -533,12 +533,21 @@ int vs_cgroup_destroy(const char *created_list, vs_err *err)
 		return vs_fail(err, ENOMEM, "cgroup destroy %s", created_list);
 	int n = 0;
 	char *save = NULL;
-	for (char *l = strtok_r(text, "\n", &save); l && n < cap; l = strtok_r(NULL, "\n", &save))
-		lines[n++] = l;
+	for (char *l = strtok_r(text, "\n", &save); l && n < cap; l = strtok_r(NULL, "\n", &save)) {
+		if (cg && vs_cgroup_owns(cg, l))
+			lines[n++] = l;
+		else
+			vs_warn("%s: %s is not the container's cgroup: left alone", created_list,
+				l);
+	}
 	int rc = 0;
 	for (int i = n - 1; i >= 0; i--) {
-		/* A parent shared with other containers (/vessel) goes only once empty. */
-		bool parent = false;
+		/* A parent shared with other containers (/vessel) goes only once
+		 * empty; only the container's own directories lose their children. */
+		bool parent = true;
+		for (int k = 0; k < cg->n; k++)
+			if (!strcmp(cg->d[k].dir, lines[i]))
+				parent = false;
 		for (int j = i + 1; j < n; j++)
 			if (!strncmp(lines[j], lines[i], strlen(lines[i])) &&
 			    lines[j][strlen(lines[i])] == '/')

@@ -99,6 +99,16 @@ void vs_cgroup_free(vs_cgroup *cg);
 int vs_cgroup_save(const vs_cgroup *cg, const char *file, vs_err *err);
 vs_cgroup *vs_cgroup_load(const char *file, vs_err *err);
 
+/* A cgroup record read back from the state directory is used only if it
+ * could be one create wrote (cgroup/verify.c): path has no empty, "." or
+ * ".." step and is not the root; every directory lies strictly below a
+ * cgroup mount of this host, is that mount's directory for path, and
+ * resolves to itself. Errors name the cgroup.json field. */
+bool vs_cgroup_path_is_clean(const char *path);
+int vs_cgroup_verify(const vs_cgroup *cg, const vs_cgroup_host *host, vs_err *err);
+/* pid is in cg (or a cgroup below it) in every hierarchy of cg. */
+int vs_cgroup_verify_member(const vs_cgroup *cg, pid_t pid, vs_err *err);
+
 /* The directory holding controller's files for this container, NULL if the
  * host has no such controller; *v2 says which interface it speaks. */
 const char *vs_cgroup_dir_of(const vs_cgroup *cg, const char *controller, bool *v2);
@@ -126,8 +136,14 @@ int vs_cgroup_signal_all(const vs_cgroup *cg, int sig, vs_err *err);
 int vs_cgroup_kill_all_wait(const vs_cgroup *cg, int timeout_ms, vs_err *err);
 
 /* rmdir the directories recorded in created_list, deepest first (with any
- * cgroups the workload made inside the container's). */
-int vs_cgroup_destroy(const char *created_list, vs_err *err);
+ * cgroups the workload made inside the container's). The list is read back
+ * from disk: only lines that are one of cg's directories or a parent of one
+ * below its mount are acted on (vs_cgroup_owns); others are skipped with a
+ * warning. */
+int vs_cgroup_destroy(const vs_cgroup *cg, const char *created_list, vs_err *err);
+/* dir is one of cg's directories, or one of their parents strictly below
+ * the hierarchy's mount point, spelled without "." or ".." steps. */
+bool vs_cgroup_owns(const vs_cgroup *cg, const char *dir);
 
 /* After vs_cgroup_destroy: a container directly under /vessel (vessel's
  * own parent, the default) removes /vessel in every hierarchy once it is

@@ -23,6 +23,7 @@
 #include "cgroup/stats.h"
 #include "container/internal.h"
 #include "container/mount_sources.h"
+#include "container/netdev.h"
 #include "container/sync.h"
 #include "core/cleanup.h"
 #include "core/fs.h"
@@ -35,7 +36,7 @@
 #define EXEC_FIFO     "exec.fifo"
 #define EXEC_ERROR    "exec.error"
 #define CGROUP_RECORD "cgroups.created"
-#define CGROUP_FILE   "cgroup.json"
+#define CGROUP_FILE   VS_CGROUP_FILE
 
 static int state_file(const vs_container *c, const char *name, char *out, size_t len, vs_err *err)
 {
@@ -208,7 +209,7 @@ static int validate(const vs_config *cfg, const vs_create_opts *opts, vs_err *er
 			       opts->console_socket ? "" : " (and no --console-socket was given)");
 	if (opts->preserve_fds < 0)
 		return vs_fail(err, 0, "--preserve-fds: must not be negative");
-	return 0;
+	return vs_netdev_check(&cfg->net_devices, err);
 }
 
 static void copy_child_error(const vs_sync_msg *m, vs_err *err)
@@ -287,23 +288,22 @@ static int container_devices(const vs_config *cfg, vs_resources *res, vs_err *er
 	return rc;
 }
 
-/* The container's cgroup as create recorded it; containers from before
- * the record existed fall back to the state's path. */
+/* The container's cgroup as create recorded it (checked at open, see
+ * trust.c); none for records that are not believed. */
 static vs_cgroup *load_cgroup(vs_container *c, vs_err *err)
 {
 	char file[PATH_MAX];
+	if (c->state.untrusted[0]) {
+		vs_fail(err, 0, "container \"%s\": %s", c->state.id, c->state.untrusted);
+		return NULL;
+	}
 	if (state_file(c, CGROUP_FILE, file, sizeof(file), err) < 0)
 		return NULL;
-	if (access(file, F_OK) == 0)
-		return vs_cgroup_load(file, err);
-	if (!c->state.cgroup_path) {
+	if (access(file, F_OK) < 0) {
 		vs_fail(err, 0, "container \"%s\" has no cgroup", c->state.id);
 		return NULL;
 	}
-	vs_cgroup_host host;
-	if (vs_cgroup_detect(&host, NULL, err) < 0)
-		return NULL;
-	return vs_cgroup_open(&host, c->state.cgroup_path, err);
+	return vs_cgroup_load(file, err);
 }
 
 static void reap_child(pid_t *pid)
@@ -424,6 +424,8 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 	}
 	close(sv[1]);
 	c->state.pid = pid;
+	/* Our unreaped child: the pid cannot be reused under us. */
+	vs_proc_stat(pid, &c->state.start_time, NULL);
 	restore_parent_namespaces(saved_ns);
 
 	/* From here, not from the init: it may have no /proc of its own. */
@@ -441,7 +443,6 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 	if (vs_sync_send(sv[0], VS_SYNC_GO, NULL) == 0) {
 		/* Record the pid: if this process dies now, delete --force can
 		 * still find and kill the half-made container. */
-		vs_proc_stat(pid, &c->state.start_time, NULL);
 		if (vs_state_save(c->dir, &c->state, err) < 0 ||
 		    vs_cgroup_create(cg, record, err) < 0 ||
 		    vs_sync_send(sv[0], VS_SYNC_CGROUP_DIRS, NULL) < 0 ||
@@ -456,6 +457,9 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 		goto out_sock;
 	if (m.type == VS_SYNC_MOUNT_NS &&
 	    (vs_mount_sources_send(cfg, pid, sv[0], err) < 0 || vs_sync_recv(sv[0], &m, err) < 0))
+		goto out_sock;
+	/* HOOKS or READY: the init has its own network namespace by now. */
+	if (m.type != VS_SYNC_ERROR && vs_netdev_attach(c->dir, &cfg->net_devices, pid, err) < 0)
 		goto out_sock;
 	/* Limits go on once the init has built its rootfs and before it can
 	 * exec, ahead of prestart hooks, which may add to them (device rules),
@@ -483,6 +487,12 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 		goto out_sock;
 	rc = 0;
 out_sock:
+	/* Closing the socket ends the init, and its namespace with the devices. */
+	if (rc < 0) {
+		vs_err derr = { 0 };
+		if (vs_container_detach(c, &derr) < 0)
+			vs_warn("%s", derr.msg);
+	}
 	close(sv[0]);
 out:
 	restore_parent_namespaces(saved_ns);
@@ -563,8 +573,13 @@ static int container_kill(vs_container *c, int sig, bool all, vs_err *err)
 		return -1;
 	if (!alive)
 		return all ? 0 : vs_fail(err, ESRCH, "container process %d", (int)c->state.pid);
-	if (kill(c->state.pid, sig) < 0 && !(all && errno == ESRCH))
-		return vs_fail_errno(err, "kill pid %d with signal %d", (int)c->state.pid, sig);
+	vs_err serr = { 0 };
+	if (vs_proc_signal(c->state.pid, c->state.start_time, sig, &serr) < 0 &&
+	    !(all && serr.errnum == ESRCH)) {
+		if (err)
+			*err = serr;
+		return -1;
+	}
 	/* A frozen v1 task acts on SIGKILL only once thawed (runc thaws too). */
 	bool frozen = false;
 	if (sig == SIGKILL && !all && cg && vs_cgroup_is_frozen(cg, &frozen, NULL) == 0 && frozen)
@@ -582,7 +597,7 @@ static int container_destroy(vs_container *c, vs_err *err)
 	vs_autocgroup vs_cgroup *cg = load_cgroup(c, NULL);
 	if (cg && vs_cgroup_kill_all_wait(cg, 10000, err) < 0)
 		return -1;
-	if (vs_cgroup_destroy(record, err) < 0)
+	if (vs_cgroup_destroy(cg, record, err) < 0)
 		return -1;
 	if (cg)
 		vs_cgroup_remove_default_parent(cg);
@@ -636,8 +651,10 @@ const vs_backend_ops vs_container_backend = {
 	.name = "container",
 	.create = container_create,
 	.start = container_start,
+	.verify = vs_container_verify,
 	.status = container_status,
 	.kill = container_kill,
+	.detach = vs_container_detach,
 	.destroy = container_destroy,
 	.pause = container_pause,
 	.resume = container_resume,

@@ -41,6 +41,13 @@ int vs_init_wait_cgroup(vs_init_ctx *ctx, vs_err *err);
  * binding them), which comes before it moves us in. */
 int vs_init_wait_cgroup_dirs(vs_init_ctx *ctx, vs_err *err);
 
+/* The container's cgroup record in its state dir. */
+#define VS_CGROUP_FILE "cgroup.json"
+
+/* Check the cgroup records against each other and the host (trust.c);
+ * the error names the field not believed. */
+int vs_container_verify(vs_container *c, vs_err *err);
+
 /* The container init: runs in the cloned child, never returns. */
 __attribute__((noreturn)) void vs_container_init(vs_init_ctx *ctx);
 

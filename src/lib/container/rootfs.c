@@ -5,6 +5,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <linux/mount.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,9 +196,36 @@ static int mount_fs(vs_init_ctx *ctx, int root_fd, const vs_mount *m, mount_targ
 		       m->destination);
 }
 
+/* procfs and sysfs go on a real directory only, as runc requires: an image
+ * with "/proc -> somewhere" would otherwise put them wherever it points. */
+static int check_real_dir(int root_fd, const vs_mount *m, size_t idx, vs_err *err)
+{
+	if (m->bind || (strcmp(m->type, "proc") && strcmp(m->type, "sysfs")))
+		return 0;
+	vs_autoclose int fd = vs_open_in_root(root_fd, m->destination, VS_CREATE_DIR, err);
+	if (fd < 0)
+		return vs_err_wrap(err, "mounts[%zu].destination", idx);
+	/* The same path again, refusing any symlink on the way. */
+	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS };
+	const char *rel = m->destination + strspn(m->destination, "/");
+	vs_autoclose int direct =
+		(int)syscall(SYS_openat2, root_fd, rel[0] ? rel : ".", &how, sizeof(how));
+	struct stat a, b;
+	if (direct < 0 || fstat(fd, &a) < 0 || fstat(direct, &b) < 0 || a.st_dev != b.st_dev ||
+	    a.st_ino != b.st_ino)
+		return vs_fail(err, 0,
+			       "mounts[%zu].destination: %s is a symlink or not a directory: a %s "
+			       "mount needs a real directory",
+			       idx, m->destination, m->type);
+	return 0;
+}
+
 static int mount_one(vs_init_ctx *ctx, int root_fd, const vs_mount *m, size_t idx, vs_err *err)
 {
 	mount_target t = { .fd = -1 };
+	if (check_real_dir(root_fd, m, idx, err) < 0)
+		return -1;
 	int src_fd = ctx->mount_src_fds ? ctx->mount_src_fds[idx] : -1;
 	int rc = m->bind ? mount_bind(ctx->cfg, root_fd, m, src_fd, &t, err)
 			 : mount_fs(ctx, root_fd, m, &t, err);

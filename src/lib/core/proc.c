@@ -1,8 +1,12 @@
 #include "core/proc.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "core/cleanup.h"
 #include "core/fs.h"
@@ -39,7 +43,24 @@ bool vs_proc_alive(pid_t pid, uint64_t start_time)
 	char state;
 	if (vs_proc_stat(pid, &st, &state) < 0)
 		return false;
-	if (start_time && st != start_time)
+	if (!start_time || st != start_time)
 		return false;
 	return state != 'Z' && state != 'X';
+}
+
+int vs_proc_signal(pid_t pid, uint64_t start_time, int sig, vs_err *err)
+{
+	if (pid <= 0 || !start_time)
+		return vs_fail(err, ESRCH, "pid %d (start time %llu) is not a recorded process",
+			       (int)pid, (unsigned long long)start_time);
+	/* Open first, check second: once the pidfd exists it keeps naming the
+	 * process we checked, even if the pid number is reused. */
+	vs_autoclose int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return vs_fail_errno(err, "pidfd_open %d", (int)pid);
+	if (!vs_proc_alive(pid, start_time))
+		return vs_fail(err, ESRCH, "pid %d is no longer the recorded process", (int)pid);
+	if (syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0) < 0)
+		return vs_fail_errno(err, "signal %d to pid %d", sig, (int)pid);
+	return 0;
 }

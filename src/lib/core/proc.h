@@ -7,10 +7,19 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/error.h"
+
 /* Returns 0 and fills start time and state letter, -1 if the process is gone. */
 int vs_proc_stat(pid_t pid, uint64_t *start_time, char *state);
 
-/* Alive, same start time, and not a zombie. */
+/* Alive, same start time, and not a zombie. A pid <= 0 or a start time of
+ * 0 (none recorded) never names a live process. */
 bool vs_proc_alive(pid_t pid, uint64_t start_time);
+
+/* Send sig to pid only if it is still the process with start_time: the
+ * check is made through a pidfd opened first, and the signal goes through
+ * that pidfd, so a pid recycled in between is never signalled. Fails with
+ * ESRCH when the process is gone or is another one. */
+int vs_proc_signal(pid_t pid, uint64_t start_time, int sig, vs_err *err);
 
 #endif

@@ -32,9 +32,17 @@ typedef struct vs_backend_ops {
 		      vs_err *err);
 	/* Let the created workload exec its program. */
 	int (*start)(vs_container *c, vs_err *err);
+	/* Whether the records (loaded into c->state, with the backend's own
+	 * files) are ones create could have written; NULL if none to check.
+	 * On failure the container is treated as stopped and left alone. */
+	int (*verify)(vs_container *c, vs_err *err);
 	/* Derive the live status from the recorded state and the host. */
 	vs_status (*status)(vs_container *c);
 	int (*kill)(vs_container *c, int sig, bool all, vs_err *err);
+	/* Give back what the workload borrowed from the host (network devices)
+	 * while it still lives: delete and a failed create call it before the
+	 * final kill. NULL if nothing to give back. */
+	int (*detach)(vs_container *c, vs_err *err);
 	/* Tear down what create made (processes must already be gone). */
 	int (*destroy)(vs_container *c, vs_err *err);
 	/* Resource control (cgroups); NULL where a backend lacks it. */

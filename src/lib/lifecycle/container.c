@@ -90,10 +90,19 @@ static int write_pid_file(const char *path, pid_t pid, vs_err *err)
 	return vs_write_file_atomic(path, buf, (size_t)n, 0644, err);
 }
 
+/* Before the last kill: what the workload holds of the host's goes back. */
+static void detach(vs_container *c)
+{
+	vs_err e = { 0 };
+	if (c->ops->detach && c->ops->detach(c, &e) < 0)
+		vs_warn("container %s: %s", c->state.id, e.msg);
+}
+
 /* Remove what a failed create made; the original error stays in err. */
 static void undo_create(vs_container *c)
 {
 	vs_err e2 = { 0 };
+	detach(c);
 	if (c->state.pid > 0) {
 		c->ops->kill(c, SIGKILL, true, &e2);
 		/* The workload is our child until create returns: reap it. */
@@ -181,6 +190,19 @@ fail_free:
 	return -1;
 }
 
+/* Records someone else wrote (state.json, or the backend's own files) must
+ * not aim a signal, a freeze or a removal at anything else on the host: such
+ * a container is stopped, and delete only removes its state dir. */
+static void distrust_check(vs_container *c)
+{
+	vs_err verr = { 0 };
+	if (!c->state.untrusted[0] && c->ops->verify && c->ops->verify(c, &verr) < 0)
+		vs_state_distrust(&c->state, "%s", verr.msg);
+	if (c->state.untrusted[0])
+		vs_warn("container %s: untrusted state (%s): treated as stopped", c->state.id,
+			c->state.untrusted);
+}
+
 int vs_container_open(const vs_runtime *rt, const char *id, bool lock, vs_container **out,
 		      vs_err *err)
 {
@@ -198,6 +220,7 @@ int vs_container_open(const vs_runtime *rt, const char *id, bool lock, vs_contai
 	}
 	if (!(c->ops = vs_backend_by_name(c->state.backend ? c->state.backend : "container", err)))
 		goto fail;
+	distrust_check(c);
 	*out = c;
 	return 0;
 fail:
@@ -220,6 +243,8 @@ int vs_container_lock(vs_container *c, vs_err *err)
 
 vs_status vs_container_status(vs_container *c)
 {
+	if (c->state.untrusted[0])
+		return VS_STATUS_STOPPED;
 	return c->ops->status(c);
 }
 
@@ -268,6 +293,8 @@ int vs_container_kill(vs_container *c, int sig, bool all, vs_err *err)
 	if (s == VS_STATUS_CREATING)
 		return vs_fail(err, 0, "cannot kill container \"%s\": it is still being created",
 			       c->state.id);
+	if (c->state.untrusted[0])
+		return 0; /* --all on a stopped container: nothing we may signal */
 	if (c->ops->kill(c, sig, all, err) < 0)
 		return vs_err_wrap(err, "kill %s", c->state.id);
 	return 0;
@@ -289,6 +316,10 @@ static int wait_stopped(vs_container *c, int timeout_ms)
 
 int vs_container_delete(vs_container *c, bool force, vs_err *err)
 {
+	/* Not believed: its pid, cgroups and hooks are left alone. */
+	if (c->state.untrusted[0])
+		return vs_remove_tree(c->dir, err) < 0 ? vs_err_wrap(err, "delete %s", c->state.id)
+						       : 0;
 	vs_status s = vs_container_status(c);
 	/* Like runc: a created container may be deleted; a live one needs --force. */
 	if ((s == VS_STATUS_RUNNING || s == VS_STATUS_PAUSED) && !force)
@@ -299,6 +330,7 @@ int vs_container_delete(vs_container *c, bool force, vs_err *err)
 	 * "creating" is one whose create died half way. Clean up what it left. */
 	if (s == VS_STATUS_CREATING && c->state.pid <= 0)
 		s = VS_STATUS_STOPPED;
+	detach(c);
 	if (s != VS_STATUS_STOPPED) {
 		vs_err kerr = { 0 };
 		if (c->ops->kill(c, SIGKILL, true, &kerr) < 0)
@@ -355,7 +387,9 @@ int vs_container_list_ids(const vs_runtime *rt, char ***ids, vs_err *err)
 	}
 	struct dirent *de;
 	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' || vs_validate_id(de->d_name, NULL) < 0)
+		/* "." and ".." fail validation; other ids may start with a dot
+		 * (runc lists them too). */
+		if (vs_validate_id(de->d_name, NULL) < 0)
 			continue;
 		if (n == cap) {
 			char **nv = realloc(v, (cap * 2 + 1) * sizeof(char *));

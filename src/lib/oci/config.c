@@ -707,7 +707,10 @@ static int parse_linux(json_object *linux_, vs_config *c, vs_err *err)
 		return -1;
 	if (vs_json_get_object(linux_, W, "resources", &c->resources, err) < 0)
 		return -1;
-	return vs_seccomp_parse(linux_, "config.json: linux", &c->seccomp, err);
+	if (vs_seccomp_parse(linux_, "config.json: linux", &c->seccomp, err) < 0)
+		return -1;
+	bool new_netns = c->ns[VS_NS_NET].present && !c->ns[VS_NS_NET].path;
+	return vs_netdevs_parse(linux_, new_netns, &c->net_devices, err);
 }
 
 int vs_config_parse(const char *text, const char *bundle, vs_config **out, vs_err *err)
@@ -833,6 +836,7 @@ void vs_config_free(vs_config *c)
 {
 	if (!c)
 		return;
+	vs_netdevs_free(&c->net_devices);
 	free(c->bundle);
 	free(c->oci_version);
 	free(c->root_path);

@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "oci/hooks.h"
 #include "oci/process_attrs.h"
+#include "oci/netdev.h"
 
 enum vs_ns_type {
 	VS_NS_PID = 0,
@@ -42,8 +43,8 @@ typedef struct vs_mount {
 	unsigned long flags;	     /* MS_* set on the mount */
 	unsigned long propagation;   /* MS_SHARED/... | MS_REC, 0 if none */
 	uint64_t attr_set, attr_clr; /* MOUNT_ATTR_* for recursive r* options */
-	bool atime_set;            /* an r*atime option: replace the atime mode */
-	uint64_t atime_mode;       /* MOUNT_ATTR_RELATIME (0), _NOATIME or _STRICTATIME */
+	bool atime_set;		     /* an r*atime option: replace the atime mode */
+	uint64_t atime_mode;	     /* MOUNT_ATTR_RELATIME (0), _NOATIME or _STRICTATIME */
 	bool bind;		     /* bind or rbind */
 	bool has_rw;		     /* "rw" given: clears MS_RDONLY on remount */
 } vs_mount;
@@ -128,9 +129,10 @@ typedef struct vs_config {
 	json_object *resources;	  /* linux.resources, borrowed from doc */
 	json_object *annotations; /* borrowed from doc, may be NULL */
 	vs_hooks hooks;
-	json_object *hooks_json;   /* the raw "hooks" object, borrowed from doc */
-	struct vs_seccomp *seccomp; /* linux.seccomp (oci/seccomp.h), NULL if absent */
+	json_object *hooks_json;	/* the raw "hooks" object, borrowed from doc */
+	struct vs_seccomp *seccomp;	/* linux.seccomp (oci/seccomp.h), NULL if absent */
 	vs_process_attrs process_attrs; /* personality, scheduler, I/O priority, memory policy */
+	vs_netdevs net_devices;		/* linux.netDevices */
 } vs_config;
 
 /* Parse and validate bundle/config.json. root.path is resolved against bundle. */

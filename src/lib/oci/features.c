@@ -62,6 +62,9 @@ json_object *vs_features(void)
 	json_object_object_add(lx, "apparmor", off);
 	json_object_object_add(lx, "selinux", json_object_get(off));
 	json_object_object_add(lx, "intelRdt", json_object_get(off));
+	json_object *nd = json_object_new_object();
+	json_object_object_add(nd, "enabled", json_object_new_boolean(1));
+	json_object_object_add(lx, "netDevices", nd);
 	json_object_object_add(o, "linux", lx);
 
 	json_object *ann = json_object_new_object();

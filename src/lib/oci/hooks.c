@@ -6,10 +6,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -94,61 +97,149 @@ void vs_hooks_free(vs_hooks *h)
 	memset(h, 0, sizeof(*h));
 }
 
-static int run_one(const vs_hook *h, const char *what, const char *state_json, vs_err *err)
+/* SIGTERM/SIGINT that arrived while we waited for a hook. */
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
 {
-	int in[2];
-	if (pipe2(in, O_CLOEXEC) < 0)
-		return vs_fail_errno(err, "%s: pipe", what);
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(in[0]);
-		close(in[1]);
-		return vs_fail_errno(err, "%s: fork", what);
-	}
-	if (pid == 0) {
-		signal(SIGPIPE, SIG_DFL); /* ignored by us below; the hook must not inherit that */
-		dup2(in[0], STDIN_FILENO);
-		char *argv0[] = { h->path, NULL };
-		/* No "env": the runtime's own environment, as runc and crun give. */
-		execve(h->path, h->args && h->args[0] ? h->args : argv0, h->env ? h->env : environ);
-		dprintf(STDERR_FILENO, "vessel: %s: exec %s: %s\n", what, h->path, strerror(errno));
+	interrupted = sig;
+}
+
+/* While a hook runs SIGINT and SIGTERM are caught, so that its group is
+ * killed before we go; during the wait they are blocked except inside
+ * ppoll, so none slips in between the check and the sleep. */
+typedef struct hook_signals {
+	struct sigaction old_int, old_term;
+	sigset_t old_mask;
+} hook_signals;
+
+static void catch_interrupts(hook_signals *hs)
+{
+	struct sigaction sa = { .sa_handler = on_interrupt };
+	sigemptyset(&sa.sa_mask);
+	interrupted = 0;
+	sigaction(SIGINT, &sa, &hs->old_int);
+	sigaction(SIGTERM, &sa, &hs->old_term);
+	sigprocmask(SIG_SETMASK, NULL, &hs->old_mask);
+}
+
+static void block_interrupts(void)
+{
+	sigset_t block;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+}
+
+static void restore_interrupts(const hook_signals *hs)
+{
+	sigaction(SIGINT, &hs->old_int, NULL);
+	sigaction(SIGTERM, &hs->old_term, NULL);
+	sigprocmask(SIG_SETMASK, &hs->old_mask, NULL);
+}
+
+__attribute__((noreturn)) static void exec_hook(const vs_hook *h, const char *what, int in,
+						pid_t parent, const hook_signals *hs)
+{
+	/* Its own process group, so a timeout kills what it started too; and
+	 * it dies with us. If we died before prctl, getppid() shows it. */
+	setpgid(0, 0);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		_exit(127);
-	}
-	close(in[0]);
+	restore_interrupts(hs);
+	signal(SIGPIPE, SIG_DFL); /* ignored by us below; the hook must not inherit that */
+	dup2(in, STDIN_FILENO);
+	char *argv0[] = { h->path, NULL };
+	/* No "env": the runtime's own environment, as runc and crun give. */
+	execve(h->path, h->args && h->args[0] ? h->args : argv0, h->env ? h->env : environ);
+	dprintf(STDERR_FILENO, "vessel: %s: exec %s: %s\n", what, h->path, strerror(errno));
+	_exit(127);
+}
+
+static void write_state(int fd, const char *state_json)
+{
 	/* A hook that ignores stdin may close it: don't die of SIGPIPE. The old
 	 * disposition comes back after, since createContainer/startContainer
 	 * hooks run in the container's init, whose program inherits it. */
 	void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
 	size_t len = strlen(state_json);
 	for (size_t off = 0; off < len;) {
-		ssize_t w = write(in[1], state_json + off, len - off);
+		ssize_t w = write(fd, state_json + off, len - off);
+		if (w < 0 && errno == EINTR && !interrupted)
+			continue;
 		if (w <= 0)
 			break;
 		off += (size_t)w;
 	}
-	close(in[1]);
 	signal(SIGPIPE, old_pipe);
+}
 
-	struct timespec start;
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	int status;
+/* Sleep until the hook exits (its pidfd turns readable), the timeout
+ * passes, or SIGINT/SIGTERM arrives (or came already). Returns 1, 0 (timed
+ * out) or -1; SIGINT/SIGTERM stay blocked until restore_interrupts. */
+static int wait_exit(int pidfd, int timeout_s, const sigset_t *unblocked)
+{
+	struct timespec end, now, left;
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += timeout_s;
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+	block_interrupts();
 	for (;;) {
-		pid_t r = waitpid(pid, &status, h->timeout ? WNOHANG : 0);
-		if (r == pid)
-			break;
-		if (r < 0 && errno != EINTR)
-			return vs_fail_errno(err, "%s: wait for %s", what, h->path);
-		struct timespec now;
+		if (interrupted)
+			return -1;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (h->timeout && now.tv_sec - start.tv_sec >= h->timeout) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			return vs_fail(err, 0, "%s: %s timed out after %d s", what, h->path,
-				       h->timeout);
-		}
-		struct timespec ts = { 0, 5 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
+		long long ns = (long long)(end.tv_sec - now.tv_sec) * 1000000000LL +
+			       (end.tv_nsec - now.tv_nsec);
+		if (timeout_s && ns <= 0)
+			return 0;
+		left = (struct timespec){ (time_t)(ns / 1000000000LL), (long)(ns % 1000000000LL) };
+		if (ppoll(&p, 1, timeout_s ? &left : NULL, unblocked) > 0)
+			return 1;
 	}
+}
+
+static int run_one(const vs_hook *h, const char *what, const char *state_json, vs_err *err)
+{
+	int in[2];
+	if (pipe2(in, O_CLOEXEC) < 0)
+		return vs_fail_errno(err, "%s: pipe", what);
+	hook_signals hs;
+	catch_interrupts(&hs);
+	pid_t self = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(in[0]);
+		close(in[1]);
+		restore_interrupts(&hs);
+		return vs_fail(err, e, "%s: fork", what);
+	}
+	if (pid == 0)
+		exec_hook(h, what, in[0], self, &hs);
+	/* Both sides set the group: whichever runs first, kill(-pid) works. */
+	setpgid(pid, pid);
+	close(in[0]);
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	write_state(in[1], state_json);
+	close(in[1]);
+
+	int rc = pidfd < 0 ? -2 : wait_exit(pidfd, h->timeout, &hs.old_mask);
+	if (pidfd >= 0)
+		close(pidfd);
+	if (rc <= 0)
+		kill(-pid, SIGKILL); /* the hook and whatever it started */
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	int sig = interrupted;
+	restore_interrupts(&hs);
+	if (rc == -2)
+		return vs_fail(err, ENOSYS, "%s: pidfd_open for %s", what, h->path);
+	if (rc == 0)
+		return vs_fail(err, 0, "%s: %s timed out after %d s", what, h->path, h->timeout);
+	if (rc < 0)
+		return vs_fail(err, 0, "%s: %s killed: vessel got signal %d", what, h->path, sig);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFSIGNALED(status))

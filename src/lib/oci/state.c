@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <pwd.h>
 #include <stdbool.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,57 @@ static char *dup_field(json_object *o, const char *k)
 	return strdup(json_object_get_string(v));
 }
 
+void vs_state_distrust(vs_state *st, const char *fmt, ...)
+{
+	/* A record not believed names no process at all. */
+	st->pid = 0;
+	st->start_time = 0;
+	if (st->untrusted[0])
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(st->untrusted, sizeof(st->untrusted), fmt, ap);
+	va_end(ap);
+}
+
+/* pid and startTime exactly as vs_state_save writes them. Returns why not,
+ * NULL when they are; the reason is written to buf. */
+static const char *check_process(json_object *pid_v, json_object *start_v, char *buf, size_t len)
+{
+	if (pid_v && !json_object_is_type(pid_v, json_type_int))
+		return "state.json: pid: not an integer";
+	if (start_v && !json_object_is_type(start_v, json_type_int))
+		return "state.json: startTime: not an integer";
+	int64_t pid = pid_v ? json_object_get_int64(pid_v) : 0;
+	int64_t start = start_v ? json_object_get_int64(start_v) : 0;
+	if (pid < 0 || pid > INT_MAX) {
+		snprintf(buf, len, "state.json: pid: %lld is not a process id", (long long)pid);
+		return buf;
+	}
+	if (pid > 0 && start <= 0) {
+		snprintf(buf, len, "state.json: startTime: %s for pid %lld",
+			 start_v ? "not a positive integer" : "missing", (long long)pid);
+		return buf;
+	}
+	return NULL;
+}
+
+/* A record someone else wrote: its pid is not used at all. */
+static void load_process(json_object *o, vs_state *st)
+{
+	json_object *pid_v = NULL, *start_v = NULL;
+	json_object_object_get_ex(o, "pid", &pid_v);
+	json_object_object_get_ex(o, "startTime", &start_v);
+	char buf[128];
+	const char *why = check_process(pid_v, start_v, buf, sizeof(buf));
+	if (why) {
+		vs_state_distrust(st, "%s", why);
+		return;
+	}
+	st->pid = pid_v ? (pid_t)json_object_get_int64(pid_v) : 0;
+	st->start_time = start_v ? (uint64_t)json_object_get_int64(start_v) : 0;
+}
+
 int vs_state_load(const char *dir, vs_state *st, vs_err *err)
 {
 	char path[PATH_MAX];
@@ -106,10 +158,9 @@ int vs_state_load(const char *dir, vs_state *st, vs_err *err)
 	json_object *v;
 	if (json_object_object_get_ex(o, "owner", &v))
 		st->owner = (uid_t)json_object_get_int64(v);
-	if (json_object_object_get_ex(o, "pid", &v))
-		st->pid = json_object_get_int(v);
-	if (json_object_object_get_ex(o, "startTime", &v))
-		st->start_time = json_object_get_uint64(v);
+	load_process(o, st);
+	if (json_object_object_get_ex(o, "cgroupPath", &v) && !st->cgroup_path)
+		vs_state_distrust(st, "state.json: cgroupPath: not a string");
 	st->status = VS_STATUS_STOPPED;
 	if (json_object_object_get_ex(o, "status", &v))
 		for (int s = 0; s <= VS_STATUS_PAUSED; s++)

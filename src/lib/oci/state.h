@@ -34,13 +34,22 @@ typedef struct vs_state {
 	vs_status status;	  /* as last recorded; the live status is derived */
 	json_object *annotations; /* owned reference or NULL */
 	json_object *hooks;	  /* config.json "hooks", kept for poststart/poststop */
+	/* Why the record is not believed ("state.json: pid: ..."), empty when it
+	 * is: an untrusted container is stopped, and nothing it names is
+	 * signalled, frozen or removed. */
+	char untrusted[256];
 } vs_state;
 
 /* Ids as runc accepts them: [A-Za-z0-9_+.-], not "." or "..", 1..VS_ID_MAX chars. */
 int vs_validate_id(const char *id, vs_err *err);
 
 int vs_state_save(const char *dir, const vs_state *st, vs_err *err);
+/* A state.json that cannot be read or lacks id/bundle fails; a pid or
+ * start time that is not what create writes (a JSON integer, pid > 0 with
+ * its start time > 0, or no process at all) loads with st->untrusted set. */
 int vs_state_load(const char *dir, vs_state *st, vs_err *err);
+/* Mark st untrusted (the first reason wins) and drop its pid. */
+void vs_state_distrust(vs_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void vs_state_clear(vs_state *st);
 
 /* A user name for the state's owner ("#1000" when it has none); buf holds
