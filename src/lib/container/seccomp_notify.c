@@ -11,6 +11,7 @@
 #include "container/internal.h"
 #include "container/sync.h"
 #include "core/cleanup.h"
+#include "core/fdpass.h"
 #include "lifecycle/container.h"
 #include "oci/seccomp.h"
 #include "oci/state.h"
@@ -33,25 +34,7 @@ static json_object *process_state(const vs_container *c, const vs_seccomp *s)
 /* The fd rides with the first bytes; the rest of the document follows. */
 static int send_with_fd(int sock, const char *data, size_t len, int fd)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} ctl;
-	memset(&ctl, 0, sizeof(ctl));
-	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
-	struct msghdr mh = { .msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = ctl.buf,
-			     .msg_controllen = sizeof(ctl.buf) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	ssize_t r;
-	do
-		r = sendmsg(sock, &mh, MSG_NOSIGNAL);
-	while (r < 0 && errno == EINTR);
+	ssize_t r = vs_send_fd(sock, data, len, fd);
 	if (r < 0)
 		return -1;
 	for (size_t off = (size_t)r; off < len; off += (size_t)r) {

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "container/internal.h"
+#include "core/fdpass.h"
 
 int vs_sync_send(int fd, int type, const vs_err *e)
 {
@@ -75,26 +76,7 @@ int vs_sync_recv_blob(int fd, char **out, vs_err *err)
 int vs_sync_send_fd(int sock, int fd)
 {
 	char byte = 0;
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} ctl;
-	memset(&ctl, 0, sizeof(ctl));
-	struct msghdr mh = { .msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = ctl.buf,
-			     .msg_controllen = sizeof(ctl.buf) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	ssize_t r;
-	do
-		r = sendmsg(sock, &mh, MSG_NOSIGNAL);
-	while (r < 0 && errno == EINTR);
-	return r == 1 ? 0 : -1;
+	return vs_send_fd(sock, &byte, 1, fd) == 1 ? 0 : -1;
 }
 
 int vs_sync_recv_fd(int sock, int *fd, vs_err *err)
