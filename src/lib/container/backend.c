@@ -23,6 +23,7 @@
 #include "cgroup/stats.h"
 #include "container/internal.h"
 #include "container/sync.h"
+#include "container/terminal.h"
 #include "core/cleanup.h"
 #include "core/fs.h"
 #include "core/log.h"
@@ -199,10 +200,11 @@ static int validate(const vs_config *cfg, const vs_create_opts *opts, vs_err *er
 	if (!cfg->ns[VS_NS_MNT].present)
 		return vs_fail(err, 0,
 			       "config.json: linux.namespaces: a mount namespace is required");
-	if (cfg->process.terminal)
+	/* As runc: a detached terminal needs a receiver for its master. */
+	if (cfg->process.terminal && !opts->console_socket && !opts->console_proxy)
 		return vs_fail(err, 0,
-			       "config.json: process.terminal: terminals are not supported yet%s",
-			       opts->console_socket ? "" : " (and no --console-socket was given)");
+			       "config.json: process.terminal: needs --console-socket when "
+			       "detached");
 	if (opts->preserve_fds < 0)
 		return vs_fail(err, 0, "--preserve-fds: must not be negative");
 	return 0;
@@ -302,6 +304,11 @@ static vs_cgroup *load_cgroup(vs_container *c, vs_err *err)
 	if (vs_cgroup_detect(&host, NULL, err) < 0)
 		return NULL;
 	return vs_cgroup_open(&host, c->state.cgroup_path, err);
+}
+
+vs_cgroup *vs_container_cgroup(vs_container *c, vs_err *err)
+{
+	return load_cgroup(c, err);
 }
 
 static void reap_child(pid_t *pid)
@@ -462,6 +469,10 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 		if (run_runtime_hooks(c, cfg, sv[0], err) < 0 || vs_sync_recv(sv[0], &m, err) < 0)
 			goto out_sock;
 	}
+	if (m.type == VS_SYNC_CONSOLE_FD &&
+	    (vs_console_handoff(sv[0], opts->console_socket, &c->console_fd, err) < 0 ||
+	     vs_sync_recv(sv[0], &m, err) < 0))
+		goto out_sock;
 	if (m.type == VS_SYNC_SECCOMP_FD &&
 	    (vs_seccomp_notify_handoff(c, cfg, sv[0], err) < 0 || vs_sync_recv(sv[0], &m, err) < 0))
 		goto out_sock;
@@ -635,4 +646,5 @@ const vs_backend_ops vs_container_backend = {
 	.stats = container_stats,
 	.pids = container_pids,
 	.oom_watch = container_oom_watch,
+	.exec = vs_container_backend_exec,
 };

@@ -19,6 +19,7 @@ enum vs_sync_type {
 			      * "creating" and "created") for the container's own hooks */
 	VS_SYNC_SECCOMP_FD,  /* child -> parent: seccomp filter loaded; its notify listener
 			      * fd follows (vs_sync_send_fd) for linux.seccomp.listenerPath */
+	VS_SYNC_CONSOLE_FD,  /* child -> parent: the pty master follows (vs_sync_send_fd) */
 };
 
 typedef struct vs_sync_msg {

@@ -42,8 +42,8 @@ typedef struct vs_mount {
 	unsigned long flags;	     /* MS_* set on the mount */
 	unsigned long propagation;   /* MS_SHARED/... | MS_REC, 0 if none */
 	uint64_t attr_set, attr_clr; /* MOUNT_ATTR_* for recursive r* options */
-	bool atime_set;            /* an r*atime option: replace the atime mode */
-	uint64_t atime_mode;       /* MOUNT_ATTR_RELATIME (0), _NOATIME or _STRICTATIME */
+	bool atime_set;		     /* an r*atime option: replace the atime mode */
+	uint64_t atime_mode;	     /* MOUNT_ATTR_RELATIME (0), _NOATIME or _STRICTATIME */
 	bool bind;		     /* bind or rbind */
 	bool has_rw;		     /* "rw" given: clears MS_RDONLY on remount */
 } vs_mount;
@@ -90,7 +90,16 @@ typedef struct vs_process {
 	bool no_new_privileges;
 	bool has_oom_score_adj;
 	int oom_score_adj;
+	bool has_console_size; /* process.consoleSize, applied with TIOCSWINSZ */
+	unsigned short console_height, console_width;
 } vs_process;
+
+/* Parse one process object (config.json's, or `exec --process`'s); where
+ * names it in errors ("config.json: process"). Free with vs_process_free. */
+int vs_process_parse(json_object *proc, const char *where, vs_process *p, vs_err *err);
+void vs_process_free(vs_process *p);
+/* oci/console_size.c: process.consoleSize {height, width}. */
+int vs_console_size_parse(json_object *proc, const char *where, vs_process *p, vs_err *err);
 
 typedef struct vs_kv {
 	char *key, *value;
@@ -128,8 +137,8 @@ typedef struct vs_config {
 	json_object *resources;	  /* linux.resources, borrowed from doc */
 	json_object *annotations; /* borrowed from doc, may be NULL */
 	vs_hooks hooks;
-	json_object *hooks_json;   /* the raw "hooks" object, borrowed from doc */
-	struct vs_seccomp *seccomp; /* linux.seccomp (oci/seccomp.h), NULL if absent */
+	json_object *hooks_json;	/* the raw "hooks" object, borrowed from doc */
+	struct vs_seccomp *seccomp;	/* linux.seccomp (oci/seccomp.h), NULL if absent */
 	vs_process_attrs process_attrs; /* personality, scheduler, I/O priority, memory policy */
 } vs_config;
 
