@@ -214,13 +214,10 @@ def test_detach_writes_the_host_pid(vessel, running, tmp_path):
 
 def test_preserve_fds(vessel, running):
     r, w = os.pipe()
-    os.dup2(w, 3)
-    try:
-        p = vessel.run("exec", "--preserve-fds", "1", running, "sh", "-c", "echo via-fd3 >&3",
-                       pass_fds=(3,))
-    finally:
-        os.close(3)
-        os.close(w)
+    # fd 3 of vessel exec only (ours may be pytest's).
+    p = vessel.run("exec", "--preserve-fds", "1", running, "sh", "-c", "echo via-fd3 >&3",
+                   pass_fds=(3,), preexec_fn=lambda: os.dup2(w, 3))
+    os.close(w)
     assert p.returncode == 0, p.stderr
     assert os.read(r, 100) == b"via-fd3\n"
     os.close(r)
@@ -346,13 +343,11 @@ def test_leaked_host_dir_fd_does_not_reach_the_process(vessel, running, tmp_path
     # exec'd process must not find it, nor reach the secret through it.
     d = os.open(str(tmp_path), os.O_RDONLY | os.O_DIRECTORY)
     try:
-        os.dup2(d, 9)
         p = vessel.run("exec", "--preserve-fds", "1", running, "sh", "-c",
                        "ls /proc/self/fd; for f in /proc/self/fd/*; do "
                        "cat $f/secret.txt $f/../secret.txt 2>/dev/null; done",
-                       pass_fds=(9,))
+                       pass_fds=(9,), preexec_fn=lambda: os.dup2(d, 9))
     finally:
-        os.close(9)
         os.close(d)
     assert SECRET not in p.stdout
     fds = set(p.stdout.split())

@@ -470,7 +470,8 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 			goto out_sock;
 	}
 	if (m.type == VS_SYNC_CONSOLE_FD &&
-	    (vs_console_handoff(sv[0], opts->console_socket, &c->console_fd, err) < 0 ||
+	    (vs_console_handoff(sv[0], opts->console_socket, &c->console_fd,
+				cfg->process.has_console_size, err) < 0 ||
 	     vs_sync_recv(sv[0], &m, err) < 0))
 		goto out_sock;
 	if (m.type == VS_SYNC_SECCOMP_FD &&

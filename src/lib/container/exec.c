@@ -148,7 +148,8 @@ static int follow_child(vs_container *c, const vs_config *cfg, const vs_exec_pro
 				return -1;
 			break;
 		case VS_SYNC_CONSOLE_FD:
-			if (vs_console_handoff(sock, x->console_socket, x->console_fd, err) < 0)
+			if (vs_console_handoff(sock, x->console_socket, x->console_fd,
+					       x->process.has_console_size, err) < 0)
 				return -1;
 			break;
 		default:

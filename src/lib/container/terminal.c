@@ -78,6 +78,13 @@ int vs_terminal_setup(int root_fd, const vs_process *p, int sync_fd, bool consol
 	if (vs_sync_send(sync_fd, VS_SYNC_CONSOLE_FD, NULL) < 0 ||
 	    vs_sync_send_fd(sync_fd, master) < 0)
 		return vs_fail_errno(err, "process.terminal: send the pty master to the runtime");
+	/* The program starts only once the runtime holds the master and, for
+	 * a foreground relay, has sized the pty like its own terminal. */
+	vs_sync_msg m;
+	if (vs_sync_recv(sync_fd, &m, err) < 0)
+		return -1;
+	if (m.type != VS_SYNC_CONSOLE_DONE)
+		return vs_fail(err, 0, "process.terminal: unexpected sync message %d", m.type);
 	if (setsid() < 0 && errno != EPERM)
 		return vs_fail_errno(err, "process.terminal: setsid");
 	for (int fd = 0; fd < 3; fd++)
@@ -122,19 +129,28 @@ static int send_to_socket(const char *path, int fd, vs_err *err)
 	return 0;
 }
 
-int vs_console_handoff(int sync_sock, const char *console_socket, int *keep, vs_err *err)
+int vs_console_handoff(int sync_sock, const char *console_socket, int *keep, bool has_size,
+		       vs_err *err)
 {
 	int fd;
 	if (vs_sync_recv_fd(sync_sock, &fd, err) < 0)
 		return -1;
+	int rc = 0;
 	if (!console_socket && keep) {
+		/* A foreground relay: the pty starts as big as our terminal
+		 * (unless process.consoleSize set it). */
+		struct winsize ws;
+		if (!has_size && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row)
+			ioctl(fd, TIOCSWINSZ, &ws);
 		if (*keep >= 0)
 			close(*keep);
 		*keep = fd;
-		return 0;
+	} else {
+		rc = console_socket ? send_to_socket(console_socket, fd, err)
+				    : vs_fail(err, 0, "process.terminal: no --console-socket");
+		close(fd);
 	}
-	int rc = console_socket ? send_to_socket(console_socket, fd, err)
-				: vs_fail(err, 0, "process.terminal: no --console-socket");
-	close(fd);
+	if (rc == 0 && vs_sync_send(sync_sock, VS_SYNC_CONSOLE_DONE, NULL) < 0)
+		rc = vs_fail_errno(err, "process.terminal: sync with the container");
 	return rc;
 }

@@ -20,7 +20,10 @@ int vs_terminal_setup(int root_fd, const vs_process *p, int sync_fd, bool bind_c
 
 /* Runtime side, after VS_SYNC_CONSOLE_FD: receive the master; send it to
  * console_socket (one message: "/dev/ptmx" as payload, the fd in
- * SCM_RIGHTS) or, without one, store it in *keep. */
-int vs_console_handoff(int sync_sock, const char *console_socket, int *keep, vs_err *err);
+ * SCM_RIGHTS) or, without one, store it in *keep for a foreground relay,
+ * sized like our stdin's terminal unless has_size (process.consoleSize);
+ * then let the container go on (VS_SYNC_CONSOLE_DONE). */
+int vs_console_handoff(int sync_sock, const char *console_socket, int *keep, bool has_size,
+		       vs_err *err);
 
 #endif
