@@ -177,6 +177,79 @@ def test_no_new_privs(vessel, bundle, cid):
     assert p.stdout.split() == ["NoNewPrivs:", "0"]
 
 
+@pytest.mark.parametrize("nnp", [False, True], ids=["caps-drop-after", "nnp"])
+def test_config_seccomp_applies_to_exec(vessel, bundle, cid, nnp):
+    bundle.config["linux"]["seccomp"] = {
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 28}]}
+    bundle.config["process"]["noNewPrivileges"] = nnp
+    bundle.sh("sleep 1000").write()
+    vessel.run("run", "--detach", "--bundle", bundle.path, cid, check=True)
+    p = vessel.run("exec", cid, "sh", "-c", "mkdir /tmp/x; echo rc=$?; grep Seccomp: /proc/self/status")
+    assert "No space left on device" in p.stderr
+    assert p.stdout.split() == ["rc=1", "Seccomp:", "2"]
+
+
+def test_config_rlimits_and_umask_apply_to_exec(vessel, bundle, cid):
+    bundle.config["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": 123, "hard": 456}]
+    bundle.config["process"]["user"]["umask"] = 0o077
+    bundle.sh("sleep 1000").write()
+    vessel.run("run", "--detach", "--bundle", bundle.path, cid, check=True)
+    p = vessel.run("exec", cid, "sh", "-c", "ulimit -n; ulimit -Hn; umask")
+    assert p.stdout.split() == ["123", "456", "0077"], p.stderr
+
+
+def test_oom_score_adj_from_config(vessel, bundle, cid, tmp_path):
+    bundle.config["process"]["oomScoreAdj"] = 345
+    bundle.sh("sleep 1000").write()
+    vessel.run("run", "--detach", "--bundle", bundle.path, cid, check=True)
+    pid = exec_detached(vessel, cid, tmp_path, "sleep", "100")
+    with open(f"/proc/{pid}/oom_score_adj") as f:
+        assert f.read().strip() == "345"
+
+
+def test_cgroup_sub_places_the_process_there(vessel, running, tmp_path):
+    init = init_pid(vessel, running)
+    made = []
+    mounts = {}
+    for line in open("/proc/self/mountinfo"):
+        pre, _, post = line.partition(" - ")
+        if post.split()[0] in ("cgroup", "cgroup2"):
+            mounts[pre.split()[4]] = pre.split()[3]
+    # The sub-cgroup in every hierarchy the init is in.
+    for line in cgroups_of(init).splitlines():
+        _, ctrls, path = line.split(":", 2)
+        for mnt, root in mounts.items():
+            name = os.path.basename(mnt)
+            if (ctrls == "" and name == "unified") or (ctrls and name == ctrls.replace("name=", "")):
+                d = mnt + path[len(root) if root != "/" else 0:] + "/sub"
+                os.mkdir(d)
+                made.append(d)
+                for f in ("cpuset.cpus", "cpuset.mems"):  # a new v1 cpuset starts empty
+                    if "cpuset" in ctrls.split(","):
+                        with open(os.path.join(os.path.dirname(d), f)) as src:
+                            val = src.read().strip()
+                        with open(os.path.join(d, f), "w") as dst:
+                            dst.write(val)
+    assert made
+    try:
+        pidfile = tmp_path / "sub.pid"
+        vessel.run("exec", "-d", "--pid-file", pidfile, "--cgroup", "sub", running, "sleep", "100",
+                   check=True)
+        pid = int(pidfile.read_text())
+        for line in cgroups_of(pid).splitlines():
+            assert line.endswith("/sub"), line
+        assert pid in pids_of(vessel, running)
+        # CTRL:SUB: only the pids hierarchy gets the sub-cgroup.
+        vessel.run("exec", "-d", "--pid-file", pidfile, "--cgroup", "pids:sub", running,
+                   "sleep", "100", check=True)
+        lines = cgroups_of(int(pidfile.read_text())).splitlines()
+        assert [l for l in lines if l.split(":")[1] == "pids"][0].endswith("/sub")
+        assert not [l for l in lines if l.split(":")[1] == "memory"][0].endswith("/sub")
+    finally:
+        vessel.run("delete", "--force", running)
+
+
 def test_process_file(vessel, running, tmp_path):
     proc = {"args": ["sh", "-c", "echo $A; pwd; id -u"], "env": ["A=from-file", "PATH=/bin"],
             "cwd": "/dev", "user": {"uid": 42, "gid": 42}}
@@ -272,6 +345,25 @@ def test_refused_in_stopped_unknown_paused(vessel, bundle, cid):
             break
         time.sleep(0.05)
     assert_refused(vessel.run("exec", cid, "true"), "stopped")
+
+
+def test_ignore_paused_runs_once_resumed(vessel, running, tmp_path):
+    vessel.run("pause", running, check=True)
+    pidfile = tmp_path / "paused.pid"
+    proc = subprocess.Popen([VESSEL, "--root", vessel.root, "exec", "--ignore-paused", "-d",
+                             "--pid-file", str(pidfile), running, "sleep", "100"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        assert proc.poll() is None  # its process is frozen with the container
+        assert vessel.run("state", running, check=True)  # the lock is not held meanwhile
+        vessel.run("resume", running, check=True)
+        assert proc.wait(timeout=10) == 0
+        assert alive(int(pidfile.read_text()))
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def test_terminal_without_console_socket_when_detached_is_refused(vessel, running):

@@ -173,6 +173,19 @@ static int container_exec_run(vs_container *c, const vs_config *cfg, const vs_ex
 		return -1;
 	}
 	int rc = -1;
+	/* Only once it dropped its copy of the container lock: frozen with a
+	 * paused container, it would hold the lock until resume. */
+	vs_sync_msg m;
+	if (vs_sync_recv(sv[0], &m, err) < 0)
+		goto out;
+	if (m.type == VS_SYNC_ERROR) {
+		copy_child_error(&m, err);
+		goto out;
+	}
+	if (m.type != VS_SYNC_FDS_CLOSED) {
+		vs_fail(err, 0, "unexpected message %d from the exec'd process", m.type);
+		goto out;
+	}
 	if (x->process.has_oom_score_adj &&
 	    write_oom_score_adj(pid, x->process.oom_score_adj, err) < 0)
 		goto out;
@@ -184,6 +197,10 @@ static int container_exec_run(vs_container *c, const vs_config *cfg, const vs_ex
 			vs_fail(err, 0, "the exec'd process quit during setup");
 		goto out;
 	}
+	/* The child is in place; what remains is its own setup. In a paused
+	 * container (--ignore-paused) it stays frozen until `resume`, which
+	 * takes the lock: let go of it now. */
+	vs_container_unlock(c);
 	if (follow_child(c, cfg, x, sv[0], err) < 0)
 		goto out;
 	/* Closed without an error: exec'd (its close-on-exec end went). A

@@ -142,7 +142,9 @@ void vs_exec_child(vs_exec_ctx *ctx)
 	vs_log_close();
 	if (ctx->lock_fd >= 0)
 		close(ctx->lock_fd);
-	if (close_foreign_fds(ctx, &err) < 0 || setup(ctx, exe, sizeof(exe), &err) < 0) {
+	if (close_foreign_fds(ctx, &err) < 0 ||
+	    vs_sync_send(ctx->sync_fd, VS_SYNC_FDS_CLOSED, NULL) < 0 ||
+	    setup(ctx, exe, sizeof(exe), &err) < 0) {
 		vs_sync_send(ctx->sync_fd, VS_SYNC_ERROR, &err);
 		_exit(127);
 	}

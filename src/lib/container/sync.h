@@ -21,6 +21,8 @@ enum vs_sync_type {
 			       * fd follows (vs_sync_send_fd) for linux.seccomp.listenerPath */
 	VS_SYNC_CONSOLE_FD,   /* child -> parent: the pty master follows (vs_sync_send_fd) */
 	VS_SYNC_CONSOLE_DONE, /* parent -> child: it has the master (and set its size) */
+	VS_SYNC_FDS_CLOSED,   /* exec child -> parent: it holds none of our fds (the container
+			       * lock), so it may be placed in a frozen cgroup */
 };
 
 typedef struct vs_sync_msg {
