@@ -128,6 +128,18 @@ def test_with_a_user_namespace_too(vessel, cid, tmp_path):
     assert (p.returncode, p.stdout) == (0, "0\n")
 
 
+def test_with_a_time_namespace(vessel, bundle, cid):
+    year = 86400 * 365
+    bundle.config["linux"]["namespaces"].append({"type": "time"})
+    bundle.config["linux"]["timeOffsets"] = {"boottime": {"secs": year, "nanosecs": 0},
+                                             "monotonic": {"secs": year, "nanosecs": 0}}
+    bundle.sh("sleep 1000").write()
+    vessel.run("run", "--detach", "--bundle", bundle.path, cid, check=True)
+    p = vessel.run("exec", cid, "cut", "-d.", "-f1", "/proc/uptime")
+    assert p.returncode == 0, p.stderr
+    assert int(p.stdout) >= year
+
+
 def test_defaults_come_from_config(vessel, bundle, cid):
     bundle.config["process"]["env"] = ["PATH=/bin", "FROM_CONFIG=yes"]
     bundle.config["process"]["cwd"] = "/tmp"

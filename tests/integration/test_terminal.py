@@ -123,6 +123,16 @@ def test_create_with_terminal_needs_a_console_socket(vessel, bundle, cid):
     assert not os.path.exists(os.path.join(vessel.root, cid))
 
 
+def test_console_socket_without_terminal_is_refused(vessel, bundle, cid, receiver):
+    # runc refuses it too: nothing would ever be sent to the socket.
+    bundle.sh("sleep 1000").write()
+    p = vessel.run("create", "--console-socket", receiver.path, "--bundle", bundle.path, cid)
+    assert p.returncode != 0 and "--console-socket" in p.stderr
+    vessel.run("run", "--detach", "--bundle", bundle.path, cid, check=True)
+    p = vessel.run("exec", "-d", "--console-socket", receiver.path, cid, "true")
+    assert p.returncode != 0 and "--console-socket" in p.stderr
+
+
 def test_exec_tty_with_console_socket(vessel, bundle, cid, receiver):
     bundle.sh("sleep 1000").write()
     vessel.run("run", "--detach", "--bundle", bundle.path, cid, check=True)

@@ -205,6 +205,10 @@ static int validate(const vs_config *cfg, const vs_create_opts *opts, vs_err *er
 		return vs_fail(err, 0,
 			       "config.json: process.terminal: needs --console-socket when "
 			       "detached");
+	if (!cfg->process.terminal && opts->console_socket)
+		return vs_fail(err, 0,
+			       "--console-socket: process.terminal is false, there is no terminal "
+			       "to send");
 	if (opts->preserve_fds < 0)
 		return vs_fail(err, 0, "--preserve-fds: must not be negative");
 	return 0;

@@ -302,6 +302,10 @@ int vs_container_exec(vs_container *c, const vs_exec_request *req, pid_t *pid, i
 		vs_fail(err, 0, "exec %s: a terminal needs --console-socket when detached", id);
 		goto out;
 	}
+	if (!x.process.terminal && req->console_socket) {
+		vs_fail(err, 0, "exec %s: --console-socket without a terminal (--tty)", id);
+		goto out;
+	}
 	if (x.process.terminal && !req->console_socket)
 		x.console_fd = console_fd;
 	if (c->ops->exec(c, cfg, &x, pid, err) < 0) {
