@@ -35,6 +35,19 @@ int cmd_update(vs_cli *cli, int argc, char **argv);
 int cmd_events(vs_cli *cli, int argc, char **argv);
 int cmd_ps(vs_cli *cli, int argc, char **argv);
 int cmd_vm(vs_cli *cli, int argc, char **argv);
+int cmd_exec(vs_cli *cli, int argc, char **argv);
+
+/* tty_proxy.c: relay our stdio to a pty master until pid exits (raw mode on
+ * our terminal meanwhile, its size followed). */
+#include <sys/types.h>
+int cli_tty_proxy(int master, pid_t pid);
+
+/* run.c: while we wait, signals meant for pid go to it (runc does this).
+ * cli_hold_signals blocks them until the pid is known (restore the old mask
+ * after cli_forward_signals: what arrived meanwhile is forwarded then). */
+#include <signal.h>
+void cli_hold_signals(sigset_t *old);
+void cli_forward_signals(pid_t pid);
 
 const vs_command *cli_find_command(const char *name);
 

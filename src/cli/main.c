@@ -23,6 +23,12 @@ static const vs_command commands[] = {
 	{ "run", cmd_run, "create and start a container, wait for it and delete it",
 	  "vessel run [--bundle DIR] [--detach] [--pid-file FILE] [--console-socket PATH]\n"
 	  "           [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID" },
+	{ "exec", cmd_exec, "run another process in a live container",
+	  "vessel exec [--process FILE] [--cwd DIR] [--env/-e K=V]... [--user/-u UID[:GID]]\n"
+	  "            [--additional-gids/-g GID]... [--cap/-c CAP]... [--no-new-privs] "
+	  "[--tty/-t]\n"
+	  "            [--console-socket PATH] [--detach/-d] [--pid-file FILE] [--preserve-fds N]\n"
+	  "            [--cgroup [CTRL[,CTRL]:]SUB]... [--ignore-paused] ID [ARGS...]" },
 	{ "list", cmd_list, "list containers", "vessel list [--format table|json] [--quiet]" },
 	{ "spec", cmd_spec, "write a default config.json",
 	  "vessel spec [--bundle DIR] [--rootless]" },
@@ -77,6 +83,9 @@ bool cli_wants_help(const vs_command *cmd, int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--"))
 			break;
+		/* exec: from the id on, the arguments are the program's. */
+		if (cmd->run == cmd_exec && argv[i][0] != '-')
+			break;
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			printf("%s - %s\n\nusage: %s\n", cmd->name, cmd->summary, cmd->usage);
 			return true;
@@ -102,7 +111,7 @@ const char *cli_one_id(const vs_command *cmd, int argc, char **argv, int optind_
  * from a sealed copy of vessel (core/sealed_exe.h). */
 static bool runs_container_code(const vs_command *cmd)
 {
-	return cmd->run == cmd_create || cmd->run == cmd_run;
+	return cmd->run == cmd_create || cmd->run == cmd_run || cmd->run == cmd_exec;
 }
 
 static void usage(FILE *f)

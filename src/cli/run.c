@@ -13,16 +13,27 @@ static void forward_signal(int sig)
 }
 
 /* While we wait, signals meant for the workload go to it (runc does this). */
-static void install_forwarding(pid_t pid)
+static const int forwarded[] = { SIGHUP,  SIGINT,  SIGQUIT,  SIGTERM,
+				 SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
+
+void cli_hold_signals(sigset_t *old)
 {
-	static const int sigs[] = { SIGHUP,  SIGINT,  SIGQUIT,	SIGTERM,
-				    SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
+	sigset_t set;
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(&set, forwarded[i]);
+	sigprocmask(SIG_BLOCK, &set, old);
+}
+
+void cli_forward_signals(pid_t pid)
+{
+	const int *sigs = forwarded;
 	forward_pid = pid;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = forward_signal;
 	sa.sa_flags = SA_RESTART;
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
 }
 
@@ -35,6 +46,8 @@ int cmd_run(vs_cli *cli, int argc, char **argv)
 	int rc = cli_parse_create_opts(cmd, argc, argv, &opts, &detach, &id);
 	if (rc)
 		return rc;
+	/* In the foreground a terminal without --console-socket is ours to relay. */
+	opts.console_proxy = !detach && !opts.console_socket;
 	vs_err err = { 0 };
 	vs_container *c;
 	if (vs_container_create(&cli->rt, id, &opts, &c, &err) < 0)
@@ -51,8 +64,10 @@ int cmd_run(vs_cli *cli, int argc, char **argv)
 		vs_container_close(c);
 		return 0;
 	}
-	install_forwarding(c->state.pid);
+	cli_forward_signals(c->state.pid);
 	vs_container_unlock(c);
+	if (c->console_fd >= 0)
+		cli_tty_proxy(c->console_fd, c->state.pid);
 	rc = vs_container_wait(c, &err);
 	if (rc < 0)
 		rc = cli_fail(&err);

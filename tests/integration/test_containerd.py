@@ -35,6 +35,7 @@ def ctr(tmp_path_factory):
             raise AssertionError(f"ctr {args}: {p.returncode}: {p.stderr}")
         return p
 
+    run.sock = str(sock)
     try:
         for _ in range(100):
             if sock.exists() and run("version").returncode == 0:
@@ -90,3 +91,95 @@ def test_ctr_detached_task_kill_and_delete(ctr, cid):
         ctr("task", "delete", "-f", cid)
         ctr("containers", "delete", cid)
     assert cid not in ctr("containers", "ls", "-q").stdout.split()
+
+
+# ---- exec and terminals ------------------------------------------------------------
+
+def shim_root():
+    """Where the runc v2 shim keeps its runtime's state (--root) for NS."""
+    return os.path.join("/run/containerd/runc", NS)
+
+
+@pytest.fixture
+def task(ctr, cid):
+    ctr("run", "-d", "--runc-binary", VESSEL, IMAGE, cid, "/bin/sleep", "1000", check=True)
+    yield cid
+    ctr("task", "kill", "-s", "KILL", cid)
+    for _ in range(50):
+        if ctr("task", "delete", cid).returncode == 0:
+            break
+        time.sleep(0.1)
+    ctr("task", "delete", "-f", cid)
+    ctr("containers", "delete", cid)
+
+
+def test_ctr_task_exec(ctr, task):
+    p = ctr("task", "exec", "--exec-id", "e1", task, "/bin/sh", "-c", "echo in-exec; exit 9")
+    assert p.returncode == 9, p.stderr
+    assert p.stdout.strip() == "in-exec"
+
+
+def ctr_on_pty(ctr, *args, timeout=60):
+    """ctr -t wants a console of its own: run it on a pty, as from a shell."""
+    import pty
+    import select
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(["ctr", "-a", ctr.sock, "-n", NS] + list(args), stdin=slave,
+                            stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    out, end = b"", time.time() + timeout
+    while time.time() < end:
+        r, _, _ = select.select([master], [], [], 0.1)
+        if r:
+            try:
+                d = os.read(master, 4096)
+            except OSError:
+                break
+            if not d:
+                break
+            out += d
+        elif proc.poll() is not None:
+            break
+    rc = proc.wait(timeout=10)
+    os.close(master)
+    return out.decode(errors="replace").replace("\r", ""), rc
+
+
+def test_ctr_task_exec_tty(ctr, task):
+    out, rc = ctr_on_pty(ctr, "task", "exec", "-t", "--exec-id", "e2", task, "/bin/sh", "-c",
+                         "tty; stty size; exit 3")
+    assert rc == 3, out
+    assert out.split()[0] == "/dev/pts/0", out
+
+
+def test_ctr_run_tty(ctr, cid):
+    try:
+        out, rc = ctr_on_pty(ctr, "run", "--rm", "-t", "--runc-binary", VESSEL, IMAGE, cid,
+                             "/bin/sh", "-c", "tty; exit 5")
+        assert rc == 5, out
+        assert out.split()[0] == "/dev/pts/0", out
+    finally:
+        ctr("task", "delete", "-f", cid)
+        ctr("containers", "delete", cid)
+
+
+def test_vessel_ps_json_lists_execd_process(ctr, task):
+    import json
+    proc = subprocess.Popen(["ctr", "-a", ctr.sock, "-n", NS, "task", "exec", "--exec-id",
+                             "e3", task, "/bin/sleep", "555"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        pids = []
+        for _ in range(100):
+            p = subprocess.run([VESSEL, "--root", shim_root(), "ps", "--format", "json", task],
+                               capture_output=True, text=True)
+            assert p.returncode == 0, p.stderr
+            pids = json.loads(p.stdout)
+            if len(pids) == 2:
+                break
+            time.sleep(0.1)
+        cmds = sorted(open(f"/proc/{pid}/cmdline").read().split("\0")[0:2][1] for pid in pids)
+        assert cmds == ["1000", "555"]
+    finally:
+        proc.kill()
+        proc.wait()

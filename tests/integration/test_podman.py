@@ -66,3 +66,104 @@ def test_podman_seccomp_profile_is_applied(rootfs, opts, mode):
                "/bin/sh", "-c", "grep Seccomp: /proc/self/status")
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["Seccomp:", mode]
+
+
+# ---- exec and terminals ------------------------------------------------------------
+
+@pytest.fixture
+def running_pod(rootfs):
+    p = podman("run", "-d", *LIMITS, "--network", "none", "--rootfs", rootfs, "/bin/sleep", "1000")
+    assert p.returncode == 0, p.stderr
+    cid = p.stdout.strip()
+    yield cid
+    podman("rm", "-f", "-t", "0", cid)
+
+
+def test_podman_exec(running_pod):
+    p = podman("exec", "-e", "X=1", "-w", "/tmp", running_pod, "/bin/sh", "-c", "echo $X; pwd; exit 3")
+    assert p.returncode == 3, p.stderr
+    assert p.stdout.split() == ["1", "/tmp"]
+
+
+def test_podman_exec_tty(running_pod):
+    p = podman("exec", "-t", running_pod, "/bin/sh", "-c", "tty; [ -t 1 ] && echo is-a-tty")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.replace("\r", "").split() == ["/dev/pts/0", "is-a-tty"]
+
+
+def on_pty(argv, send=b"", timeout=60):
+    """Run argv on a pty of ours (as from a user's shell), type send once it
+    prints "ready"; returns its output and exit code."""
+    import pty
+    import select
+    import time
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    out, sent, end = b"", False, time.time() + timeout
+    while time.time() < end:
+        r, _, _ = select.select([master], [], [], 0.1)
+        if r:
+            try:
+                d = os.read(master, 4096)
+            except OSError:
+                break
+            if not d:
+                break
+            out += d
+        if send and not sent and b"ready" in out:
+            os.write(master, send)
+            sent = True
+        if proc.poll() is not None and not r:
+            break
+    rc = proc.wait(timeout=10)
+    os.close(master)
+    return out.decode(errors="replace").replace("\r", ""), rc
+
+
+def test_podman_run_t(rootfs):
+    p = podman("run", "--rm", "-t", *LIMITS, "--network", "none", "--rootfs", rootfs,
+               "/bin/sh", "-c", "tty; exit 4")
+    assert p.returncode == 4, p.stderr
+    assert p.stdout.strip() == "/dev/pts/0"
+
+
+def test_podman_run_it_through_a_pty(rootfs):
+    out, rc = on_pty(["podman", "--runtime", VESSEL, "run", "--rm", "-it", *LIMITS, "--network",
+                      "none", "--rootfs", rootfs, "/bin/sh", "-c",
+                      "stty size; echo ready; read x; echo got-$x; exit 6"], send=b"typed\r")
+    assert rc == 6, out
+    assert "got-typed" in out
+    assert out.split()[0:2] != ["0", "0"]  # the pty got a size
+
+
+def test_podman_exec_it_through_a_pty(running_pod):
+    out, rc = on_pty(["podman", "--runtime", VESSEL, "exec", "-it", running_pod, "/bin/sh", "-c",
+                      "echo ready; read x; echo got-$x; exit 2"], send=b"abc\r")
+    assert rc == 2, out
+    assert "got-abc" in out
+
+
+def test_podman_top_stop_kill_with_execd_processes(rootfs):
+    p = podman("run", "-d", *LIMITS, "--network", "none", "--rootfs", rootfs, "/bin/sleep", "1000")
+    assert p.returncode == 0, p.stderr
+    cid = p.stdout.strip()
+    try:
+        assert podman("exec", "-d", cid, "/bin/sleep", "777").returncode == 0
+        top = podman("top", cid)
+        assert top.returncode == 0, top.stderr
+        assert "sleep 777" in top.stdout and "sleep 1000" in top.stdout
+        assert podman("stop", "-t", "1", cid).returncode == 0
+        st = podman("inspect", cid, "--format", "{{.State.Status}}")
+        assert st.stdout.strip() == "exited"
+        # Nothing of it is left running on the host.
+        ps = subprocess.run(["pgrep", "-f", "sleep 777"], capture_output=True, text=True)
+        assert ps.stdout.strip() == ""
+        assert podman("start", cid).returncode == 0
+        assert podman("exec", "-d", cid, "/bin/sleep", "778").returncode == 0
+        assert podman("kill", cid).returncode == 0
+        podman("wait", cid)
+        ps = subprocess.run(["pgrep", "-f", "sleep 778"], capture_output=True, text=True)
+        assert ps.stdout.strip() == ""
+    finally:
+        podman("rm", "-f", "-t", "0", cid)

@@ -25,6 +25,7 @@
 #include "container/mount_sources.h"
 #include "container/netdev.h"
 #include "container/sync.h"
+#include "container/terminal.h"
 #include "core/cleanup.h"
 #include "core/fs.h"
 #include "core/log.h"
@@ -203,10 +204,15 @@ static int validate(const vs_config *cfg, const vs_create_opts *opts, vs_err *er
 {
 	if (vs_config_check_mount_namespace(cfg, err) < 0)
 		return -1;
-	if (cfg->process.terminal)
+	/* As runc: a detached terminal needs a receiver for its master. */
+	if (cfg->process.terminal && !opts->console_socket && !opts->console_proxy)
 		return vs_fail(err, 0,
-			       "config.json: process.terminal: terminals are not supported yet%s",
-			       opts->console_socket ? "" : " (and no --console-socket was given)");
+			       "config.json: process.terminal: needs --console-socket when "
+			       "detached");
+	if (!cfg->process.terminal && opts->console_socket)
+		return vs_fail(err, 0,
+			       "--console-socket: process.terminal is false, there is no terminal "
+			       "to send");
 	if (opts->preserve_fds < 0)
 		return vs_fail(err, 0, "--preserve-fds: must not be negative");
 	return vs_netdev_check(&cfg->net_devices, err);
@@ -304,6 +310,11 @@ static vs_cgroup *load_cgroup(vs_container *c, vs_err *err)
 		return NULL;
 	}
 	return vs_cgroup_load(file, err);
+}
+
+vs_cgroup *vs_container_cgroup(vs_container *c, vs_err *err)
+{
+	return load_cgroup(c, err);
 }
 
 static void reap_child(pid_t *pid)
@@ -472,6 +483,11 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 		if (run_runtime_hooks(c, cfg, sv[0], err) < 0 || vs_sync_recv(sv[0], &m, err) < 0)
 			goto out_sock;
 	}
+	if (m.type == VS_SYNC_CONSOLE_FD &&
+	    (vs_console_handoff(sv[0], opts->console_socket, &c->console_fd,
+				cfg->process.has_console_size, err) < 0 ||
+	     vs_sync_recv(sv[0], &m, err) < 0))
+		goto out_sock;
 	if (m.type == VS_SYNC_SECCOMP_FD &&
 	    (vs_seccomp_notify_handoff(c, cfg, sv[0], err) < 0 || vs_sync_recv(sv[0], &m, err) < 0))
 		goto out_sock;
@@ -662,4 +678,5 @@ const vs_backend_ops vs_container_backend = {
 	.stats = container_stats,
 	.pids = container_pids,
 	.oom_watch = container_oom_watch,
+	.exec = vs_container_backend_exec,
 };

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
-#include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,8 +16,9 @@
 
 #include "container/home_env.h"
 #include "container/internal.h"
-#include "container/process_attrs.h"
+#include "container/process_setup.h"
 #include "container/sync.h"
+#include "container/terminal.h"
 #include "core/cleanup.h"
 #include "core/fs.h"
 #include "core/resolve.h"
@@ -66,20 +66,6 @@ static int enter_namespaces(vs_init_ctx *ctx, vs_err *err)
 	return 0;
 }
 
-/* Only the std fds and --preserve-fds reach the program; internal fds are
- * O_CLOEXEC already, this catches anything inherited from our caller. */
-static int limit_fds(int preserve, vs_err *err)
-{
-	for (int fd = 3; fd < 3 + preserve; fd++) {
-		int fl = fcntl(fd, F_GETFD);
-		if (fl >= 0 && fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC) < 0)
-			return vs_fail_errno(err, "preserve fd %d", fd);
-	}
-	if (syscall(SYS_close_range, 3 + preserve, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		return vs_fail_errno(err, "close_range");
-	return 0;
-}
-
 static int setup(vs_init_ctx *ctx, char *exe, size_t exelen, vs_err *err)
 {
 	const vs_config *cfg = ctx->cfg;
@@ -105,30 +91,18 @@ static int setup(vs_init_ctx *ctx, char *exe, size_t exelen, vs_err *err)
 		return vs_err_wrap(err, "process.cwd");
 	if (vs_env_with_home(p->env, root_fd, p->uid, &ctx->env, err) < 0)
 		return -1;
+	if (p->terminal && vs_terminal_setup(root_fd, p, ctx->sync_fd, true, err) < 0)
+		return -1;
 	if (vs_rootfs_finalize(cfg, err) < 0)
 		return -1;
-	if (fchdir(cwd_fd) < 0)
-		return vs_fail_errno(err, "process.cwd: chdir %s", p->cwd);
-	if (vs_find_executable(p, root_fd, exe, exelen, err) < 0)
-		return -1;
-	if (vs_process_apply_rlimits(p, err) < 0)
-		return -1;
-	if (p->has_umask)
-		umask(p->umask);
-	else
-		umask(022);
-	if (vs_process_attrs_apply(&cfg->process_attrs, err) < 0 ||
-	    vs_init_seccomp(ctx, false, err) < 0 || vs_process_drop_privileges(p, err) < 0)
-		return -1;
-	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return vs_fail_errno(err, "prctl(PR_SET_NO_NEW_PRIVS)");
-	/* cwd again as the target user: it must be able to enter it. */
-	if (fchdir(cwd_fd) < 0)
-		return vs_fail_errno(err, "process.cwd: chdir %s as uid %u", p->cwd,
-				     (unsigned)p->uid);
-	if (limit_fds(ctx->opts->preserve_fds, err) < 0)
-		return -1;
-	return vs_init_seccomp(ctx, true, err);
+	vs_process_setup ps = { .p = p,
+				.seccomp = cfg->seccomp,
+				.attrs = &cfg->process_attrs,
+				.sync_fd = ctx->sync_fd,
+				.preserve_fds = ctx->opts->preserve_fds,
+				.root_fd = root_fd,
+				.cwd_fd = cwd_fd };
+	return vs_process_setup_apply(&ps, exe, exelen, err);
 }
 
 /* Our own fds must not sit where --preserve-fds hands fds to the program

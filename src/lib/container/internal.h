@@ -47,6 +47,11 @@ int vs_init_wait_cgroup_dirs(vs_init_ctx *ctx, vs_err *err);
 /* Check the cgroup records against each other and the host (trust.c);
  * the error names the field not believed. */
 int vs_container_verify(vs_container *c, vs_err *err);
+/* backend.c: the container's cgroup as create recorded it. */
+struct vs_cgroup *vs_container_cgroup(vs_container *c, vs_err *err);
+/* exec.c: the backend's exec operation. */
+int vs_container_backend_exec(vs_container *c, const vs_config *cfg, const vs_exec_process *x,
+			      pid_t *pid, vs_err *err);
 
 /* The container init: runs in the cloned child, never returns. */
 __attribute__((noreturn)) void vs_container_init(vs_init_ctx *ctx);
@@ -64,10 +69,13 @@ int vs_devices_setup(const vs_config *cfg, int root_fd, bool in_userns, vs_err *
 int vs_process_apply_rlimits(const vs_process *p, vs_err *err);
 int vs_process_drop_privileges(const vs_process *p, vs_err *err);
 
-/* seccomp.c: load linux.seccomp if it goes on at this point (after_nnp: the
- * end of setup, for process.noNewPrivileges; otherwise before capabilities
- * drop) and send a notify listener to the runtime. */
-int vs_init_seccomp(vs_init_ctx *ctx, bool after_nnp, vs_err *err);
+/* seccomp.c: load linux.seccomp (s, may be NULL) if it goes on at this point
+ * (after_nnp: the end of setup, for a process with no_new_privs (nnp);
+ * otherwise before capabilities drop) and send a notify listener to the
+ * runtime over sync_fd. */
+struct vs_seccomp;
+int vs_seccomp_install(const struct vs_seccomp *s, bool nnp, bool after_nnp, int sync_fd,
+		       vs_err *err);
 
 /* seccomp_notify.c, runtime side: take the listener the init sent
  * (VS_SYNC_SECCOMP_FD) and pass it with the container state to listenerPath. */

@@ -95,25 +95,23 @@ static int build_filter(const vs_seccomp *s, scmp_filter_ctx f, vs_err *err)
 }
 
 /* The listener goes to the runtime, which passes it on to listenerPath. */
-static int hand_over_listener(vs_init_ctx *ctx, scmp_filter_ctx f, vs_err *err)
+static int hand_over_listener(int sync_fd, scmp_filter_ctx f, vs_err *err)
 {
 	int fd = seccomp_notify_fd(f);
 	if (fd < 0)
 		return vs_fail(err, -fd, WHERE ": no notify listener after load");
 	int rc = 0;
-	if (vs_sync_send(ctx->sync_fd, VS_SYNC_SECCOMP_FD, NULL) < 0 ||
-	    vs_sync_send_fd(ctx->sync_fd, fd) < 0)
+	if (vs_sync_send(sync_fd, VS_SYNC_SECCOMP_FD, NULL) < 0 || vs_sync_send_fd(sync_fd, fd) < 0)
 		rc = vs_fail_errno(err, WHERE ": send the notify listener to the runtime");
 	close(fd);
 	return rc;
 }
 
-int vs_init_seccomp(vs_init_ctx *ctx, bool after_nnp, vs_err *err)
+int vs_seccomp_install(const vs_seccomp *s, bool nnp, bool after_nnp, int sync_fd, vs_err *err)
 {
-	const vs_seccomp *s = ctx->cfg->seccomp;
 	/* With no_new_privs the filter goes on last, so few syscalls run under
 	 * it; without, loading needs CAP_SYS_ADMIN: before capabilities drop. */
-	if (!s || ctx->cfg->process.no_new_privileges != after_nnp)
+	if (!s || nnp != after_nnp)
 		return 0;
 	__attribute__((cleanup(release_filter))) scmp_filter_ctx f =
 		seccomp_init(s->default_action);
@@ -124,5 +122,5 @@ int vs_init_seccomp(vs_init_ctx *ctx, bool after_nnp, vs_err *err)
 	int rc = seccomp_load(f);
 	if (rc < 0)
 		return vs_fail(err, -rc, WHERE ": load the filter");
-	return s->has_notify ? hand_over_listener(ctx, f, err) : 0;
+	return s->has_notify ? hand_over_listener(sync_fd, f, err) : 0;
 }

@@ -23,7 +23,20 @@ typedef struct vs_create_opts {
 	bool no_pivot;
 	bool no_new_keyring;
 	int preserve_fds;
+	bool console_proxy; /* foreground run: a pty master stays in c->console_fd */
 } vs_create_opts;
+
+/* A process to run in a live workload (`exec`), backend-neutral: the
+ * process with the workload's defaults already merged in, and how to
+ * attach it. */
+typedef struct vs_exec_process {
+	vs_process process;
+	vs_process_attrs attrs;
+	const char *console_socket; /* process.terminal: the pty master goes there, */
+	int *console_fd;	    /* or, when non-NULL, back to the caller */
+	int preserve_fds;
+	char *const *cgroups; /* runc's --cgroup forms (SUB, CTRL[,CTRL]:SUB), may be NULL */
+} vs_exec_process;
 
 typedef struct vs_backend_ops {
 	const char *name;
@@ -54,6 +67,10 @@ typedef struct vs_backend_ops {
 	int (*stats)(vs_container *c, json_object **out, vs_err *err);
 	/* Every pid of the workload, sorted, malloc'd. */
 	int (*pids)(vs_container *c, pid_t **pids, size_t *n, vs_err *err);
+	/* Run x in the live workload (its namespaces, cgroups, root); *pid is
+	 * the new process, a child of the caller, once its program is exec'd. */
+	int (*exec)(vs_container *c, const vs_config *cfg, const vs_exec_process *x, pid_t *pid,
+		    vs_err *err);
 	/* OOM notifications (cgroup/stats.h). */
 	int (*oom_watch)(vs_container *c, struct vs_cgroup_oom **w, vs_err *err);
 } vs_backend_ops;

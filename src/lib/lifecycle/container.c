@@ -16,6 +16,7 @@
 #include "core/cleanup.h"
 #include "core/fs.h"
 #include "core/log.h"
+#include "lifecycle/exec.h"
 
 /* errnum ENOENT (so callers can tell "absent" from "broken"), no strerror suffix. */
 static int not_found(vs_err *err, const char *id)
@@ -66,6 +67,7 @@ static vs_container *container_new(const vs_runtime *rt, const char *id, vs_err 
 	}
 	c->rt = rt;
 	c->lock_fd = -1;
+	c->console_fd = -1;
 	if (vs_path_join(c->dir, sizeof(c->dir), rt->root, id, err) < 0) {
 		free(c);
 		return NULL;
@@ -79,6 +81,8 @@ void vs_container_close(vs_container *c)
 		return;
 	if (c->lock_fd >= 0)
 		close(c->lock_fd);
+	if (c->console_fd >= 0)
+		close(c->console_fd);
 	vs_state_clear(&c->state);
 	free(c);
 }
@@ -298,6 +302,56 @@ int vs_container_kill(vs_container *c, int sig, bool all, vs_err *err)
 	if (c->ops->kill(c, sig, all, err) < 0)
 		return vs_err_wrap(err, "kill %s", c->state.id);
 	return 0;
+}
+
+int vs_container_exec(vs_container *c, const vs_exec_request *req, pid_t *pid, int *console_fd,
+		      vs_err *err)
+{
+	const char *id = c->state.id;
+	vs_status s = vs_container_status(c);
+	if (s == VS_STATUS_PAUSED && !req->ignore_paused)
+		return vs_fail(err, 0,
+			       "cannot exec in container \"%s\": it is paused (--ignore-paused "
+			       "overrides)",
+			       id);
+	if (s != VS_STATUS_CREATED && s != VS_STATUS_RUNNING && s != VS_STATUS_PAUSED)
+		return vs_fail(err, 0, "cannot exec in container \"%s\": it is %s", id,
+			       vs_status_name(s));
+	if (!c->ops->exec)
+		return vs_fail(err, 0, "exec %s: the %s backend cannot exec", id, c->ops->name);
+	vs_config *cfg = NULL;
+	vs_exec_process x;
+	if (vs_config_load(c->state.bundle, &cfg, err) < 0)
+		return vs_err_wrap(err, "exec %s: bundle %s", id, c->state.bundle);
+	if (vs_exec_process_build(cfg, req, &x, err) < 0) {
+		vs_config_free(cfg);
+		return vs_err_wrap(err, "exec %s", id);
+	}
+	int rc = -1;
+	if (x.process.terminal && !req->console_socket && !req->console_proxy) {
+		vs_fail(err, 0, "exec %s: a terminal needs --console-socket when detached", id);
+		goto out;
+	}
+	if (!x.process.terminal && req->console_socket) {
+		vs_fail(err, 0, "exec %s: --console-socket without a terminal (--tty)", id);
+		goto out;
+	}
+	if (x.process.terminal && !req->console_socket)
+		x.console_fd = console_fd;
+	if (c->ops->exec(c, cfg, &x, pid, err) < 0) {
+		vs_err_wrap(err, "exec %s", id);
+		goto out;
+	}
+	if (req->pid_file && write_pid_file(req->pid_file, *pid, err) < 0) {
+		kill(*pid, SIGKILL);
+		waitpid(*pid, NULL, 0);
+		goto out;
+	}
+	rc = 0;
+out:
+	vs_exec_process_clear(&x);
+	vs_config_free(cfg);
+	return rc;
 }
 
 /* Poll until the workload is gone; reaps it if it is our child. */

@@ -21,6 +21,7 @@ struct vs_container {
 	vs_state state;
 	const vs_backend_ops *ops;
 	bool is_parent; /* this process cloned the workload (run) */
+	int console_fd; /* pty master kept for a foreground run, or -1 */
 };
 
 /* Create the container: state dir, backend create, state "created". On any

@@ -221,18 +221,16 @@ int vs_cap_from_name(const char *name)
 
 /* ---- sections ---- */
 
-static int parse_caps(json_object *caps, vs_process *p, vs_err *err)
+static int parse_caps(json_object *caps, const char *where, vs_process *p, vs_err *err)
 {
 	static const char *const set_names[VS_CAP_SETS] = { "bounding", "effective", "inheritable",
 							    "permitted", "ambient" };
 	p->has_caps = true;
 	for (int s = 0; s < VS_CAP_SETS; s++) {
-		char field[64];
-		vs_json_path(field, sizeof(field), "config.json: process.capabilities",
-			     set_names[s]);
+		char field[160];
+		vs_json_path(field, sizeof(field), where, set_names[s]);
 		char **names = NULL;
-		if (vs_json_get_strv(caps, "config.json: process.capabilities", set_names[s],
-				     &names, NULL, err) < 0)
+		if (vs_json_get_strv(caps, where, set_names[s], &names, NULL, err) < 0)
 			return -1;
 		for (char **n = names; n && *n; n++) {
 			int c = vs_cap_from_name(*n);
@@ -305,37 +303,33 @@ static int parse_rlimit(json_object *o, const char *field, size_t i, void *item,
 	return 0;
 }
 
-static int parse_process(json_object *proc, vs_config *c, vs_err *err)
+int vs_process_parse(json_object *proc, const char *where, vs_process *p, vs_err *err)
 {
-	vs_process *p = &c->process;
-	c->has_process = true;
-	const char *W = "config.json: process";
+	const char *W = where;
+	char WU[128], WX[160];
 	if (vs_json_get_bool(proc, W, "terminal", &p->terminal, err) < 0)
 		return -1;
 	size_t nargs = 0;
 	if (vs_json_get_strv(proc, W, "args", &p->args, &nargs, err) < 0)
 		return -1;
 	if (!p->args || nargs == 0 || p->args[0][0] == '\0')
-		return vs_fail(err, 0, "config.json: process.args: must name a program");
+		return vs_fail(err, 0, "%s.args: must name a program", W);
 	if (vs_json_get_strv(proc, W, "env", &p->env, NULL, err) < 0)
 		return -1;
 	if (p->env)
 		for (size_t i = 0; p->env[i]; i++)
 			if (!strchr(p->env[i], '='))
-				return vs_fail(
-					err, 0,
-					"config.json: process.env[%zu]: \"%s\" is not KEY=VALUE", i,
-					p->env[i]);
+				return vs_fail(err, 0, "%s.env[%zu]: \"%s\" is not KEY=VALUE", W, i,
+					       p->env[i]);
 	if (vs_json_get_string(proc, W, "cwd", &p->cwd, err) < 0)
 		return -1;
 	if (!p->cwd)
-		return vs_fail(err, 0, "config.json: process.cwd: required");
+		return vs_fail(err, 0, "%s.cwd: required", W);
 	if (p->cwd[0] != '/')
-		return vs_fail(err, 0, "config.json: process.cwd: \"%s\" is not an absolute path",
-			       p->cwd);
+		return vs_fail(err, 0, "%s.cwd: \"%s\" is not an absolute path", W, p->cwd);
 
 	json_object *user;
-	const char *WU = "config.json: process.user";
+	vs_json_path(WU, sizeof(WU), W, "user");
 	if (vs_json_get_object(proc, W, "user", &user, err) < 0)
 		return -1;
 	int64_t x;
@@ -344,7 +338,7 @@ static int parse_process(json_object *proc, vs_config *c, vs_err *err)
 		return -1;
 	if (user && (!json_object_object_get_ex(user, "uid", NULL) ||
 		     !json_object_object_get_ex(user, "gid", NULL)))
-		return vs_fail(err, 0, "config.json: process.user: uid and gid are required");
+		return vs_fail(err, 0, "%s: uid and gid are required", WU);
 	if (r > 0)
 		p->uid = (uid_t)x;
 	r = vs_json_get_int(user, WU, "gid", 0, UINT32_MAX - 1, &x, err);
@@ -366,12 +360,12 @@ static int parse_process(json_object *proc, vs_config *c, vs_err *err)
 		size_t n = json_object_array_length(gids);
 		p->additional_gids = calloc(n ? n : 1, sizeof(gid_t));
 		if (!p->additional_gids)
-			return vs_fail(err, ENOMEM, "config.json");
+			return vs_fail(err, ENOMEM, "%s", W);
 		for (size_t i = 0; i < n; i++) {
-			char what[96];
+			char what[192];
 			int64_t v;
-			vs_json_index(what, sizeof(what),
-				      "config.json: process.user.additionalGids", i);
+			vs_json_path(WX, sizeof(WX), WU, "additionalGids");
+			vs_json_index(what, sizeof(what), WX, i);
 			if (vs_json_as_int(json_object_array_get_idx(gids, i), what, 0,
 					   UINT32_MAX - 1, &v, err) < 0)
 				return -1;
@@ -383,15 +377,16 @@ static int parse_process(json_object *proc, vs_config *c, vs_err *err)
 	json_object *rl;
 	if (vs_json_get_array(proc, W, "rlimits", &rl, err) < 0)
 		return -1;
-	if (rl &&
-	    parse_objects(rl, "config.json: process.rlimits", sizeof(vs_rlimit),
-			  (void **)&p->rlimits, &p->n_rlimits, parse_rlimit, &p->rlimits, err) < 0)
+	vs_json_path(WX, sizeof(WX), W, "rlimits");
+	if (rl && parse_objects(rl, WX, sizeof(vs_rlimit), (void **)&p->rlimits, &p->n_rlimits,
+				parse_rlimit, &p->rlimits, err) < 0)
 		return -1;
 
 	json_object *caps;
 	if (vs_json_get_object(proc, W, "capabilities", &caps, err) < 0)
 		return -1;
-	if (caps && parse_caps(caps, p, err) < 0)
+	vs_json_path(WX, sizeof(WX), W, "capabilities");
+	if (caps && parse_caps(caps, WX, p, err) < 0)
 		return -1;
 	if (vs_json_get_bool(proc, W, "noNewPrivileges", &p->no_new_privileges, err) < 0)
 		return -1;
@@ -402,7 +397,17 @@ static int parse_process(json_object *proc, vs_config *c, vs_err *err)
 		p->has_oom_score_adj = true;
 		p->oom_score_adj = (int)x;
 	}
-	return 0;
+	return vs_console_size_parse(proc, W, p, err);
+}
+
+void vs_process_free(vs_process *p)
+{
+	vs_strv_free(p->args);
+	vs_strv_free(p->env);
+	free(p->cwd);
+	free(p->additional_gids);
+	free(p->rlimits);
+	memset(p, 0, sizeof(*p));
 }
 
 static int parse_mount(json_object *o, const char *field, size_t i, void *item, void *ctx,
@@ -779,7 +784,8 @@ int vs_config_parse(const char *text, const char *bundle, vs_config **out, vs_er
 		goto fail;
 	if (vs_json_get_object(c->doc, W, "process", &proc, err) < 0)
 		goto fail;
-	if (proc && parse_process(proc, c, err) < 0)
+	c->has_process = proc != NULL;
+	if (proc && vs_process_parse(proc, "config.json: process", &c->process, err) < 0)
 		goto fail;
 	if (vs_json_get_object(c->doc, W, "linux", &linux_, err) < 0)
 		goto fail;
@@ -849,11 +855,7 @@ void vs_config_free(vs_config *c)
 		free(c->mounts[i].data);
 	}
 	free(c->mounts);
-	vs_strv_free(c->process.args);
-	vs_strv_free(c->process.env);
-	free(c->process.cwd);
-	free(c->process.additional_gids);
-	free(c->process.rlimits);
+	vs_process_free(&c->process);
 	for (int i = 0; i < VS_NS_COUNT; i++)
 		free(c->ns[i].path);
 	free(c->uid_mappings);

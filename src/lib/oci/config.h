@@ -91,7 +91,16 @@ typedef struct vs_process {
 	bool no_new_privileges;
 	bool has_oom_score_adj;
 	int oom_score_adj;
+	bool has_console_size; /* process.consoleSize, applied with TIOCSWINSZ */
+	unsigned short console_height, console_width;
 } vs_process;
+
+/* Parse one process object (config.json's, or `exec --process`'s); where
+ * names it in errors ("config.json: process"). Free with vs_process_free. */
+int vs_process_parse(json_object *proc, const char *where, vs_process *p, vs_err *err);
+void vs_process_free(vs_process *p);
+/* oci/console_size.c: process.consoleSize {height, width}. */
+int vs_console_size_parse(json_object *proc, const char *where, vs_process *p, vs_err *err);
 
 typedef struct vs_kv {
 	char *key, *value;

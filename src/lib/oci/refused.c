@@ -1,6 +1,7 @@
 #include "oci/refused.h"
 
 #include <stdbool.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "core/json.h"
@@ -48,4 +49,18 @@ int vs_config_refuse_unapplied(json_object *process, json_object *linux_, vs_err
 			return -1;
 	}
 	return 0;
+}
+
+int vs_refuse_option(const char *option, const char *key, vs_err *err)
+{
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		const struct refused *r = &refused[i];
+		if (strcmp(r->key, key))
+			continue;
+		if (access(r->probe, F_OK) < 0)
+			return vs_fail(err, 0, "%s: %s is not enabled on this host (%s missing)",
+				       option, r->facility, r->probe);
+		return vs_fail(err, 0, "%s: %s is not supported by vessel", option, r->facility);
+	}
+	return vs_fail(err, 0, "%s: not supported by vessel", option);
 }

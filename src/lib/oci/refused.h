@@ -13,4 +13,8 @@
  * process and linux_ may be NULL. */
 int vs_config_refuse_unapplied(json_object *process, json_object *linux_, vs_err *err);
 
+/* A command-line option asking for one of them (exec --apparmor names the
+ * key "apparmorProfile"): always an error, saying why. */
+int vs_refuse_option(const char *option, const char *key, vs_err *err);
+
 #endif

@@ -1,0 +1,114 @@
+#!/bin/bash
+# exec benchmark: `exec ID true` into a running busybox container for vessel,
+# crun and runc in one hyperfine session; prints medians and ratios.
+#
+# crun 1.8 refuses hybrid cgroup hosts unless every controller has left
+# cgroup2. VESSEL_BENCH_MOUNT_HUGETLB=1 lets this script mount hugetlb as a v1
+# hierarchy so crun can run. That is opt-in because it can take hugetlb out of
+# cgroup2 for the rest of the machine's life; without it crun is skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VESSEL=${VESSEL:-$PWD/build/vessel}
+RUNS=${RUNS:-60}
+work=$(mktemp -d /tmp/vessel-exec-bench.XXXXXX)
+# State roots on a tmpfs, as /run is on production hosts.
+state=$(mktemp -d /tmp/vessel-exec-bench-state.XXXXXX)
+mount -t tmpfs -o size=64m tmpfs "$state"
+hugetlb_mounted=0
+restore_hugetlb() {
+	[ "$hugetlb_mounted" = 1 ] || return 0
+	# Remove crun's leftovers first: a v1 hierarchy with children outlives its unmount.
+	find /sys/fs/cgroup/hugetlb -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null || true
+	# Removed cgroups leave the hierarchy's child list asynchronously; unmounting
+	# before that keeps the v1 root alive. Wait, and if it still lingers,
+	# mount and unmount it once more now that it is empty.
+	sleep 1
+	umount /sys/fs/cgroup/hugetlb
+	sleep 1
+	if ! grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.controllers; then
+		mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb && umount /sys/fs/cgroup/hugetlb
+		sleep 1
+	fi
+	rmdir /sys/fs/cgroup/hugetlb
+	if grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null; then
+		echo +hugetlb >/sys/fs/cgroup/unified/cgroup.subtree_control 2>/dev/null || true
+		echo "NOTE: hugetlb is back in cgroup2"
+	else
+		echo "WARNING: hugetlb did not return to cgroup2 after unmounting its v1 hierarchy"
+	fi
+}
+cleanup() {
+	for rt in vessel runc crun; do
+		[ -d "$state/$rt" ] || continue
+		for id in $(ls "$state/$rt" 2>/dev/null); do
+			case $rt in
+			vessel) "$VESSEL" --root "$state/$rt" delete -f "$id" ;;
+			*) $rt --root "$state/$rt" delete -f "$id" ;;
+			esac
+		done
+	done >/dev/null 2>&1 || true
+	restore_hugetlb
+	umount "$state" 2>/dev/null
+	rm -rf "$work" "$state"
+}
+trap cleanup EXIT
+
+scripts/make-busybox-rootfs.sh "$work/bundle/rootfs"
+"$VESSEL" spec --bundle "$work/bundle"
+/usr/bin/python3 - "$work/bundle/config.json" <<'PY'
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+c["process"]["args"] = ["/bin/sleep", "1000000"]
+c["process"]["terminal"] = False
+json.dump(c, open(p, "w"), indent=2)
+PY
+
+# One running container per runtime, detached, stdio away from the terminal.
+start() { "$@" </dev/null >/dev/null 2>&1; }
+start "$VESSEL" --root "$state/vessel" run -d -b "$work/bundle" bench-vessel
+start runc --root "$state/runc" run -d -b "$work/bundle" bench-runc
+cmds=("$VESSEL --root $state/vessel exec bench-vessel /bin/true"
+      "runc --root $state/runc exec bench-runc /bin/true")
+names=(vessel runc)
+
+crun_ok() { start crun --root "$state/crun" run -d -b "$work/bundle" bench-crun; }
+if crun_ok; then
+	cmds+=("crun --root $state/crun exec bench-crun /bin/true"); names+=(crun)
+elif [ "${VESSEL_BENCH_MOUNT_HUGETLB:-0}" = 1 ]; then
+	echo "NOTE: mounting the hugetlb controller as a cgroup v1 hierarchy at /sys/fs/cgroup/hugetlb"
+	echo "      so crun 1.8 accepts this hybrid host (hugetlb leaves cgroup2 for as long as it stays)."
+	crun --root "$state/crun" delete -f bench-crun >/dev/null 2>&1 || true
+	# It must not be enabled anywhere in cgroup2 to move to a v1 hierarchy.
+	find /sys/fs/cgroup/unified -depth -name cgroup.subtree_control | while read -r f; do
+		echo -hugetlb >"$f" 2>/dev/null || true
+	done
+	mkdir -p /sys/fs/cgroup/hugetlb
+	mountpoint -q /sys/fs/cgroup/hugetlb || mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb
+	hugetlb_mounted=1
+	if crun_ok; then
+		cmds+=("crun --root $state/crun exec bench-crun /bin/true"); names+=(crun)
+	else
+		echo "NOTE: crun still refuses to run here; benchmarking without it"
+	fi
+else
+	crun --root "$state/crun" delete -f bench-crun >/dev/null 2>&1 || true
+	echo "NOTE: crun 1.8 refuses this hybrid cgroup layout; skipping it."
+	echo "      Set VESSEL_BENCH_MOUNT_HUGETLB=1 to mount hugetlb as v1 so crun runs (see header)."
+fi
+
+hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$work/result.json" "${cmds[@]}"
+
+/usr/bin/python3 - "$work/result.json" "${names[@]}" <<'PY'
+import json, sys
+res = json.load(open(sys.argv[1]))["results"]
+names = sys.argv[2:]
+med = {n: r["median"] * 1000 for n, r in zip(names, res)}
+print()
+print("runtime   median exec /bin/true (ms)")
+for n in names:
+    print(f"{n:8}  {med[n]:8.2f}")
+for peer in ("crun", "runc"):
+    if peer in med:
+        print(f"vessel/{peer} median ratio: {med['vessel'] / med[peer]:.2f}x")
+PY
