@@ -22,6 +22,7 @@
 #include "cgroup/resources.h"
 #include "cgroup/stats.h"
 #include "container/internal.h"
+#include "container/mount_ext.h"
 #include "container/sync.h"
 #include "core/cleanup.h"
 #include "core/fs.h"
@@ -383,7 +384,8 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 	int saved_ns[VS_NS_COUNT];
 	for (int t = 0; t < VS_NS_COUNT; t++)
 		saved_ns[t] = -1;
-	if (open_namespaces(cfg, ctx.ns_fds, err) < 0)
+	if (open_namespaces(cfg, ctx.ns_fds, err) < 0 ||
+	    vs_idmap_mounts_prepare(cfg, ctx.ns_fds[VS_NS_USER], &ctx.idmap_fds, err) < 0)
 		goto out;
 	if (enter_parent_namespaces(cfg, ctx.ns_fds, saved_ns, err) < 0)
 		goto out;
@@ -481,6 +483,7 @@ out_sock:
 out:
 	restore_parent_namespaces(saved_ns);
 	close_namespaces(ctx.ns_fds);
+	vs_idmap_mounts_close(cfg, ctx.idmap_fds);
 	return rc;
 }
 
