@@ -2,7 +2,9 @@
 (tmpcopyup, idmap/ridmap, crun's idmap=uids=..., copy-symlink), the ones
 refused by name, and the error a failing mount reports."""
 import os
+import shutil
 import subprocess
+import tempfile
 
 import pytest
 from conftest import Bundle
@@ -23,17 +25,18 @@ def tmpfs_run(bundle, *options):
                                     "options": list(options)})
 
 
-def reachable(path):
-    """Let a mapped root (host uid 100000) walk down to path."""
-    d = path
-    while d != "/":
-        os.chmod(d, os.stat(d).st_mode | 0o011)
-        d = os.path.dirname(d)
+@pytest.fixture
+def shared_tmp():
+    """A directory a mapped root (host uid 100000) can walk into. Not under
+    pytest's basetemp: a concurrent pytest session resets that to 0700."""
+    d = tempfile.mkdtemp(prefix="vessel-mounts-", dir="/tmp")
+    os.chmod(d, 0o711)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
 
 
-def userns_bundle(tmp_path, name="userns-bundle"):
-    reachable(str(tmp_path))
-    b = Bundle(str(tmp_path / name))
+def userns_bundle(shared_tmp, name="userns-bundle"):
+    b = Bundle(os.path.join(shared_tmp, name))
     os.mkdir(os.path.join(b.rootfs, "vol"))  # the mapped root cannot create it
     b.config["linux"]["namespaces"].append({"type": "user"})
     b.config["linux"]["uidMappings"] = USERNS_MAP
@@ -110,15 +113,15 @@ def test_tmpcopyup_on_a_bind_mount_is_refused(vessel, bundle, cid):
 # ---- idmapped mounts ----
 
 @pytest.fixture
-def volume(tmp_path):
+def volume(shared_tmp):
     """A host directory with files owned by host root and by 1000:1000."""
-    v = tmp_path / "volume"
-    v.mkdir()
-    (v / "root-file").write_text("r\n")
-    (v / "user-file").write_text("u\n")
-    os.chown(v / "user-file", 1000, 1000)
-    reachable(str(v))
-    return str(v)
+    v = os.path.join(shared_tmp, "volume")
+    os.mkdir(v, 0o755)
+    for name, owner in (("root-file", 0), ("user-file", 1000)):
+        with open(os.path.join(v, name), "w") as f:
+            f.write(name + "\n")
+        os.chown(os.path.join(v, name), owner, owner)
+    return v
 
 
 def bind_volume(bundle, volume, *options, **extra):
@@ -130,14 +133,14 @@ def bind_volume(bundle, volume, *options, **extra):
 OWNERS = "stat -c '%u:%g' /vol/root-file /vol/user-file"
 
 
-def test_without_idmap_host_owners_are_unmapped(vessel, cid, tmp_path, volume):
-    b = userns_bundle(tmp_path)
+def test_without_idmap_host_owners_are_unmapped(vessel, cid, shared_tmp, volume):
+    b = userns_bundle(shared_tmp)
     bind_volume(b, volume, "rbind")
     assert run_sh(vessel, b, cid, OWNERS).split() == ["65534:65534", "65534:65534"]
 
 
-def test_idmap_uses_the_container_user_namespace(vessel, cid, tmp_path, volume):
-    b = userns_bundle(tmp_path)
+def test_idmap_uses_the_container_user_namespace(vessel, cid, shared_tmp, volume):
+    b = userns_bundle(shared_tmp)
     bind_volume(b, volume, "rbind", "idmap")
     out = run_sh(vessel, b, cid, OWNERS + "; echo x > /vol/new; stat -c %u:%g /vol/new")
     assert out.split() == ["0:0", "1000:1000", "0:0"]
@@ -147,8 +150,8 @@ def test_idmap_uses_the_container_user_namespace(vessel, cid, tmp_path, volume):
 
 
 @pytest.mark.parametrize("how", ["mappings", "crun", "crun-relative"])
-def test_idmap_with_its_own_mappings(vessel, cid, tmp_path, volume, how):
-    b = userns_bundle(tmp_path)
+def test_idmap_with_its_own_mappings(vessel, cid, shared_tmp, volume, how):
+    b = userns_bundle(shared_tmp)
     # On-disk 0 shows as host 100007 (gid 100009), i.e. 7:9 in the container.
     if how == "mappings":
         bind_volume(b, volume, "rbind", "idmap",
@@ -184,9 +187,9 @@ def volume_with_submount(volume):
 
 
 @pytest.mark.parametrize("opt,owner", [("ridmap", "0"), ("idmap", "65534")])
-def test_ridmap_maps_submounts_idmap_only_the_top(vessel, cid, tmp_path, volume_with_submount,
+def test_ridmap_maps_submounts_idmap_only_the_top(vessel, cid, shared_tmp, volume_with_submount,
                                                    opt, owner):
-    b = userns_bundle(tmp_path)
+    b = userns_bundle(shared_tmp)
     bind_volume(b, volume_with_submount, "rbind", opt)
     out = run_sh(vessel, b, cid, "stat -c %u /vol/root-file /vol/sub/in-sub").split()
     assert out == ["0", owner]
