@@ -66,3 +66,25 @@ def test_podman_seccomp_profile_is_applied(rootfs, opts, mode):
                "/bin/sh", "-c", "grep Seccomp: /proc/self/status")
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["Seccomp:", mode]
+
+
+def test_podman_read_only(rootfs):
+    # podman mounts /run, /tmp and /var/tmp as tmpfs with runc's "tmpcopyup".
+    os.makedirs(os.path.join(rootfs, "run", "keep"))
+    p = podman("run", "--rm", *LIMITS, "--read-only", "--network", "none", "--rootfs", rootfs,
+               "/bin/sh", "-c",
+               "touch /x 2>&1; touch /tmp/t /run/r && echo writable; "
+               "test -d /run/keep && echo kept; stat -f -c %T /run /tmp")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert "Read-only file system" in lines[0]
+    assert lines[1:] == ["writable", "kept", "tmpfs", "tmpfs"]
+
+
+def test_podman_tmpfs(rootfs):
+    os.makedirs(os.path.join(rootfs, "x"))
+    open(os.path.join(rootfs, "x", "from-image"), "w").close()
+    p = podman("run", "--rm", *LIMITS, "--tmpfs", "/x", "--network", "none", "--rootfs", rootfs,
+               "/bin/sh", "-c", "stat -f -c %T /x; ls /x; touch /x/new && echo ok")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["tmpfs", "from-image", "ok"]
