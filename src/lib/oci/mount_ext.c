@@ -159,6 +159,8 @@ static int parse_idmap_spec(const vs_config *c, vs_mount *m, const char *field, 
 {
 	char opt[64];
 	snprintf(opt, sizeof(opt), "%.50s", m->idmap_spec);
+	if (!m->idmap_spec[0])
+		return vs_json_fail(err, field, "options", "\"idmap=\": no mappings");
 	char *spec = strdup(m->idmap_spec);
 	if (!spec)
 		return vs_fail(err, ENOMEM, "%s", field);
