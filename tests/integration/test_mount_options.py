@@ -56,13 +56,16 @@ def test_tmpcopyup_keeps_the_image_files_modes_owners_and_symlinks(vessel, bundl
     os.chown(os.path.join(run, "d"), 1234, 5678)
     os.chmod(os.path.join(run, "d"), 0o751)
     os.symlink("d/f", os.path.join(run, "link"))
+    os.mkfifo(os.path.join(run, "fifo"))
+    os.chmod(os.path.join(run, "fifo"), 0o620)
     os.chmod(run, 0o711)
     tmpfs_run(bundle, "nosuid", "nodev", "tmpcopyup")
     out = run_sh(vessel, bundle, cid,
                  "stat -f -c %T /run; stat -c '%a %u %g' /run /run/d /run/d/f; "
-                 "readlink /run/link; cat /run/link; echo new > /run/written")
+                 "readlink /run/link; cat /run/link; stat -c '%F %a' /run/fifo; "
+                 "echo new > /run/written")
     assert out.split("\n") == ["tmpfs", "711 0 0", "751 1234 5678", "604 42 43", "d/f",
-                               "from the image", ""]
+                               "from the image", "fifo 620", ""]
     # The writes went to the tmpfs, not the image.
     assert not os.path.exists(os.path.join(run, "written"))
 
@@ -214,6 +217,15 @@ def test_bad_crun_idmap_option(vessel, bundle, cid, volume, opt, expect):
 
 
 # ---- other extensions and errors ----
+
+def test_features_lists_the_extensions(vessel):
+    import json
+    f = json.loads(vessel.run("features", check=True).stdout)
+    for opt in ("tmpcopyup", "idmap", "ridmap", "copy-symlink"):
+        assert opt in f["mountOptions"]
+    assert "src-nofollow" not in f["mountOptions"]
+    assert f["linux"]["mountExtensions"] == {"idmap": {"enabled": True}}
+
 
 def test_copy_symlink_makes_a_symlink(vessel, bundle, cid, tmp_path):
     link = tmp_path / "localtime"

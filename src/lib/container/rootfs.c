@@ -199,7 +199,11 @@ static int mount_bind(vs_init_ctx *ctx, int root_fd, const vs_mount *m, size_t i
 	if (m->copy_symlink && S_ISLNK(st.st_mode))
 		return copy_symlink(root_fd, m, src, err);
 	if (ctx->idmap_fds && ctx->idmap_fds[idx] >= 0) {
-		if (attach_idmapped(root_fd, m, ctx->idmap_fds[idx], t, err) < 0)
+		int rc = attach_idmapped(root_fd, m, ctx->idmap_fds[idx], t, err);
+		/* Attached (or not): no reason to keep a host mount fd until exec. */
+		close(ctx->idmap_fds[idx]);
+		ctx->idmap_fds[idx] = -1;
+		if (rc < 0)
 			return -1;
 	} else {
 		if (stat(src, &st) < 0)

@@ -66,9 +66,15 @@ static int copy_data(int in, int out, const char *path, vs_err *err)
 static int copy_file(int from, int to, const char *name, const struct stat *st, const char *path,
 		     vs_err *err)
 {
-	vs_autoclose int in = openat(from, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK and the check after: a fifo swapped in after the stat (a
+	 * neighbour sharing a volume) must neither block us nor be read. */
+	vs_autoclose int in =
+		openat(from, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (in < 0)
 		return vs_fail_errno(err, "tmpcopyup: open %s", path);
+	struct stat now;
+	if (fstat(in, &now) < 0 || !S_ISREG(now.st_mode))
+		return vs_fail(err, EAGAIN, "tmpcopyup: %s changed while copying", path);
 	vs_autoclose int out =
 		openat(to, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (out < 0)

@@ -35,6 +35,16 @@ static const struct ext {
 	{ "O", EXT_REFUSE, "a podman overlay volume option, not a runtime one" },
 };
 
+size_t vs_mount_ext_count(void)
+{
+	return sizeof(exts) / sizeof(exts[0]);
+}
+
+const char *vs_mount_ext_name(size_t i)
+{
+	return i < vs_mount_ext_count() && exts[i].action != EXT_REFUSE ? exts[i].name : NULL;
+}
+
 static void apply(vs_mount *m, const char *name)
 {
 	if (!strcmp(name, "tmpcopyup"))

@@ -27,4 +27,8 @@ int vs_mount_ext_check(vs_config *c, vs_err *err);
 
 void vs_mount_ext_free(vs_mount *m);
 
+/* For `features` mountOptions: the i-th extension, NULL for a refused one. */
+size_t vs_mount_ext_count(void);
+const char *vs_mount_ext_name(size_t i);
+
 #endif
