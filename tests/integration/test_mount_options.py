@@ -177,6 +177,22 @@ def test_mount_mappings_without_user_namespace(vessel, bundle, cid, volume):
     assert run_sh(vessel, bundle, cid, OWNERS).split()[0] == "4242:4243"
 
 
+def test_bind_source_out_of_the_mapped_roots_reach(vessel, cid, shared_tmp):
+    # The source sits under a 0700 directory (as podman's userdata does):
+    # the init, as the mapped root, could not open it; the runtime does.
+    hidden = os.path.join(shared_tmp, "private")
+    os.mkdir(hidden, 0o700)
+    src = os.path.join(hidden, "data")
+    os.mkdir(src, 0o755)
+    with open(os.path.join(src, "f"), "w") as f:
+        f.write("reached\n")
+    b = userns_bundle(shared_tmp)
+    bind_volume(b, src, "rbind", "ro", "nosuid")
+    out = run_sh(vessel, b, cid, "cat /vol/f; touch /vol/x 2>&1 || true")
+    assert out.splitlines()[0] == "reached"
+    assert "Read-only file system" in out
+
+
 @pytest.fixture
 def volume_with_submount(volume):
     sub = os.path.join(volume, "sub")

@@ -385,7 +385,7 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 	for (int t = 0; t < VS_NS_COUNT; t++)
 		saved_ns[t] = -1;
 	if (open_namespaces(cfg, ctx.ns_fds, err) < 0 ||
-	    vs_idmap_mounts_prepare(cfg, ctx.ns_fds[VS_NS_USER], &ctx.idmap_fds, err) < 0)
+	    vs_bind_sources_prepare(cfg, ctx.ns_fds[VS_NS_USER], &ctx.bind_fds, err) < 0)
 		goto out;
 	if (enter_parent_namespaces(cfg, ctx.ns_fds, saved_ns, err) < 0)
 		goto out;
@@ -483,7 +483,7 @@ out_sock:
 out:
 	restore_parent_namespaces(saved_ns);
 	close_namespaces(ctx.ns_fds);
-	vs_idmap_mounts_close(cfg, ctx.idmap_fds);
+	vs_bind_sources_close(cfg, ctx.bind_fds);
 	return rc;
 }
 

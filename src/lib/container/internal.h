@@ -24,8 +24,8 @@ typedef struct vs_init_ctx {
 	bool have_cgroup_dirs;		/* VS_SYNC_CGROUP_DIRS received */
 	bool want_hooks;		/* stop before pivot so the runtime runs its hooks */
 	char *state_created;		/* state JSON for startContainer hooks (from the runtime) */
-	int *idmap_fds;			/* per mount, a detached idmapped tree or -1; NULL if none
-					 * (container/mount_ext.h) */
+	int *bind_fds;			/* per mount, a detached bind tree the runtime made, or
+					 * -1; NULL if none (container/mount_ext.h) */
 } vs_init_ctx;
 
 /* sync.c, the init's side of the sync protocol (rootfs.c and init.c wait on

@@ -1,5 +1,5 @@
 /* The container side of the mount extensions (oci/mount_ext.h): tmpcopyup,
- * copy-symlink and idmapped bind mounts. */
+ * copy-symlink, idmapped bind mounts and bind sources the runtime opens. */
 #ifndef VESSEL_CONTAINER_MOUNT_EXT_H
 #define VESSEL_CONTAINER_MOUNT_EXT_H
 
@@ -14,13 +14,19 @@
  * set the root's mode itself. dest names the mount in errors. */
 int vs_tmpcopyup(int from, int to, const char *dest, bool keep_mode, vs_err *err);
 
-/* idmap.c, runtime side, before the init is cloned: a detached idmapped tree
- * (open_tree + mount_setattr(MOUNT_ATTR_IDMAP)) for each idmapped mount, in
- * *fds (one per mount, -1 for the others; *fds stays NULL when there are
- * none). The kernel wants CAP_SYS_ADMIN over the source's filesystem for
- * that, which only the runtime has; the init attaches them with move_mount.
+/* bind_sources.c, runtime side, before the init is cloned: a detached tree
+ * (open_tree(OPEN_TREE_CLONE)) for each bind mount the init cannot make
+ * itself, in *fds (one per mount, -1 for the others; *fds stays NULL when
+ * there are none); the init attaches them with move_mount, as runc does with
+ * its mount source fds. Those are:
+ * - idmapped mounts: mount_setattr(MOUNT_ATTR_IDMAP) wants CAP_SYS_ADMIN over
+ *   the source's filesystem, which the init in a user namespace lacks;
+ * - every bind mount of a container with a new or joined user namespace: its
+ *   source may sit where the mapped root cannot look (podman's
+ *   /run/containers/storage/.../userdata is 0700).
+ * Not with a joined mount namespace, where sources are the init's to find.
  * userns_fd: a joined user namespace (linux.namespaces path), or -1. */
-int vs_idmap_mounts_prepare(const vs_config *cfg, int userns_fd, int **fds, vs_err *err);
-void vs_idmap_mounts_close(const vs_config *cfg, int *fds);
+int vs_bind_sources_prepare(const vs_config *cfg, int userns_fd, int **fds, vs_err *err);
+void vs_bind_sources_close(const vs_config *cfg, int *fds);
 
 #endif

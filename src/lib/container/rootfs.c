@@ -170,42 +170,40 @@ static int copy_symlink(int root_fd, const vs_mount *m, const char *src, vs_err 
 	return 0;
 }
 
-/* Attach the detached idmapped tree the runtime made (container/idmap.c). */
-static int attach_idmapped(int root_fd, const vs_mount *m, int tree, mount_target *t, vs_err *err)
+/* Attach the detached tree the runtime made (container/bind_sources.c). */
+static int attach_tree(int root_fd, const vs_mount *m, int tree, mount_target *t, vs_err *err)
 {
 	struct stat st;
 	if (fstat(tree, &st) < 0)
-		return vs_fail_errno(err, "idmapped tree for %s", m->destination);
+		return vs_fail_errno(err, "bind tree for %s", m->destination);
 	if (target_open(root_fd, m->destination,
 			S_ISDIR(st.st_mode) ? VS_CREATE_DIR : VS_CREATE_FILE, t, err) < 0)
 		return -1;
 	if (syscall(SYS_move_mount, tree, "", t->fd, "",
 		    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-		return vs_fail_errno(err, "attach idmapped %s to %s", m->source, m->destination);
+		return vs_fail_errno(err, "attach %s to %s", m->source, m->destination);
 	return 0;
 }
 
 static int mount_bind(vs_init_ctx *ctx, int root_fd, const vs_mount *m, size_t idx, mount_target *t,
 		      vs_err *err)
 {
-	char src[PATH_MAX];
-	if (m->source[0] == '/')
-		snprintf(src, sizeof(src), "%s", m->source);
-	else if (vs_path_join(src, sizeof(src), ctx->cfg->bundle, m->source, err) < 0)
-		return -1;
-	struct stat st;
-	if (lstat(src, &st) < 0)
-		return vs_fail_errno(err, "source %s", src);
-	if (m->copy_symlink && S_ISLNK(st.st_mode))
-		return copy_symlink(root_fd, m, src, err);
-	if (ctx->idmap_fds && ctx->idmap_fds[idx] >= 0) {
-		int rc = attach_idmapped(root_fd, m, ctx->idmap_fds[idx], t, err);
+	if (ctx->bind_fds && ctx->bind_fds[idx] >= 0) {
+		int rc = attach_tree(root_fd, m, ctx->bind_fds[idx], t, err);
 		/* Attached (or not): no reason to keep a host mount fd until exec. */
-		close(ctx->idmap_fds[idx]);
-		ctx->idmap_fds[idx] = -1;
+		close(ctx->bind_fds[idx]);
+		ctx->bind_fds[idx] = -1;
 		if (rc < 0)
 			return -1;
 	} else {
+		char src[PATH_MAX];
+		if (m->source[0] == '/')
+			snprintf(src, sizeof(src), "%s", m->source);
+		else if (vs_path_join(src, sizeof(src), ctx->cfg->bundle, m->source, err) < 0)
+			return -1;
+		struct stat st;
+		if (m->copy_symlink && lstat(src, &st) == 0 && S_ISLNK(st.st_mode))
+			return copy_symlink(root_fd, m, src, err);
 		if (stat(src, &st) < 0)
 			return vs_fail_errno(err, "source %s", src);
 		if (target_open(root_fd, m->destination,

@@ -1,7 +1,8 @@
-/* idmapped bind mounts (runc's and crun's idmap/ridmap, mounts[].uidMappings):
- * the mapping is a user namespace made for it, as runc and crun do: a child
- * cloned into a new user namespace, its maps written by us, its namespace
- * kept through an fd and the child let go. */
+/* Bind mounts the runtime makes for the init (see container/mount_ext.h),
+ * idmapped ones among them (runc's and crun's idmap/ridmap,
+ * mounts[].uidMappings). The mapping is a user namespace made for it, as runc
+ * and crun do: a child cloned into a new user namespace, its maps written by
+ * us, its namespace kept through an fd and the child let go. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -73,27 +74,31 @@ static int make_userns(const vs_mount *m, vs_err *err)
 	return fd;
 }
 
-static int idmapped_tree(const vs_config *cfg, const vs_mount *m, int userns_fd, vs_err *err)
+static int bind_tree(const vs_config *cfg, const vs_mount *m, int userns_fd, vs_err *err)
 {
 	char src[PATH_MAX];
 	if (m->source[0] == '/')
 		snprintf(src, sizeof(src), "%s", m->source);
 	else if (vs_path_join(src, sizeof(src), cfg->bundle, m->source, err) < 0)
 		return -1;
-	vs_autoclose int own_ns = -1;
-	if (m->n_uid_mappings) {
-		own_ns = make_userns(m, err);
-		if (own_ns < 0)
-			return -1;
-		userns_fd = own_ns;
-	}
 	/* rbind decides whether submounts come along; ridmap whether they
 	 * are mapped too. */
 	int tree = (int)syscall(SYS_open_tree, AT_FDCWD, src,
 				OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
 					((m->flags & MS_REC) ? AT_RECURSIVE : 0));
 	if (tree < 0)
-		return vs_fail_errno(err, "open_tree %s", src);
+		return vs_fail_errno(err, "source %s", src);
+	if (!m->idmap)
+		return tree;
+	vs_autoclose int own_ns = -1;
+	if (m->n_uid_mappings) {
+		own_ns = make_userns(m, err);
+		if (own_ns < 0) {
+			close(tree);
+			return -1;
+		}
+		userns_fd = own_ns;
+	}
 	struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns_fd };
 	if (syscall(SYS_mount_setattr, tree, "",
 		    AT_EMPTY_PATH | (m->idmap_recursive ? AT_RECURSIVE : 0), &attr,
@@ -106,31 +111,39 @@ static int idmapped_tree(const vs_config *cfg, const vs_mount *m, int userns_fd,
 	return tree;
 }
 
-int vs_idmap_mounts_prepare(const vs_config *cfg, int userns_fd, int **fds, vs_err *err)
+static bool made_by_runtime(const vs_config *cfg, const vs_mount *m)
+{
+	if (!m->bind || cfg->ns[VS_NS_MNT].path)
+		return false;
+	/* copy-symlink looks at the source itself, in the init. */
+	return m->idmap || (cfg->ns[VS_NS_USER].present && !m->copy_symlink);
+}
+
+int vs_bind_sources_prepare(const vs_config *cfg, int userns_fd, int **fds, vs_err *err)
 {
 	*fds = NULL;
 	size_t n = 0;
 	for (size_t i = 0; i < cfg->n_mounts; i++)
-		n += cfg->mounts[i].idmap;
+		n += made_by_runtime(cfg, &cfg->mounts[i]);
 	if (!n)
 		return 0;
 	int *v = malloc(cfg->n_mounts * sizeof(int));
 	if (!v)
-		return vs_fail(err, ENOMEM, "idmapped mounts");
+		return vs_fail(err, ENOMEM, "bind mounts");
 	for (size_t i = 0; i < cfg->n_mounts; i++)
 		v[i] = -1;
 	*fds = v;
 	for (size_t i = 0; i < cfg->n_mounts; i++) {
-		if (!cfg->mounts[i].idmap)
+		if (!made_by_runtime(cfg, &cfg->mounts[i]))
 			continue;
-		v[i] = idmapped_tree(cfg, &cfg->mounts[i], userns_fd, err);
+		v[i] = bind_tree(cfg, &cfg->mounts[i], userns_fd, err);
 		if (v[i] < 0)
 			return vs_err_wrap(err, "mounts[%zu]", i);
 	}
 	return 0;
 }
 
-void vs_idmap_mounts_close(const vs_config *cfg, int *fds)
+void vs_bind_sources_close(const vs_config *cfg, int *fds)
 {
 	if (!fds)
 		return;
