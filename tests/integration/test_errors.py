@@ -133,11 +133,11 @@ def test_net_sysctl_needs_network_namespace(vessel, bundle, cid):
     create_fails(vessel, bundle, cid, "needs a network namespace")
 
 
-def test_idmap_mount_refused(vessel, bundle, cid):
+def test_idmap_mount_without_mapping_refused(vessel, bundle, cid):
     bundle.config["mounts"].append({"destination": "/mnt", "type": "bind", "source": "/tmp",
                                     "options": ["rbind", "idmap"]})
     bundle.write()
-    create_fails(vessel, bundle, cid, "id-mapped mounts")
+    create_fails(vessel, bundle, cid, "idmap needs uidMappings/gidMappings or a user namespace")
 
 
 def test_unknown_command_and_flags(vessel):

@@ -167,3 +167,63 @@ def test_podman_top_stop_kill_with_execd_processes(rootfs):
         assert ps.stdout.strip() == ""
     finally:
         podman("rm", "-f", "-t", "0", cid)
+
+
+def test_podman_read_only(rootfs):
+    # podman mounts /run, /tmp and /var/tmp as tmpfs with runc's "tmpcopyup".
+    os.makedirs(os.path.join(rootfs, "run", "keep"))
+    p = podman("run", "--rm", *LIMITS, "--read-only", "--network", "none", "--rootfs", rootfs,
+               "/bin/sh", "-c",
+               "touch /x 2>&1; touch /tmp/t /run/r && echo writable; "
+               "test -d /run/keep && echo kept; stat -f -c %T /run /tmp")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert "Read-only file system" in lines[0]
+    assert lines[1:] == ["writable", "kept", "tmpfs", "tmpfs"]
+
+
+def test_podman_tmpfs(rootfs):
+    os.makedirs(os.path.join(rootfs, "x"))
+    open(os.path.join(rootfs, "x", "from-image"), "w").close()
+    p = podman("run", "--rm", *LIMITS, "--tmpfs", "/x", "--network", "none", "--rootfs", rootfs,
+               "/bin/sh", "-c", "stat -f -c %T /x; ls /x; touch /x/new && echo ok")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["tmpfs", "from-image", "ok"]
+
+
+@pytest.fixture
+def userns_dirs():
+    """A rootfs owned by the mapped root and a volume, outside pytest's
+    basetemp (which a concurrent session resets to 0700)."""
+    import tempfile
+    d = tempfile.mkdtemp(prefix="vessel-podman-", dir="/tmp")
+    try:
+        os.chmod(d, 0o711)
+        rootfs = os.path.join(d, "rootfs")
+        make_rootfs(rootfs)
+        os.mkdir(os.path.join(rootfs, "vol"))
+        subprocess.run(["chown", "-R", "100000:100000", rootfs], check=True)
+        vol = os.path.join(d, "vol")
+        os.mkdir(vol)
+        with open(os.path.join(vol, "f"), "w") as f:
+            f.write("x\n")
+        os.chown(os.path.join(vol, "f"), 1000, 1000)
+        yield rootfs, vol
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.mark.parametrize("opt,owner", [("idmap", "1000:1000"),
+                                       ("idmap=uids=1000-100005-1;gids=1000-100006-1", "5:6")],
+                         ids=["idmap", "crun-form"])
+def test_podman_idmapped_volume(userns_dirs, opt, owner):
+    # podman's own binds (/etc/hosts, ...) live in 0700 storage the mapped
+    # root cannot reach: the runtime opens every bind source for the init.
+    rootfs, vol = userns_dirs
+    p = podman("run", "--rm", *LIMITS, "--network", "none", "--uidmap", "0:100000:65536",
+               "--gidmap", "0:100000:65536", "-v", f"{vol}:/vol:{opt}", "--rootfs", rootfs,
+               "/bin/sh", "-c", "stat -c %u:%g /vol/f; cat /proc/self/uid_map")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0] == owner
+    assert lines[1].split() == ["0", "100000", "65536"]

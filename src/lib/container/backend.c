@@ -22,7 +22,7 @@
 #include "cgroup/resources.h"
 #include "cgroup/stats.h"
 #include "container/internal.h"
-#include "container/mount_sources.h"
+#include "container/mount_ext.h"
 #include "container/netdev.h"
 #include "container/sync.h"
 #include "container/terminal.h"
@@ -396,8 +396,8 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 	int saved_ns[VS_NS_COUNT];
 	for (int t = 0; t < VS_NS_COUNT; t++)
 		saved_ns[t] = -1;
-	ctx.mount_sources_from_runtime = vs_mount_sources_from_runtime(cfg);
-	if (open_namespaces(cfg, ctx.ns_fds, err) < 0 || vs_mount_sources_check(cfg, err) < 0)
+	if (open_namespaces(cfg, ctx.ns_fds, err) < 0 || vs_bind_sources_check(cfg, err) < 0 ||
+	    vs_bind_sources_prepare(cfg, ctx.ns_fds[VS_NS_USER], &ctx.bind_fds, err) < 0)
 		goto out;
 	if (enter_parent_namespaces(cfg, ctx.ns_fds, saved_ns, err) < 0)
 		goto out;
@@ -466,9 +466,6 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 	vs_sync_msg m;
 	if (vs_sync_recv(sv[0], &m, err) < 0)
 		goto out_sock;
-	if (m.type == VS_SYNC_MOUNT_NS &&
-	    (vs_mount_sources_send(cfg, pid, sv[0], err) < 0 || vs_sync_recv(sv[0], &m, err) < 0))
-		goto out_sock;
 	/* HOOKS or READY: the init has its own network namespace by now. */
 	if (m.type != VS_SYNC_ERROR && vs_netdev_attach(c->dir, &cfg->net_devices, pid, err) < 0)
 		goto out_sock;
@@ -513,6 +510,7 @@ out_sock:
 out:
 	restore_parent_namespaces(saved_ns);
 	close_namespaces(ctx.ns_fds);
+	vs_bind_sources_close(cfg, ctx.bind_fds);
 	return rc;
 }
 

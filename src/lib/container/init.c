@@ -129,6 +129,9 @@ static int relocate_internal_fds(vs_init_ctx *ctx, vs_err *err)
 	for (int t = 0; t < VS_NS_COUNT; t++)
 		if (move_above(&ctx->ns_fds[t], floor) < 0)
 			return vs_fail_errno(err, "move internal fds above %d", floor);
+	for (size_t i = 0; ctx->bind_fds && i < ctx->cfg->n_mounts; i++)
+		if (move_above(&ctx->bind_fds[i], floor) < 0)
+			return vs_fail_errno(err, "move internal fds above %d", floor);
 	return 0;
 }
 
@@ -150,7 +153,7 @@ static int close_foreign_fds(vs_init_ctx *ctx, vs_err *err)
 			close(ctx->ns_fds[t]);
 			ctx->ns_fds[t] = -1;
 		}
-	int keep[3 + VS_NS_COUNT], n = 0;
+	int keep[3 + VS_NS_COUNT + (ctx->bind_fds ? ctx->cfg->n_mounts : 0)], n = 0;
 	int floor = 3 + ctx->opts->preserve_fds;
 	int mine[] = { ctx->sync_fd, ctx->fifo_fd, ctx->exec_error_fd };
 	for (size_t i = 0; i < sizeof(mine) / sizeof(mine[0]); i++)
@@ -159,6 +162,9 @@ static int close_foreign_fds(vs_init_ctx *ctx, vs_err *err)
 	for (int t = 0; t < VS_NS_COUNT; t++)
 		if (ctx->ns_fds[t] >= floor)
 			keep[n++] = ctx->ns_fds[t];
+	for (size_t i = 0; ctx->bind_fds && i < ctx->cfg->n_mounts; i++)
+		if (ctx->bind_fds[i] >= floor)
+			keep[n++] = ctx->bind_fds[i];
 	qsort(keep, (size_t)n, sizeof(int), cmp_int);
 	unsigned int from = (unsigned int)floor;
 	for (int i = 0; i < n; i++) {

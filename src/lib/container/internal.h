@@ -25,8 +25,8 @@ typedef struct vs_init_ctx {
 	bool want_hooks;		/* stop before pivot so the runtime runs its hooks */
 	char *state_created;		/* state JSON for startContainer hooks (from the runtime) */
 	char **env;			/* process.env plus HOME, or NULL: process.env as is */
-	bool mount_sources_from_runtime; /* bind sources come over sync_fd (mount_sources.h) */
-	int *mount_src_fds;		 /* from it: per cfg->mounts entry, O_PATH or -1 */
+	int *bind_fds;			/* per mount, a detached bind tree the runtime made, or
+					 * -1; NULL if none (container/mount_ext.h) */
 } vs_init_ctx;
 
 /* sync.c, the init's side of the sync protocol (rootfs.c and init.c wait on

@@ -19,7 +19,7 @@
 
 #include "cgroup/cgroup.h"
 #include "container/internal.h"
-#include "container/mount_sources.h"
+#include "container/mount_ext.h"
 #include "core/cleanup.h"
 #include "core/fs.h"
 #include "core/log.h"
@@ -144,31 +144,111 @@ static int mount_cgroup(vs_init_ctx *ctx, int root_fd, const vs_mount *m, mount_
 			    err);
 }
 
-/* src_fd: the source as the runtime opened it (mount_sources.c), or -1
- * to resolve it here (a mount namespace joined by path). */
-static int mount_bind(const vs_config *cfg, int root_fd, const vs_mount *m, int src_fd,
-		      mount_target *t, vs_err *err)
+/* copy-symlink (crun): a symlink source becomes the same symlink at the
+ * destination, instead of a bind of whatever it points to. */
+static int copy_symlink(int root_fd, const vs_mount *m, const char *src, vs_err *err)
 {
-	char src[PATH_MAX];
-	if (m->source[0] == '/')
-		snprintf(src, sizeof(src), "%s", m->source);
-	else if (vs_path_join(src, sizeof(src), cfg->bundle, m->source, err) < 0)
+	char target[PATH_MAX], parent[PATH_MAX];
+	ssize_t n = readlink(src, target, sizeof(target) - 1);
+	if (n < 0)
+		return vs_fail_errno(err, "readlink %s", src);
+	target[n] = '\0';
+	snprintf(parent, sizeof(parent), "%s", m->destination);
+	char *slash = strrchr(parent, '/');
+	const char *name = slash + 1;
+	*slash = '\0';
+	if (!name[0] || !strcmp(name, ".") || !strcmp(name, ".."))
+		return vs_fail(err, EINVAL, "copy-symlink: bad destination %s", m->destination);
+	vs_autoclose int dir =
+		vs_open_in_root(root_fd, parent[0] ? parent : "/", VS_CREATE_DIR, err);
+	if (dir < 0)
 		return -1;
+	/* Replace a file the image has there (e.g. /etc/localtime), not a directory. */
+	if (unlinkat(dir, name, 0) < 0 && errno != ENOENT)
+		return vs_fail_errno(err, "copy-symlink: replace %s", m->destination);
+	if (symlinkat(target, dir, name) < 0)
+		return vs_fail_errno(err, "copy-symlink: symlink %s", m->destination);
+	return 0;
+}
+
+/* Attach the detached tree the runtime made (container/bind_sources.c). */
+static int attach_tree(int root_fd, const vs_mount *m, int tree, mount_target *t, vs_err *err)
+{
 	struct stat st;
-	if ((src_fd >= 0 ? fstat(src_fd, &st) : stat(src, &st)) < 0)
-		return vs_fail_errno(err, "source %s", src);
+	if (fstat(tree, &st) < 0)
+		return vs_fail_errno(err, "bind tree for %s", m->destination);
 	if (target_open(root_fd, m->destination,
 			S_ISDIR(st.st_mode) ? VS_CREATE_DIR : VS_CREATE_FILE, t, err) < 0)
 		return -1;
-	vs_fd_path from = vs_fd_path_of(src_fd);
-	if (mount(src_fd >= 0 ? from.path : src, t->at.path, NULL, MS_BIND | (m->flags & MS_REC),
-		  NULL) < 0)
-		return vs_fail_errno(err, "bind %s to %s", src, m->destination);
+	if (syscall(SYS_move_mount, tree, "", t->fd, "",
+		    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return vs_fail_errno(err, "attach %s to %s", m->source, m->destination);
+	return 0;
+}
+
+static int mount_bind(vs_init_ctx *ctx, int root_fd, const vs_mount *m, size_t idx, mount_target *t,
+		      vs_err *err)
+{
+	if (ctx->bind_fds && ctx->bind_fds[idx] >= 0) {
+		int rc = attach_tree(root_fd, m, ctx->bind_fds[idx], t, err);
+		/* Attached (or not): no reason to keep a host mount fd until exec. */
+		close(ctx->bind_fds[idx]);
+		ctx->bind_fds[idx] = -1;
+		if (rc < 0)
+			return -1;
+	} else {
+		char src[PATH_MAX];
+		if (m->source[0] == '/')
+			snprintf(src, sizeof(src), "%s", m->source);
+		else if (vs_path_join(src, sizeof(src), ctx->cfg->bundle, m->source, err) < 0)
+			return -1;
+		struct stat st;
+		if (m->copy_symlink && lstat(src, &st) == 0 && S_ISLNK(st.st_mode))
+			return copy_symlink(root_fd, m, src, err);
+		if (stat(src, &st) < 0)
+			return vs_fail_errno(err, "source %s", src);
+		if (target_open(root_fd, m->destination,
+				S_ISDIR(st.st_mode) ? VS_CREATE_DIR : VS_CREATE_FILE, t, err) < 0)
+			return -1;
+		if (mount(src, t->at.path, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
+			return vs_fail_errno(err, "bind %s to %s", src, m->destination);
+	}
 	if (target_reopen(root_fd, m->destination, t, err) < 0)
 		return -1;
 	unsigned long flags = m->flags & ~OP_FLAGS;
 	if ((flags || m->has_rw) && bind_remount(t->at.path, flags, err) < 0)
 		return vs_err_wrap(err, "%s", m->destination);
+	return 0;
+}
+
+static int mount_fail(const vs_mount *m, int e, vs_err *err)
+{
+	return vs_fail(err, e, "mount %s on %s (type %s, options \"%s\")",
+		       m->source ? m->source : m->type, m->destination, m->type,
+		       m->options ? m->options : "");
+}
+
+/* tmpcopyup: mount the tmpfs read-write, copy what it covers into it (the
+ * old fd still reaches the covered directory), then apply a read-only flag. */
+static int mount_tmpfs_copyup(const vs_mount *m, int root_fd, mount_target *t, vs_err *err)
+{
+	unsigned long flags = m->flags & ~OP_FLAGS;
+	vs_autoclose int old = openat(t->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (old < 0)
+		return vs_fail_errno(err, "tmpcopyup: open %s", m->destination);
+	if (mount(m->source ? m->source : "tmpfs", t->at.path, "tmpfs", flags & ~MS_RDONLY,
+		  m->data) < 0)
+		return mount_fail(m, errno, err);
+	if (target_reopen(root_fd, m->destination, t, err) < 0)
+		return -1;
+	vs_autoclose int new = openat(t->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (new < 0)
+		return vs_fail_errno(err, "tmpcopyup: open %s", m->destination);
+	bool keep_mode = m->data && (!strncmp(m->data, "mode=", 5) || strstr(m->data, ",mode="));
+	if (vs_tmpcopyup(old, new, m->destination, keep_mode, err) < 0)
+		return -1;
+	if ((flags & MS_RDONLY) && mount(NULL, t->at.path, NULL, MS_REMOUNT | flags, m->data) < 0)
+		return vs_fail_errno(err, "remount %s read-only", m->destination);
 	return 0;
 }
 
@@ -180,6 +260,8 @@ static int mount_fs(vs_init_ctx *ctx, int root_fd, const vs_mount *m, mount_targ
 		return -1;
 	if (!strcmp(type, "cgroup"))
 		return mount_cgroup(ctx, root_fd, m, t, err);
+	if (m->tmpcopyup)
+		return mount_tmpfs_copyup(m, root_fd, t, err);
 	/* MS_REMOUNT alone ("remount" option) changes flags of what is already there. */
 	unsigned long op = m->flags & MS_REMOUNT;
 	if (mount(m->source ? m->source : type, t->at.path, type, flags | op, m->data) == 0)
@@ -192,8 +274,7 @@ static int mount_fs(vs_init_ctx *ctx, int root_fd, const vs_mount *m, mount_targ
 			return -1;
 		return bind_remount(t->at.path, flags, err);
 	}
-	return vs_fail(err, e, "mount %s (type %s) on %s", m->source ? m->source : type, type,
-		       m->destination);
+	return mount_fail(m, e, err);
 }
 
 /* procfs and sysfs go on a real directory only, as runc requires: an image
@@ -226,8 +307,7 @@ static int mount_one(vs_init_ctx *ctx, int root_fd, const vs_mount *m, size_t id
 	mount_target t = { .fd = -1 };
 	if (check_real_dir(root_fd, m, idx, err) < 0)
 		return -1;
-	int src_fd = ctx->mount_src_fds ? ctx->mount_src_fds[idx] : -1;
-	int rc = m->bind ? mount_bind(ctx->cfg, root_fd, m, src_fd, &t, err)
+	int rc = m->bind ? mount_bind(ctx, root_fd, m, idx, &t, err)
 			 : mount_fs(ctx, root_fd, m, &t, err);
 	if (rc == 0 && m->propagation && mount(NULL, t.at.path, NULL, m->propagation, NULL) < 0)
 		rc = vs_fail_errno(err, "set propagation on %s", m->destination);
@@ -354,14 +434,9 @@ int vs_rootfs_setup(vs_init_ctx *ctx, vs_err *err)
 	vs_autoclose int root_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root_fd < 0)
 		return vs_fail_errno(err, "root.path: open %s", rootfs);
-	if (vs_init_receive_mount_sources(ctx, err) < 0)
-		return -1;
 	for (size_t i = 0; i < cfg->n_mounts; i++)
 		if (mount_one(ctx, root_fd, &cfg->mounts[i], i, err) < 0)
 			return -1;
-	/* Host directories: closed before hooks run and anything else in the
-	 * image is resolved (cwd, the program), so nothing can reach them. */
-	vs_init_close_mount_sources(ctx);
 	if (!dev_is_bind_mounted(cfg) &&
 	    vs_devices_setup(cfg, root_fd, cfg->ns[VS_NS_USER].present, err) < 0)
 		return -1;

@@ -19,8 +19,6 @@ enum vs_sync_type {
 			       * "creating" and "created") for the container's own hooks */
 	VS_SYNC_SECCOMP_FD,   /* child -> parent: seccomp filter loaded; its notify listener
 			       * fd follows (vs_sync_send_fd) for linux.seccomp.listenerPath */
-	VS_SYNC_MOUNT_NS,     /* child -> parent: my mount namespace is made: open the bind
-			       * sources there and send them (container/mount_sources.h) */
 	VS_SYNC_CONSOLE_FD,   /* child -> parent: the pty master follows (vs_sync_send_fd) */
 	VS_SYNC_CONSOLE_DONE, /* parent -> child: it has the master (and set its size) */
 	VS_SYNC_FDS_CLOSED,   /* exec child -> parent: it holds none of our fds (the container

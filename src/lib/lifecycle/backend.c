@@ -4,10 +4,19 @@
 
 #define VS_BACKEND_ANNOTATION "io.vessel.backend"
 
+static const vs_backend_ops *extra;
+
+void vs_backend_register_extra(const vs_backend_ops *ops)
+{
+	extra = ops;
+}
+
 const vs_backend_ops *vs_backend_by_name(const char *name, vs_err *err)
 {
 	if (!strcmp(name, vs_container_backend.name))
 		return &vs_container_backend;
+	if (extra && !strcmp(name, extra->name))
+		return extra;
 	if (!strcmp(name, "microvm"))
 		return vs_fail(err, 0, "backend \"microvm\" is not available yet"), NULL;
 	vs_fail(err, 0, "unknown backend \"%s\" (expected container or microvm)", name);

@@ -82,4 +82,9 @@ extern const vs_backend_ops vs_container_backend;
 const vs_backend_ops *vs_backend_for_config(const vs_config *cfg, vs_err *err);
 const vs_backend_ops *vs_backend_by_name(const char *name, vs_err *err);
 
+/* One more backend, found by its name like the built-in ones: for tests
+ * (tests/unit/test_lifecycle.c drives the lifecycle through a fake). NULL
+ * removes it. */
+void vs_backend_register_extra(const vs_backend_ops *ops);
+
 #endif

@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/strv.h"
 #include "oci/seccomp.h"
+#include "oci/mount_ext.h"
 #include "oci/refused.h"
 #include "oci/consistency.h"
 
@@ -429,16 +430,19 @@ static int parse_mount(json_object *o, const char *field, size_t i, void *item, 
 	char **opts = NULL;
 	if (vs_json_get_strv(o, field, "options", &opts, NULL, err) < 0)
 		return -1;
-	/* Unknown options are filesystem data, as in runc ("size=65536k", "mode=755"). */
+	/* Unknown options are filesystem data, as in runc ("size=65536k", "mode=755"),
+	 * unless they are a runtime extension (oci/mount_ext.c). */
 	size_t dlen = 0;
 	for (char **p = opts; p && *p; p++) {
 		if (vs_mount_option_apply(m, *p))
 			continue;
-		if (!strcmp(*p, "idmap") || !strcmp(*p, "ridmap")) {
-			vs_json_fail(err, field, "options",
-				     "\"%s\" (id-mapped mounts) is not supported", *p);
-			vs_strv_free(opts);
-			return -1;
+		int ext = vs_mount_ext_option(m, *p, field, err);
+		if (ext != 0) {
+			if (ext < 0) {
+				vs_strv_free(opts);
+				return -1;
+			}
+			continue;
 		}
 		size_t l = strlen(*p);
 		char *nd = realloc(m->data, dlen + l + 2);
@@ -452,7 +456,10 @@ static int parse_mount(json_object *o, const char *field, size_t i, void *item, 
 		memcpy(m->data + dlen, *p, l + 1);
 		dlen += l;
 	}
+	int rc = vs_mount_ext_record_options(m, opts, field, err);
 	vs_strv_free(opts);
+	if (rc < 0 || vs_mount_ext_parse(o, field, m, err) < 0)
+		return -1;
 	if (m->type && !strcmp(m->type, "bind"))
 		m->bind = true;
 	if (!m->bind && !m->type)
@@ -483,13 +490,13 @@ static int parse_idmap(json_object *o, const char *f, size_t i, void *item, void
 	return 0;
 }
 
-static int parse_idmaps(json_object *linux_, const char *key, vs_idmap **out, size_t *count,
-			vs_err *err)
+int vs_config_parse_idmaps(json_object *parent, const char *where, const char *key, vs_idmap **out,
+			   size_t *count, vs_err *err)
 {
 	json_object *arr;
-	char field[64];
-	vs_json_path(field, sizeof(field), "config.json: linux", key);
-	if (vs_json_get_array(linux_, "config.json: linux", key, &arr, err) < 0)
+	char field[160];
+	vs_json_path(field, sizeof(field), where, key);
+	if (vs_json_get_array(parent, where, key, &arr, err) < 0)
 		return -1;
 	return arr ? parse_objects(arr, field, sizeof(vs_idmap), (void **)out, count, parse_idmap,
 				   NULL, err)
@@ -659,8 +666,10 @@ static int parse_linux(json_object *linux_, vs_config *c, vs_err *err)
 		return -1;
 	if (arr && parse_namespaces(arr, c, err) < 0)
 		return -1;
-	if (parse_idmaps(linux_, "uidMappings", &c->uid_mappings, &c->n_uid_mappings, err) < 0 ||
-	    parse_idmaps(linux_, "gidMappings", &c->gid_mappings, &c->n_gid_mappings, err) < 0)
+	if (vs_config_parse_idmaps(linux_, "config.json: linux", "uidMappings", &c->uid_mappings,
+				   &c->n_uid_mappings, err) < 0 ||
+	    vs_config_parse_idmaps(linux_, "config.json: linux", "gidMappings", &c->gid_mappings,
+				   &c->n_gid_mappings, err) < 0)
 		return -1;
 	if ((c->n_uid_mappings || c->n_gid_mappings) && !c->ns[VS_NS_USER].present)
 		return vs_fail(err, 0,
@@ -791,7 +800,7 @@ int vs_config_parse(const char *text, const char *bundle, vs_config **out, vs_er
 		goto fail;
 	if (linux_ && parse_linux(linux_, c, err) < 0)
 		goto fail;
-	if (vs_config_refuse_unapplied(proc, linux_, err) < 0 ||
+	if (vs_config_refuse_unapplied(proc, linux_, err) < 0 || vs_mount_ext_check(c, err) < 0 ||
 	    vs_process_attrs_parse(proc, linux_, &c->process_attrs, err) < 0)
 		goto fail;
 	/* A joined uts namespace (by path) is set too, as runc and crun do:
@@ -853,6 +862,7 @@ void vs_config_free(vs_config *c)
 		free(c->mounts[i].source);
 		free(c->mounts[i].type);
 		free(c->mounts[i].data);
+		vs_mount_ext_free(&c->mounts[i]);
 	}
 	free(c->mounts);
 	vs_process_free(&c->process);

@@ -47,6 +47,15 @@ typedef struct vs_mount {
 	uint64_t atime_mode;	     /* MOUNT_ATTR_RELATIME (0), _NOATIME or _STRICTATIME */
 	bool bind;		     /* bind or rbind */
 	bool has_rw;		     /* "rw" given: clears MS_RDONLY on remount */
+	char *options;		     /* the options as given, comma-joined, for messages */
+	/* Runtime extensions (runc, crun, engines): oci/mount_ext.c. */
+	bool tmpcopyup;	      /* a tmpfs starts with the image's contents there */
+	bool copy_symlink;    /* a symlink source is recreated, not followed */
+	bool idmap;	      /* idmapped bind (idmap, ridmap or uid/gidMappings) */
+	bool idmap_recursive; /* ridmap: every submount is idmapped too */
+	char *idmap_spec;     /* crun's "idmap=uids=...;gids=..." value */
+	vs_idmap *uid_mappings, *gid_mappings; /* the mount's own, else the container's */
+	size_t n_uid_mappings, n_gid_mappings;
 } vs_mount;
 
 typedef struct vs_rlimit {
@@ -155,6 +164,10 @@ int vs_ns_clone_flag(enum vs_ns_type t);
 /* Parse one mount option into m; returns false if it is not a known flag
  * (the caller then passes it to the filesystem as data). */
 bool vs_mount_option_apply(vs_mount *m, const char *opt);
+
+/* An array of {containerID, hostID, size} at parent[key] ("where.key[i]" in errors). */
+int vs_config_parse_idmaps(json_object *parent, const char *where, const char *key, vs_idmap **out,
+			   size_t *count, vs_err *err);
 
 /* Number of mount option names known (for `features`), and the i-th name. */
 size_t vs_mount_option_count(void);

@@ -2,6 +2,7 @@
 #include <sys/capability.h>
 
 #include "oci/config.h"
+#include "oci/mount_ext.h"
 #include "oci/process_attrs.h"
 #include "oci/seccomp.h"
 #include "oci/spec.h"
@@ -28,6 +29,9 @@ json_object *vs_features(void)
 	json_object *mo = json_object_new_array();
 	for (size_t i = 0; i < vs_mount_option_count(); i++)
 		json_object_array_add(mo, json_object_new_string(vs_mount_option_name(i)));
+	for (size_t i = 0; i < vs_mount_ext_count(); i++)
+		if (vs_mount_ext_name(i))
+			json_object_array_add(mo, json_object_new_string(vs_mount_ext_name(i)));
 	json_object_object_add(o, "mountOptions", mo);
 
 	json_object *lx = json_object_new_object();
@@ -65,6 +69,10 @@ json_object *vs_features(void)
 	json_object *nd = json_object_new_object();
 	json_object_object_add(nd, "enabled", json_object_new_boolean(1));
 	json_object_object_add(lx, "netDevices", nd);
+	json_object *idmap = json_object_new_object(), *mx = json_object_new_object();
+	json_object_object_add(idmap, "enabled", json_object_new_boolean(1));
+	json_object_object_add(mx, "idmap", idmap);
+	json_object_object_add(lx, "mountExtensions", mx);
 	json_object_object_add(o, "linux", lx);
 
 	json_object *ann = json_object_new_object();
