@@ -2,6 +2,7 @@
 root, with runc's defaults and overrides; and the escapes an exec'd process
 must not find (the host fds and binaries CVE-2019-5736 and CVE-2024-21626
 reached)."""
+import glob
 import json
 import os
 import signal
@@ -389,6 +390,12 @@ def test_kill_all_ends_execd_processes(vessel, running, tmp_path):
     assert pid in pids_of(vessel, running)
     vessel.run("kill", "--all", running, "KILL", check=True)
     assert wait_gone(pid)
+    # The init may still be in do_exit (a pid namespace's init waits for the
+    # rest of it there, outside its cgroups): that is not untrusted state,
+    # and delete removes the cgroup.
+    p = vessel.run("delete", running)
+    assert p.returncode == 0 and "untrusted" not in p.stderr, p.stderr
+    assert not glob.glob(f"/sys/fs/cgroup/*/vessel/{running}"), "cgroup left behind"
 
 
 def test_delete_force_ends_execd_processes(vessel, running, tmp_path):

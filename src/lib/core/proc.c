@@ -11,7 +11,9 @@
 #include "core/cleanup.h"
 #include "core/fs.h"
 
-int vs_proc_stat(pid_t pid, uint64_t *start_time, char *state)
+#define PF_EXITING 0x00000004 /* include/linux/sched.h: in do_exit() */
+
+static int parse_stat(pid_t pid, uint64_t *start_time, char *state, unsigned long *flags)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
@@ -25,27 +27,37 @@ int vs_proc_stat(pid_t pid, uint64_t *start_time, char *state)
 	p += 2;
 	if (state)
 		*state = *p;
-	/* p points at field 3; start time is field 22. */
+	/* p points at field 3; flags are field 9, the start time field 22. */
 	for (int field = 3; field < 22; field++) {
 		p = strchr(p, ' ');
 		if (!p)
 			return -1;
 		p++;
+		if (field + 1 == 9 && flags)
+			*flags = strtoul(p, NULL, 10);
 	}
 	if (start_time)
 		*start_time = strtoull(p, NULL, 10);
 	return 0;
 }
 
+int vs_proc_stat(pid_t pid, uint64_t *start_time, char *state)
+{
+	return parse_stat(pid, start_time, state, NULL);
+}
+
 bool vs_proc_alive(pid_t pid, uint64_t start_time)
 {
 	uint64_t st;
 	char state;
-	if (vs_proc_stat(pid, &st, &state) < 0)
+	unsigned long flags = 0;
+	if (parse_stat(pid, &st, &state, &flags) < 0)
 		return false;
 	if (!start_time || st != start_time)
 		return false;
-	return state != 'Z' && state != 'X';
+	/* An exiting task has already left its cgroups (and a pid namespace's
+	 * init stays in do_exit until the rest of the namespace is reaped). */
+	return state != 'Z' && state != 'X' && !(flags & PF_EXITING);
 }
 
 int vs_proc_signal(pid_t pid, uint64_t start_time, int sig, vs_err *err)

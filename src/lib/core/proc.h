@@ -12,7 +12,7 @@
 /* Returns 0 and fills start time and state letter, -1 if the process is gone. */
 int vs_proc_stat(pid_t pid, uint64_t *start_time, char *state);
 
-/* Alive, same start time, and not a zombie. A pid <= 0 or a start time of
+/* Alive, same start time, and neither exiting nor a zombie. A pid <= 0 or a start time of
  * 0 (none recorded) never names a live process. */
 bool vs_proc_alive(pid_t pid, uint64_t start_time);
 
