@@ -1,6 +1,6 @@
 # vessel build. Sources are found by wildcard so a new module needs no edit here.
 CC      ?= gcc
-PKGS    := json-c libcap libseccomp libmnl
+PKGS    := json-c libcap libseccomp
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc/lib -Isrc $(shell pkg-config --cflags $(PKGS))
 LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lm
@@ -29,10 +29,11 @@ $(1)/tests/%: $(1)/obj/tests/unit/%.o $(1)/libvessel.a
 	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ $$(LDLIBS) -lcmocka
 endef
 
-# STATIC=1 links the release binary statically (create and run exec vessel
-# twice, core/sealed_exe.h; a static exec skips the dynamic loader). Off by
-# default: Debian ships no static libmnl.
-$(eval $(call tree,build,,$(if $(STATIC),-static,)))
+# The release binary is static: create and run exec vessel twice (the
+# sealed copy, core/sealed_exe.h), and a static exec skips the dynamic
+# loader's work each time (about 2 ms per `run` here). ASan needs a dynamic
+# binary.
+$(eval $(call tree,build,,-static))
 $(eval $(call tree,build-asan,$(SAN),))
 
 UNIT_BINS      := $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRC))

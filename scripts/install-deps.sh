@@ -2,7 +2,7 @@
 # Install the Debian packages vessel needs to build, test, demo and bench.
 # Idempotent: only calls apt-get when something is missing.
 set -e
-PKGS="build-essential pkg-config libjson-c-dev libcap-dev libcmocka-dev libseccomp-dev libmnl-dev python3-pytest \
+PKGS="build-essential pkg-config libjson-c-dev libcap-dev libcmocka-dev libseccomp-dev python3-pytest \
 busybox-static runc crun hyperfine qemu-system-x86 clang podman containerd \
 lz4 xz-utils zstd acpica-tools"
 missing=""

@@ -112,8 +112,33 @@ static void read_own(vs_cgroup_host *host, const char *self_cgroup_path)
 	}
 }
 
+static int parse_mounts(vs_cgroup_host *host, const char *mountinfo_path, vs_err *err);
+
+/* The host's cgroup mounts, parsed once per process: every command reads
+ * them several times (create, the state checks of each open, membership),
+ * and a command lives a few milliseconds. Only for /proc/self/mountinfo. */
+static vs_cgroup_host cached_mounts;
+static bool have_cached_mounts;
+
 int vs_cgroup_detect_at(vs_cgroup_host *host, const char *mountinfo_path,
 			const char *self_cgroup_path, vs_err *err)
+{
+	if (mountinfo_path) {
+		if (parse_mounts(host, mountinfo_path, err) < 0)
+			return -1;
+	} else {
+		if (!have_cached_mounts) {
+			if (parse_mounts(&cached_mounts, NULL, err) < 0)
+				return -1;
+			have_cached_mounts = true;
+		}
+		*host = cached_mounts;
+	}
+	read_own(host, self_cgroup_path);
+	return 0;
+}
+
+static int parse_mounts(vs_cgroup_host *host, const char *mountinfo_path, vs_err *err)
 {
 	memset(host, 0, sizeof(*host));
 	vs_autofree char *text = NULL;
@@ -161,7 +186,6 @@ int vs_cgroup_detect_at(vs_cgroup_host *host, const char *mountinfo_path,
 	host->layout = have_v1 && have_v2 ? VS_CGROUP_HYBRID
 		       : have_v2	  ? VS_CGROUP_V2
 					  : VS_CGROUP_V1;
-	read_own(host, self_cgroup_path);
 	return 0;
 }
 

@@ -1,12 +1,11 @@
 /* Moving interfaces between network namespaces with one RTM_NEWLINK each
  * (IFLA_NET_NS_FD + IFLA_IFNAME: move and rename in one step, as
- * `ip link set DEV netns NS name NEW` does), over libmnl. */
+ * `ip link set DEV netns NS name NEW` does; core/rtnl.h). */
 #include "container/netdev.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
-#include <libmnl/libmnl.h>
 #include <limits.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
@@ -21,6 +20,7 @@
 #include "core/cleanup.h"
 #include "core/fs.h"
 #include "core/log.h"
+#include "core/rtnl.h"
 #include "core/proc.h"
 #include "lifecycle/container.h"
 
@@ -33,45 +33,6 @@ int vs_netdev_check(const vs_netdevs *d, vs_err *err)
 			return vs_fail_errno(err, "config.json: linux.netDevices.%s: host device",
 					     d->v[i].host_name);
 	return 0;
-}
-
-/* Move interface ifindex (in nl's namespace) into the namespace ns_fd as name. */
-static int move_link(struct mnl_socket *nl, int ifindex, int ns_fd, const char *name, vs_err *err)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	unsigned seq = (unsigned)time(NULL);
-	nlh->nlmsg_seq = seq;
-	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
-	ifm->ifi_family = AF_UNSPEC;
-	ifm->ifi_index = ifindex;
-	mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)ns_fd);
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return vs_fail_errno(err, "netlink send");
-	ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-	if (n < 0)
-		return vs_fail_errno(err, "netlink receive");
-	if (mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(nl), NULL, NULL) < 0)
-		return vs_fail_errno(err, "move to the namespace as %s", name);
-	return 0;
-}
-
-static struct mnl_socket *open_rtnl(vs_err *err)
-{
-	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-	if (!nl) {
-		vs_fail_errno(err, "netlink socket");
-		return NULL;
-	}
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		vs_fail_errno(err, "netlink bind");
-		mnl_socket_close(nl);
-		return NULL;
-	}
-	return nl;
 }
 
 static int save_record(const char *state_dir, const vs_netdevs *d, vs_err *err)
@@ -100,35 +61,30 @@ int vs_netdev_attach(const char *state_dir, const vs_netdevs *d, pid_t pid, vs_e
 	vs_autoclose int ns_fd = open(ns, O_RDONLY | O_CLOEXEC);
 	if (ns_fd < 0)
 		return vs_fail_errno(err, "open %s", ns);
-	struct mnl_socket *nl = open_rtnl(err);
-	if (!nl)
+	vs_autoclose int nl = vs_rtnl_open(err);
+	if (nl < 0)
 		return -1;
 	int rc = 0;
 	for (size_t i = 0; i < d->n && rc == 0; i++) {
 		const vs_netdev *dev = &d->v[i];
 		int idx = (int)if_nametoindex(dev->host_name);
 		rc = !idx ? vs_fail_errno(err, "host device")
-			  : move_link(nl, idx, ns_fd, dev->name, err);
+			  : vs_rtnl_move_link(nl, idx, ns_fd, dev->name, err);
 		if (rc < 0)
 			vs_err_wrap(err, "linux.netDevices.%s", dev->host_name);
 	}
-	mnl_socket_close(nl);
 	return rc;
 }
 
 /* Indexes (in the container's namespace) of the recorded devices and a
  * netlink socket there: both taken while we are inside it. */
-static struct mnl_socket *enter_and_find(int ns_fd, json_object *rec, int *idx, vs_err *err)
+static int enter_and_find(int ns_fd, json_object *rec, int *idx, vs_err *err)
 {
 	vs_autoclose int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (self < 0) {
-		vs_fail_errno(err, "open /proc/self/ns/net");
-		return NULL;
-	}
-	if (setns(ns_fd, CLONE_NEWNET) < 0) {
-		vs_fail_errno(err, "enter the container's network namespace");
-		return NULL;
-	}
+	if (self < 0)
+		return vs_fail_errno(err, "open /proc/self/ns/net");
+	if (setns(ns_fd, CLONE_NEWNET) < 0)
+		return vs_fail_errno(err, "enter the container's network namespace");
 	int i = 0;
 	json_object_object_foreach(rec, host, name)
 	{
@@ -137,13 +93,13 @@ static struct mnl_socket *enter_and_find(int ns_fd, json_object *rec, int *idx, 
 				   ? (int)if_nametoindex(json_object_get_string(name))
 				   : 0;
 	}
-	struct mnl_socket *nl = open_rtnl(err);
+	int nl = vs_rtnl_open(err);
 	if (setns(self, CLONE_NEWNET) < 0) {
 		/* Never go on in the container's namespace. */
 		vs_fail_errno(err, "return to the runtime's network namespace");
-		if (nl)
-			mnl_socket_close(nl);
-		return NULL;
+		if (nl >= 0)
+			close(nl);
+		return -1;
 	}
 	return nl;
 }
@@ -170,8 +126,8 @@ int vs_netdev_detach(const char *state_dir, pid_t pid, uint64_t start_time, vs_e
 		goto out;
 	int n = json_object_object_length(rec);
 	int *idx = calloc((size_t)(n ? n : 1), sizeof(int));
-	struct mnl_socket *nl = idx ? enter_and_find(ns_fd, rec, idx, err) : NULL;
-	if (!nl) {
+	int nl = idx ? enter_and_find(ns_fd, rec, idx, err) : -1;
+	if (nl < 0) {
 		rc = idx ? -1 : vs_fail(err, ENOMEM, "%s", file);
 		free(idx);
 		goto out;
@@ -183,12 +139,12 @@ int vs_netdev_detach(const char *state_dir, pid_t pid, uint64_t start_time, vs_e
 		vs_err e = { 0 };
 		/* The record is read back from disk: only interface names. */
 		if (idx[i] && vs_netdev_name_ok(host) &&
-		    move_link(nl, idx[i], host_fd, host, &e) < 0)
+		    vs_rtnl_move_link(nl, idx[i], host_fd, host, &e) < 0)
 			rc = vs_fail(err, 0, "linux.netDevices.%s: back to the host: %s", host,
 				     e.msg);
 		i++;
 	}
-	mnl_socket_close(nl);
+	close(nl);
 	free(idx);
 out:
 	json_object_put(rec);
