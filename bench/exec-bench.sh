@@ -66,12 +66,8 @@ PY
 
 # One running container per runtime, detached, stdio away from the terminal.
 start() { "$@" </dev/null >/dev/null 2>&1; }
-start "$VESSEL" --root "$state/vessel" run -d -b "$work/bundle" bench-vessel
-start runc --root "$state/runc" run -d -b "$work/bundle" bench-runc
-cmds=("$VESSEL --root $state/vessel exec bench-vessel /bin/true"
-      "runc --root $state/runc exec bench-runc /bin/true")
-names=(vessel runc)
-
+cmds=()
+names=()
 crun_ok() { start crun --root "$state/crun" run -d -b "$work/bundle" bench-crun; }
 if crun_ok; then
 	cmds+=("crun --root $state/crun exec bench-crun /bin/true"); names+=(crun)
@@ -84,8 +80,8 @@ elif [ "${VESSEL_BENCH_MOUNT_HUGETLB:-0}" = 1 ]; then
 		echo -hugetlb >"$f" 2>/dev/null || true
 	done
 	mkdir -p /sys/fs/cgroup/hugetlb
+	hugetlb_mounted=1 # from here cleanup removes the directory, mounted or not
 	mountpoint -q /sys/fs/cgroup/hugetlb || mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb
-	hugetlb_mounted=1
 	if crun_ok; then
 		cmds+=("crun --root $state/crun exec bench-crun /bin/true"); names+=(crun)
 	else
@@ -96,6 +92,14 @@ else
 	echo "NOTE: crun 1.8 refuses this hybrid cgroup layout; skipping it."
 	echo "      Set VESSEL_BENCH_MOUNT_HUGETLB=1 to mount hugetlb as v1 so crun runs (see header)."
 fi
+
+# vessel and runc after crun: a container in cgroup2 enables hugetlb there,
+# which would keep it from moving to a v1 hierarchy for crun.
+start "$VESSEL" --root "$state/vessel" run -d -b "$work/bundle" bench-vessel
+start runc --root "$state/runc" run -d -b "$work/bundle" bench-runc
+cmds=("$VESSEL --root $state/vessel exec bench-vessel /bin/true"
+      "runc --root $state/runc exec bench-runc /bin/true" "${cmds[@]}")
+names=(vessel runc "${names[@]}")
 
 hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$work/result.json" "${cmds[@]}"
 
