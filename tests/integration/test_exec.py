@@ -463,3 +463,16 @@ def test_leaked_host_dir_fd_does_not_reach_the_process(vessel, running, tmp_path
     assert SECRET not in p.stdout
     fds = set(p.stdout.split())
     assert "9" not in fds
+
+
+def test_exec_gets_home_from_the_images_passwd(vessel, bundle, cid):
+    # As runc: HOME for the exec'd user from the image's /etc/passwd.
+    with open(os.path.join(bundle.rootfs, "etc", "passwd"), "w") as f:
+        f.write("root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n")
+    bundle.sh("sleep 1000").write()
+    vessel.run("run", "--detach", "--bundle", bundle.path, cid, check=True)
+    p = vessel.run("exec", "-u", "1000:1000", cid, "sh", "-c", 'echo "$HOME"')
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "/home/alice\n"
+    p = vessel.run("exec", "-e", "HOME=/mine", cid, "sh", "-c", 'echo "$HOME"')
+    assert p.stdout == "/mine\n"

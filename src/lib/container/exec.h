@@ -12,6 +12,7 @@ typedef struct vs_exec_ctx {
 	int sync_fd;		 /* child end of the sync socket */
 	int ns_fds[VS_NS_COUNT]; /* the init's namespaces to join, -1 where shared with us */
 	int lock_fd;		 /* the container lock (closed first) */
+	char **env;		 /* the process's env plus HOME, or NULL: as is */
 } vs_exec_ctx;
 
 /* The exec'd process: never returns. */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "container/exec.h"
+#include "container/home_env.h"
 #include "container/process_setup.h"
 #include "container/sync.h"
 #include "container/terminal.h"
@@ -116,6 +117,9 @@ static int setup(vs_exec_ctx *ctx, char *exe, size_t len, vs_err *err)
 	vs_autoclose int cwd_fd = vs_open_in_root(root_fd, p->cwd, VS_OPEN_EXISTING, err);
 	if (cwd_fd < 0)
 		return vs_err_wrap(err, "process.cwd");
+	/* HOME from the image's /etc/passwd as for the init (runc does it for exec too). */
+	if (vs_env_with_home(p->env, root_fd, p->uid, &ctx->env, err) < 0)
+		return -1;
 	if (p->terminal && vs_terminal_setup(root_fd, p, ctx->sync_fd, false, err) < 0)
 		return -1;
 	vs_process_setup ps = { .p = p,
@@ -150,7 +154,8 @@ void vs_exec_child(vs_exec_ctx *ctx)
 	}
 	const vs_process *p = &ctx->x->process;
 	prctl(PR_SET_PDEATHSIG, 0);
-	execve(exe, p->args, p->env ? p->env : (char *[]){ NULL });
+	char **env = ctx->env ? ctx->env : p->env;
+	execve(exe, p->args, env ? env : (char *[]){ NULL });
 	vs_fail_errno(&err, "exec %s", exe);
 	vs_sync_send(ctx->sync_fd, VS_SYNC_ERROR, &err);
 	_exit(127);
