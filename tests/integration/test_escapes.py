@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import time
 import signal
+import stat
 import uuid
 
 import pytest
@@ -426,3 +427,23 @@ def test_signalled_vessel_kills_the_hook_group(vessel, bundle, cid, tmp_path, si
         assert_nothing_left(vessel, cid, bundle)
     finally:
         reap(hook, grandchild)
+
+
+# ---- device nodes in the image are never opened by the init ------------------------
+# The init reads /etc/passwd (for HOME) before the device cgroup is on:
+# opening a device runs its driver. A node with an unassigned major answers
+# ENXIO only if something opened it. (/dev/ptmx gets the same check, but
+# the default devices replace the image's ptmx with a link to pts/ptmx.)
+
+UNASSIGNED = os.makedev(240, 0)
+
+
+def test_passwd_device_node_is_not_opened(vessel, bundle, cid):
+    passwd = os.path.join(bundle.rootfs, "etc", "passwd")
+    os.mknod(passwd, 0o644 | stat.S_IFCHR, UNASSIGNED)
+    bundle.args("true").write()
+    p = vessel.run("create", "--bundle", bundle.path, cid)
+    assert p.returncode != 0
+    assert "not a regular file" in p.stderr, p.stderr
+    assert "No such device" not in p.stderr, "the init opened the image's device node"
+    assert not os.path.exists(os.path.join(vessel.root, cid))

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
@@ -25,18 +26,17 @@
  * fd through /proc/self/fd. */
 static int open_ptmx(int root_fd, vs_err *err)
 {
-	struct open_how how = { .flags = O_RDWR | O_NOCTTY | O_CLOEXEC,
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC,
 				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-	int fd = (int)syscall(SYS_openat2, root_fd, "dev/ptmx", &how, sizeof(how));
-	if (fd < 0)
+	vs_autoclose int pfd = (int)syscall(SYS_openat2, root_fd, "dev/ptmx", &how, sizeof(how));
+	if (pfd < 0)
 		return vs_fail_errno(err, "process.terminal: open /dev/ptmx in the container "
 					  "(is devpts mounted at /dev/pts?)");
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode)) {
-		close(fd);
-		return vs_fail(err, ENOTTY, "process.terminal: /dev/ptmx is not a device");
-	}
-	return fd;
+	/* Only the pty multiplexer (5:2) is opened: the image's /dev may hold
+	 * any device node, and the device cgroup is not on yet. */
+	int fd =
+		vs_reopen_checked(pfd, O_RDWR | O_NOCTTY, S_IFCHR, makedev(5, 2), "/dev/ptmx", err);
+	return fd < 0 ? vs_err_wrap(err, "process.terminal") : fd;
 }
 
 /* /dev/console shows the slave: a bind of the pts file itself (open_tree on

@@ -127,10 +127,32 @@ static int open_in_root(int root_fd, const char *path, enum vs_create_kind kind,
 	return cur;
 }
 
+int vs_reopen_checked(int path_fd, int flags, mode_t type, dev_t rdev, const char *what,
+		      vs_err *err)
+{
+	struct stat st;
+	if (fstat(path_fd, &st) < 0)
+		return vs_fail_errno(err, "stat %s", what);
+	if ((st.st_mode & S_IFMT) != type || (type == S_IFCHR && st.st_rdev != rdev))
+		return vs_fail(err, EINVAL, "%s is not %s", what,
+			       type == S_IFREG ? "a regular file" : "the expected device");
+	/* The magic link reopens this very inode: no path is looked up again. */
+	vs_fd_path p = vs_fd_path_of(path_fd);
+	int fd = open(p.path, flags | O_CLOEXEC);
+	return fd < 0 ? vs_fail_errno(err, "open %s", what) : fd;
+}
+
 int vs_open_read_in_root(int root_fd, const char *path, int flags, vs_err *err)
 {
 	while (*path == '/')
 		path++;
-	int fd = open_beneath(root_fd, path, O_RDONLY | flags);
-	return fd < 0 ? vs_fail_errno(err, "open /%s", path) : fd;
+	/* O_PATH first: an image's device node or FIFO is never opened for real. */
+	int pfd = open_beneath(root_fd, path, O_PATH);
+	if (pfd < 0)
+		return vs_fail_errno(err, "open /%s", path);
+	char what[PATH_MAX];
+	snprintf(what, sizeof(what), "/%s", path);
+	int fd = vs_reopen_checked(pfd, O_RDONLY | flags, S_IFREG, 0, what, err);
+	close(pfd);
+	return fd;
 }
