@@ -312,3 +312,17 @@ def test_empty_default_parent_is_removed_with_the_last_container(vessel, bundle,
     vessel.run("delete", cid, check=True)
     assert empty_vessel_parents() == []
     assert_nothing_left(vessel, cid, bundle)
+
+
+def test_exec_without_a_mount_namespace_runs_in_the_rootfs(vessel, bundle, cid):
+    # The init chroot'ed; an exec'd process must too, or its cwd, program
+    # and HOME would be the host's (found by an attack review).
+    no_namespaces(bundle)
+    with open(os.path.join(bundle.rootfs, "marker"), "w") as f:
+        f.write("inside\n")
+    bundle.sh("sleep 1000").write()
+    vessel.run("run", "--detach", "--bundle", bundle.path, cid, check=True)
+    p = vessel.run("exec", cid, "/bin/sh", "-c", "cat /marker; ls /work 2>&1 | head -1")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines()[0] == "inside"
+    assert "No such file" in p.stdout

@@ -42,9 +42,11 @@ static void close_ns(int fds[VS_NS_COUNT])
 /* Every namespace of the init that differs from ours (setns into our own
  * user namespace would fail; the others would be no-ops). The init is
  * checked again after opening: a recycled pid must not lend its namespaces. */
-static int open_init_namespaces(const vs_container *c, int fds[VS_NS_COUNT], vs_err *err)
+static int open_init_namespaces(const vs_container *c, int fds[VS_NS_COUNT], int *root_fd,
+				vs_err *err)
 {
 	pid_t pid = c->state.pid;
+	*root_fd = -1;
 	for (int t = 0; t < VS_NS_COUNT; t++) {
 		char path[64], self[64];
 		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, proc_ns[t]);
@@ -62,6 +64,16 @@ static int open_init_namespaces(const vs_container *c, int fds[VS_NS_COUNT], vs_
 		}
 		fds[t] = fd;
 	}
+	/* No mount namespace of its own: the init chroot'ed into the rootfs, and
+	 * so must we, or cwd and the program would resolve in the host's root. */
+	if (fds[VS_NS_MNT] < 0) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
+		*root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (*root_fd < 0)
+			return vs_fail_errno(err, "open %s", path);
+	}
+	/* Checked after the opens: they are the recorded process's. */
 	if (!vs_proc_alive(pid, c->state.start_time))
 		return vs_fail(err, ESRCH, "container process %d is gone", (int)pid);
 	return 0;
@@ -230,12 +242,12 @@ int vs_container_backend_exec(vs_container *c, const vs_config *cfg, const vs_ex
 	__attribute__((cleanup(cgroup_freep))) vs_cgroup *cg = vs_container_cgroup(c, err);
 	if (!cg)
 		return -1;
-	vs_exec_ctx ctx = { .cfg = cfg, .x = x, .lock_fd = c->lock_fd };
-	if (open_init_namespaces(c, ctx.ns_fds, err) < 0) {
-		close_ns(ctx.ns_fds);
-		return -1;
-	}
-	int rc = container_exec_run(c, cfg, x, &ctx, cg, pid, err);
+	vs_exec_ctx ctx = { .cfg = cfg, .x = x, .lock_fd = c->lock_fd, .root_fd = -1 };
+	int rc = open_init_namespaces(c, ctx.ns_fds, &ctx.root_fd, err);
+	if (rc == 0)
+		rc = container_exec_run(c, cfg, x, &ctx, cg, pid, err);
 	close_ns(ctx.ns_fds);
+	if (ctx.root_fd >= 0)
+		close(ctx.root_fd);
 	return rc;
 }

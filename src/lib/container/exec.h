@@ -13,6 +13,8 @@ typedef struct vs_exec_ctx {
 	int ns_fds[VS_NS_COUNT]; /* the init's namespaces to join, -1 where shared with us */
 	int lock_fd;		 /* the container lock (closed first) */
 	char **env;		 /* the process's env plus HOME, or NULL: as is */
+	int root_fd;		 /* the init's root (/proc/PID/root) when it shares our
+				  * mount namespace (it chroot'ed), else -1 */
 } vs_exec_ctx;
 
 /* The exec'd process: never returns. */

@@ -33,12 +33,14 @@ static int cmp_int(const void *a, const void *b)
 static int close_foreign_fds(vs_exec_ctx *ctx, vs_err *err)
 {
 	int floor = 3 + ctx->x->preserve_fds;
-	int *mine[1 + VS_NS_COUNT], n = 0;
+	int *mine[2 + VS_NS_COUNT], n = 0;
 	mine[n++] = &ctx->sync_fd;
+	if (ctx->root_fd >= 0)
+		mine[n++] = &ctx->root_fd;
 	for (int t = 0; t < VS_NS_COUNT; t++)
 		if (ctx->ns_fds[t] >= 0)
 			mine[n++] = &ctx->ns_fds[t];
-	int keep[1 + VS_NS_COUNT];
+	int keep[2 + VS_NS_COUNT];
 	for (int i = 0; i < n; i++) {
 		if (*mine[i] < floor) {
 			int nfd = fcntl(*mine[i], F_DUPFD_CLOEXEC, floor);
@@ -109,6 +111,13 @@ static int setup(vs_exec_ctx *ctx, char *exe, size_t len, vs_err *err)
 		return vs_fail(err, 0, "unexpected sync message %d", m.type);
 	if (join_namespaces(ctx, err) < 0)
 		return -1;
+	if (ctx->root_fd >= 0) {
+		/* The init's chroot (a container without a mount namespace). */
+		if (fchdir(ctx->root_fd) < 0 || chroot(".") < 0)
+			return vs_fail_errno(err, "enter the container's root");
+		close(ctx->root_fd);
+		ctx->root_fd = -1;
+	}
 	/* cwd and the program are resolved inside the root without magic
 	 * links (CVE-2024-21626); exec never creates cwd. */
 	vs_autoclose int root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
