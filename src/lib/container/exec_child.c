@@ -93,6 +93,8 @@ static int join_namespaces(vs_exec_ctx *ctx, vs_err *err)
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 			return vs_fail_errno(
 				err, "become root in the user namespace (is uid/gid 0 mapped?)");
+		/* A credential change resets dumpable to fs.suid_dumpable. */
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	}
 	if (ctx->ns_fds[VS_NS_PID] >= 0) {
 		close(ctx->ns_fds[VS_NS_PID]);

@@ -58,6 +58,8 @@ static int enter_namespaces(vs_init_ctx *ctx, vs_err *err)
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 			return vs_fail_errno(
 				err, "become root in the user namespace (is uid/gid 0 mapped?)");
+		/* A credential change resets dumpable to fs.suid_dumpable. */
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	}
 	if (ctx->ns_fds[VS_NS_MNT] >= 0 && setns(ctx->ns_fds[VS_NS_MNT], CLONE_NEWNS) < 0)
 		return vs_fail_errno(err, "setns mount %s", cfg->ns[VS_NS_MNT].path);

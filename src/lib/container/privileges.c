@@ -85,6 +85,9 @@ int vs_process_drop_privileges(const vs_process *p, vs_err *err)
 		return vs_fail_errno(err, "process.user.gid: setgid %u", (unsigned)p->gid);
 	if (setresuid(p->uid, p->uid, p->uid) < 0)
 		return vs_fail_errno(err, "process.user.uid: setuid %u", (unsigned)p->uid);
+	/* The kernel resets dumpable to fs.suid_dumpable on a uid change: stay
+	 * closed to neighbours until execve. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
 		return vs_fail_errno(err, "prctl(PR_SET_KEEPCAPS)");
 	return set_caps(p, err);
