@@ -100,3 +100,30 @@ def test_net_devices_need_a_new_network_namespace(vessel, bundle, cid):
 def test_features_advertise_net_devices(vessel):
     doc = json.loads(vessel.run("features", check=True).stdout)
     assert doc["linux"]["netDevices"] == {"enabled": True}
+
+
+def ifindex(name):
+    with open(f"/sys/class/net/{name}/ifindex") as f:
+        return int(f.read())
+
+
+def test_container_cannot_plant_its_own_device_under_the_host_name(vessel, bundle, cid, hostdev):
+    """Found by an attack review: a container renames our device away and
+    makes one of its own with the recorded name; delete must hand back our
+    device (by its interface index), never the container's."""
+    original = ifindex(hostdev)
+    bundle.args("sleep", "1000")
+    bundle.config["linux"]["netDevices"] = {hostdev: {"name": "ctr0"}}
+    bundle.write()
+    vessel.run("create", "--bundle", bundle.path, cid, check=True)
+    pid = str(vessel.state(cid)["pid"])
+    # As the container's root would (CAP_NET_ADMIN in its own namespace).
+    ns = ["nsenter", "-t", pid, "-n"]
+    subprocess.run(ns + ["ip", "link", "set", "ctr0", "name", "hidden"], check=True)
+    subprocess.run(ns + ["ip", "link", "add", "ctr0", "type", "veth", "peer", "name", "evilp"],
+                   check=True)
+    p = vessel.run("delete", "--force", cid)
+    assert p.returncode == 0, p.stderr
+    assert link_exists(hostdev), "our device did not come back"
+    assert ifindex(hostdev) == original, "the host got the container's device"
+    assert not link_exists("hidden") and not link_exists("evilp")

@@ -40,9 +40,14 @@ static int save_record(const char *state_dir, const vs_netdevs *d, vs_err *err)
 	char file[PATH_MAX];
 	if (vs_path_join(file, sizeof(file), state_dir, RECORD, err) < 0)
 		return -1;
+	/* The interface index identifies the device: names inside the container
+	 * are the container's to change (it could rename ours away and make a
+	 * device of its own with the recorded name for us to hand the host). The
+	 * index survives the move into a fresh namespace (only lo is there). */
 	json_object *o = json_object_new_object();
 	for (size_t i = 0; i < d->n; i++)
-		json_object_object_add(o, d->v[i].host_name, json_object_new_string(d->v[i].name));
+		json_object_object_add(o, d->v[i].host_name,
+				       json_object_new_int((int)if_nametoindex(d->v[i].host_name)));
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	int rc = vs_write_file_atomic(file, s, strlen(s), 0600, err);
 	json_object_put(o);
@@ -86,12 +91,15 @@ static int enter_and_find(int ns_fd, json_object *rec, int *idx, vs_err *err)
 	if (setns(ns_fd, CLONE_NEWNET) < 0)
 		return vs_fail_errno(err, "enter the container's network namespace");
 	int i = 0;
-	json_object_object_foreach(rec, host, name)
+	json_object_object_foreach(rec, host, ifindex)
 	{
 		(void)host;
-		idx[i++] = json_object_is_type(name, json_type_string)
-				   ? (int)if_nametoindex(json_object_get_string(name))
+		char name[IF_NAMESIZE];
+		int want = json_object_is_type(ifindex, json_type_int)
+				   ? json_object_get_int(ifindex)
 				   : 0;
+		/* Still there under that index, whatever the container named it. */
+		idx[i++] = want > 0 && if_indextoname((unsigned)want, name) ? want : 0;
 	}
 	int nl = vs_rtnl_open(err);
 	if (setns(self, CLONE_NEWNET) < 0) {
@@ -121,8 +129,11 @@ int vs_netdev_detach(const char *state_dir, pid_t pid, uint64_t start_time, vs_e
 	snprintf(ns, sizeof(ns), "/proc/%d/ns/net", (int)pid);
 	vs_autoclose int ns_fd = open(ns, O_RDONLY | O_CLOEXEC);
 	vs_autoclose int host_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	/* Checked after the open: the namespace is the recorded process's. */
-	if (ns_fd < 0 || host_fd < 0 || !vs_proc_alive(pid, start_time))
+	/* Checked after the open: the namespace is the recorded process's (an
+	 * init that is exiting still holds it, and its devices with it). */
+	uint64_t st = 0;
+	if (ns_fd < 0 || host_fd < 0 || !start_time || vs_proc_stat(pid, &st, NULL) < 0 ||
+	    st != start_time)
 		goto out;
 	int n = json_object_object_length(rec);
 	int *idx = calloc((size_t)(n ? n : 1), sizeof(int));
@@ -133,19 +144,27 @@ int vs_netdev_detach(const char *state_dir, pid_t pid, uint64_t start_time, vs_e
 		goto out;
 	}
 	int i = 0;
-	json_object_object_foreach(rec, host, name)
+	json_object_object_foreach(rec, host, ifindex)
 	{
-		(void)name;
+		(void)ifindex;
 		vs_err e = { 0 };
 		/* The record is read back from disk: only interface names. */
-		if (idx[i] && vs_netdev_name_ok(host) &&
-		    vs_rtnl_move_link(nl, idx[i], host_fd, host, &e) < 0)
+		if (!idx[i])
+			vs_warn("linux.netDevices.%s: not in the container any more (by its "
+				"interface index); not handed back",
+				host);
+		else if (vs_netdev_name_ok(host) &&
+			 vs_rtnl_move_link(nl, idx[i], host_fd, host, &e) < 0)
 			rc = vs_fail(err, 0, "linux.netDevices.%s: back to the host: %s", host,
 				     e.msg);
 		i++;
 	}
 	close(nl);
 	free(idx);
+	/* Handed back: a second detach (create's own cleanup, then the
+	 * lifecycle's) has nothing left to do. */
+	if (rc == 0)
+		unlink(file);
 out:
 	json_object_put(rec);
 	return rc;
