@@ -14,29 +14,7 @@ work=$(mktemp -d /tmp/vessel-exec-bench.XXXXXX)
 # State roots on a tmpfs, as /run is on production hosts.
 state=$(mktemp -d /tmp/vessel-exec-bench-state.XXXXXX)
 mount -t tmpfs -o size=64m tmpfs "$state"
-hugetlb_mounted=0
-restore_hugetlb() {
-	[ "$hugetlb_mounted" = 1 ] || return 0
-	# Remove crun's leftovers first: a v1 hierarchy with children outlives its unmount.
-	find /sys/fs/cgroup/hugetlb -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null || true
-	# Removed cgroups leave the hierarchy's child list asynchronously; unmounting
-	# before that keeps the v1 root alive. Wait, and if it still lingers,
-	# mount and unmount it once more now that it is empty.
-	sleep 1
-	umount /sys/fs/cgroup/hugetlb
-	sleep 1
-	if ! grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.controllers; then
-		mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb && umount /sys/fs/cgroup/hugetlb
-		sleep 1
-	fi
-	rmdir /sys/fs/cgroup/hugetlb
-	if grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null; then
-		echo +hugetlb >/sys/fs/cgroup/unified/cgroup.subtree_control 2>/dev/null || true
-		echo "NOTE: hugetlb is back in cgroup2"
-	else
-		echo "WARNING: hugetlb did not return to cgroup2 after unmounting its v1 hierarchy"
-	fi
-}
+. bench/hugetlb.sh
 cleanup() {
 	for rt in vessel runc crun; do
 		[ -d "$state/$rt" ] || continue
@@ -72,16 +50,8 @@ crun_ok() { start crun --root "$state/crun" run -d -b "$work/bundle" bench-crun;
 if crun_ok; then
 	cmds+=("crun --root $state/crun exec bench-crun /bin/true"); names+=(crun)
 elif [ "${VESSEL_BENCH_MOUNT_HUGETLB:-0}" = 1 ]; then
-	echo "NOTE: mounting the hugetlb controller as a cgroup v1 hierarchy at /sys/fs/cgroup/hugetlb"
-	echo "      so crun 1.8 accepts this hybrid host (hugetlb leaves cgroup2 for as long as it stays)."
 	crun --root "$state/crun" delete -f bench-crun >/dev/null 2>&1 || true
-	# It must not be enabled anywhere in cgroup2 to move to a v1 hierarchy.
-	find /sys/fs/cgroup/unified -depth -name cgroup.subtree_control | while read -r f; do
-		echo -hugetlb >"$f" 2>/dev/null || true
-	done
-	mkdir -p /sys/fs/cgroup/hugetlb
-	hugetlb_mounted=1 # from here cleanup removes the directory, mounted or not
-	mountpoint -q /sys/fs/cgroup/hugetlb || mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb
+	hugetlb_to_v1
 	if crun_ok; then
 		cmds+=("crun --root $state/crun exec bench-crun /bin/true"); names+=(crun)
 	else

@@ -62,16 +62,6 @@ static int write_id_map(pid_t pid, const char *file, const vs_idmap *m, size_t n
 	return 0;
 }
 
-static int write_oom_score_adj(pid_t pid, int value, vs_err *err)
-{
-	char path[64], buf[16];
-	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
-	int n = snprintf(buf, sizeof(buf), "%d", value);
-	if (vs_write_file(path, buf, (size_t)n, 0644, err) < 0)
-		return vs_err_wrap(err, "process.oomScoreAdj");
-	return 0;
-}
-
 static int write_time_offsets(const vs_config *cfg, vs_err *err)
 {
 	char buf[128];
@@ -441,7 +431,7 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 
 	/* From here, not from the init: it may have no /proc of its own. */
 	if ((cfg->process.has_oom_score_adj &&
-	     write_oom_score_adj(pid, cfg->process.oom_score_adj, err) < 0) ||
+	     vs_proc_write_oom_score_adj(pid, cfg->process.oom_score_adj, err) < 0) ||
 	    (cfg->ns[VS_NS_USER].present && !cfg->ns[VS_NS_USER].path &&
 	     (write_id_map(pid, "uid_map", cfg->uid_mappings, cfg->n_uid_mappings, err) < 0 ||
 	      write_id_map(pid, "gid_map", cfg->gid_mappings, cfg->n_gid_mappings, err) < 0))) {

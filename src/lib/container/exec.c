@@ -84,16 +84,6 @@ static void cgroup_freep(vs_cgroup **cg)
 	vs_cgroup_free(*cg);
 }
 
-static int write_oom_score_adj(pid_t pid, int value, vs_err *err)
-{
-	char path[64], buf[16];
-	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
-	int n = snprintf(buf, sizeof(buf), "%d", value);
-	if (vs_write_file(path, buf, (size_t)n, 0644, err) < 0)
-		return vs_err_wrap(err, "process.oomScoreAdj");
-	return 0;
-}
-
 /* Fork the child inside the pid namespace: setns(CLONE_NEWPID) only moves
  * our future children, and we go back right after. Non-dumpable across the
  * fork, so there is no moment where a container process could open the
@@ -199,7 +189,7 @@ static int container_exec_run(vs_container *c, const vs_config *cfg, const vs_ex
 		goto out;
 	}
 	if (x->process.has_oom_score_adj &&
-	    write_oom_score_adj(pid, x->process.oom_score_adj, err) < 0)
+	    vs_proc_write_oom_score_adj(pid, x->process.oom_score_adj, err) < 0)
 		goto out;
 	if (vs_exec_cgroup_enter(cg, x->cgroups, pid, err) < 0)
 		goto out;

@@ -19,6 +19,7 @@
 
 #include "container/sync.h"
 #include "core/cleanup.h"
+#include "core/fdpass.h"
 #include "core/resolve.h"
 
 /* The container's /dev/ptmx (normally a link to pts/ptmx, its own devpts
@@ -105,25 +106,8 @@ static int send_to_socket(const char *path, int fd, vs_err *err)
 	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return vs_fail_errno(err, "--console-socket %s: connect", path);
 	static const char name[] = "/dev/ptmx";
-	struct iovec iov = { .iov_base = (void *)name, .iov_len = sizeof(name) - 1 };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} ctl;
-	memset(&ctl, 0, sizeof(ctl));
-	struct msghdr mh = { .msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = ctl.buf,
-			     .msg_controllen = sizeof(ctl.buf) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	ssize_t r;
-	do
-		r = sendmsg(s, &mh, MSG_NOSIGNAL);
-	while (r < 0 && errno == EINTR);
+	/* As runc: the name as payload, the master in SCM_RIGHTS. */
+	ssize_t r = vs_send_fd(s, name, sizeof(name) - 1, fd);
 	if (r < 0)
 		return vs_fail_errno(err, "--console-socket %s: send the pty master", path);
 	return 0;

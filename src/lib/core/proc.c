@@ -76,3 +76,13 @@ int vs_proc_signal(pid_t pid, uint64_t start_time, int sig, vs_err *err)
 		return vs_fail_errno(err, "signal %d to pid %d", sig, (int)pid);
 	return 0;
 }
+
+int vs_proc_write_oom_score_adj(pid_t pid, int value, vs_err *err)
+{
+	char path[64], buf[16];
+	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
+	int n = snprintf(buf, sizeof(buf), "%d", value);
+	if (vs_write_file(path, buf, (size_t)n, 0644, err) < 0)
+		return vs_err_wrap(err, "process.oomScoreAdj");
+	return 0;
+}

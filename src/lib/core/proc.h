@@ -22,4 +22,8 @@ bool vs_proc_alive(pid_t pid, uint64_t start_time);
  * ESRCH when the process is gone or is another one. */
 int vs_proc_signal(pid_t pid, uint64_t start_time, int sig, vs_err *err);
 
+/* process.oomScoreAdj for pid (written from outside: the process may have
+ * no /proc of its own yet). */
+int vs_proc_write_oom_score_adj(pid_t pid, int value, vs_err *err);
+
 #endif
