@@ -1,6 +1,6 @@
 /* The device table vm.c walks. Order matters to the guest: the legacy ports
  * first, then virtio devices in the order their MMIO windows and GSIs are
- * handed out (console, blk, rng), as before devices registered themselves. */
+ * handed out (console, blk, rng: the order vessel always used). */
 #include "vm/devices.h"
 
 extern const vs_device vs_serial_device, vs_i8042_device, vs_power_device;
