@@ -22,8 +22,12 @@ MEM_MIB = 128
 
 
 def rss_beyond_guest_ram(pid, ram_bytes):
-    """kB of RSS outside the guest-RAM mapping (the anonymous mapping whose
-    size is exactly the guest's RAM)."""
+    """kB of RSS outside the guest-RAM mapping (the mapping whose size is
+    exactly the guest's RAM: QEMU's anonymous one, vessel's shared memfd one).
+    Every mapping's Rss line counts its resident pages, shmem pages of a
+    shared memfd mapping included (they are RssShmem in /proc/PID/status, not
+    RssAnon), so summing Rss and subtracting the guest mapping's Rss measures
+    the same thing for both VMMs."""
     total = guest = 0
     size = rss = 0
     try:

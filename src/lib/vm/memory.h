@@ -1,7 +1,8 @@
-/* Guest physical memory: up to two host mappings (below the 32-bit MMIO hole
- * and above 4 GiB). Every access the VMM makes on the guest's behalf goes
- * through vs_mem_ptr, which refuses ranges not wholly inside one region, so a
- * hostile address or length can never reach host memory outside guest RAM. */
+/* Guest physical memory: one sealed memfd, mapped MAP_SHARED in up to two
+ * host mappings (below the 32-bit MMIO hole and above 4 GiB), so another
+ * process (a vhost-user backend) can map the same pages from the fd. Every access the VMM makes on
+ * the guest's behalf goes through vs_mem_ptr, which refuses ranges not wholly inside one region, so
+ * a hostile address or length can never reach host memory outside guest RAM. */
 #ifndef VESSEL_VM_MEMORY_H
 #define VESSEL_VM_MEMORY_H
 
@@ -18,6 +19,7 @@ typedef struct vs_mem_region {
 	uint64_t gpa;
 	uint64_t size;
 	uint8_t *hva;
+	uint64_t fd_offset; /* where the region starts in the memfd */
 } vs_mem_region;
 
 typedef struct vs_guest_mem {
@@ -25,10 +27,12 @@ typedef struct vs_guest_mem {
 	int n;
 	uint64_t ram_size;   /* total bytes of RAM */
 	uint64_t lowmem_end; /* end of the region below the hole */
-	bool owned;	     /* mappings are ours to munmap */
+	bool owned;	     /* mappings (and fd) are ours to release */
+	int fd;		     /* the memfd behind all regions; -1 for flat test memory */
 } vs_guest_mem;
 
-/* Map `size` bytes of anonymous RAM split around the hole. */
+/* `size` bytes of RAM in a memfd sealed against shrinking and growing,
+ * mapped shared, split around the hole. */
 int vs_mem_alloc(vs_guest_mem *m, uint64_t size, vs_err *err);
 void vs_mem_free(vs_guest_mem *m);
 

@@ -12,8 +12,6 @@
 #include "core/log.h"
 #include "vm/x86/x86.h"
 
-#define VS_SIG_KICK (SIGRTMIN + 1)
-
 static void kick_handler(int sig)
 {
 	(void)sig;
@@ -158,12 +156,4 @@ int vs_vcpu_start(vs_vcpu *v, vs_err *err)
 		return vs_fail(err, rc, "starting vCPU %u", v->id);
 	v->started = true;
 	return 0;
-}
-
-void vs_vcpu_kick(vs_vcpu *v)
-{
-	if (!v->started)
-		return;
-	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
-	pthread_kill(v->thread, VS_SIG_KICK);
 }

@@ -2,7 +2,6 @@
  * threads plus one I/O thread), end (first reason wins), destroy. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +12,6 @@
 #include <unistd.h>
 
 #include "core/log.h"
-#include "vm/dev/dev.h"
-#include "vm/virtio/virtio.h"
 #include "vm/x86/x86.h"
 
 void vs_vm_config_init(vs_vm_config *cfg)
@@ -65,60 +62,6 @@ int vs_vm_exit_status(const vs_vm_result *res)
 	return 1;
 }
 
-void vs_vm_end(vs_vm *vm, vs_vm_exit reason, unsigned vcpu, uint64_t rip, int code, const char *fmt,
-	       ...)
-{
-	pthread_mutex_lock(&vm->lock);
-	bool first = !vm->ended;
-	if (first) {
-		vm->result.reason = reason;
-		vm->result.vcpu = vcpu;
-		vm->result.rip = rip;
-		vm->result.guest_code = code;
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(vm->result.detail, sizeof(vm->result.detail), fmt, ap);
-		va_end(ap);
-		__atomic_store_n(&vm->ended, true, __ATOMIC_RELEASE);
-		pthread_cond_broadcast(&vm->cond);
-		/* Under the lock: vs_vm_run clears `started` (under it too) only
-		 * after joining, so we never signal a joined thread. */
-		for (unsigned i = 0; i < vm->ncpus; i++)
-			vs_vcpu_kick(&vm->vcpus[i]);
-	}
-	pthread_mutex_unlock(&vm->lock);
-}
-
-void vs_vm_console_write(vs_vm *vm, const void *buf, size_t len)
-{
-	if (vm->con_out < 0)
-		return;
-	pthread_mutex_lock(&vm->con_lock);
-	const char *p = buf;
-	while (len > 0) {
-		ssize_t w = write(vm->con_out, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		p += w;
-		len -= (size_t)w;
-	}
-	pthread_mutex_unlock(&vm->con_lock);
-}
-
-int vs_vm_add_io(vs_vm *vm, int fd, int (*fn)(void *arg, int fd), void *arg, vs_err *err)
-{
-	if (vm->nio == VS_IO_MAX)
-		return vs_fail(err, 0, "too many I/O handlers");
-	vs_io_handler *h = &vm->io[vm->nio++];
-	*h = (vs_io_handler){ fd, fn, arg };
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = h };
-	if (epoll_ctl(vm->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-		return vs_fail_errno(err, "watching fd %d", fd);
-	return 0;
-}
-
 static int open_console(vs_vm *vm, vs_err *err)
 {
 	vm->con_in = vm->con_out = -1;
@@ -141,40 +84,6 @@ static int open_console(vs_vm *vm, vs_err *err)
 		vm->con_out = vm->cfg.console_out_fd;
 		break;
 	}
-	return 0;
-}
-
-static int create_devices(vs_vm *vm, vs_err *err)
-{
-	if (vs_serial_create(vm, err) < 0 || vs_i8042_create(vm, err) < 0 ||
-	    vs_power_create(vm, err) < 0)
-		return -1;
-	if (vs_virtio_console_create(vm, err) < 0)
-		return -1;
-	if (vm->cfg.disk && vs_virtio_blk_create(vm, vm->cfg.disk, vm->cfg.disk_readonly, err) < 0)
-		return -1;
-	if (vm->cfg.rng && vs_virtio_rng_create(vm, err) < 0)
-		return -1;
-	return 0;
-}
-
-static int console_input(void *arg, int fd)
-{
-	vs_vm *vm = arg;
-	uint8_t buf[256];
-	size_t room = vs_serial_room(vm->serial);
-	if (!room) {
-		/* The guest is not reading; let it catch up. */
-		usleep(10000);
-		return 0;
-	}
-	ssize_t n = read(fd, buf, room < sizeof(buf) ? room : sizeof(buf));
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return 0;
-	if (n <= 0)
-		return -1; /* EOF: stop watching */
-	vs_serial_input(vm->serial, buf, (size_t)n);
-	vs_virtio_console_input(vm, buf, (size_t)n);
 	return 0;
 }
 
@@ -234,7 +143,7 @@ int vs_vm_create(const vs_vm_config *cfg, vs_vm **out, vs_err *err)
 	    vs_kvm_map_memory(vm, err) < 0 || vs_kvm_create_irqchip(vm, err) < 0 ||
 	    vs_x86_cpuid_init(vm, err) < 0)
 		goto fail;
-	if (open_console(vm, err) < 0 || create_devices(vm, err) < 0)
+	if (open_console(vm, err) < 0 || vs_vm_attach_devices(vm, err) < 0)
 		goto fail;
 	if (vs_x86_load(vm, err) < 0)
 		goto fail;
@@ -242,7 +151,7 @@ int vs_vm_create(const vs_vm_config *cfg, vs_vm **out, vs_err *err)
 		if (vs_vcpu_create(vm, i, err) < 0)
 			goto fail;
 	if (vm->con_in >= 0) {
-		if (vs_vm_add_io(vm, vm->con_in, console_input, vm, err) < 0) {
+		if (vs_vm_add_io(vm, vm->con_in, vs_vm_console_input, vm, err) < 0) {
 			/* Regular files cannot be polled: no console input then. */
 			if (errno != EPERM)
 				goto fail;
@@ -336,9 +245,7 @@ void vs_vm_destroy(vs_vm *vm)
 {
 	if (!vm)
 		return;
-	for (int i = 0; i < vm->nvirtio; i++)
-		vs_virtio_destroy(vm->virtio[i]);
-	vs_serial_destroy(vm->serial);
+	vs_vm_destroy_devices(vm);
 	for (unsigned i = 0; vm->vcpus && i < vm->ncpus; i++) {
 		if (vm->vcpus[i].run)
 			munmap(vm->vcpus[i].run, (size_t)vm->run_size);

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vm/dev/dev.h"
+#include "vm/device.h"
 
 static void i8042_read(void *dev, uint64_t off, void *data, unsigned len)
 {
@@ -17,17 +17,21 @@ static void i8042_write(void *dev, uint64_t off, const void *data, unsigned len)
 {
 	(void)off;
 	(void)len;
-	vs_vm *vm = dev;
+	vs_dev_ctx *ctx = dev;
 	if (*(const uint8_t *)data == 0xfe)
-		vs_vm_end(vm, VS_VM_EXIT_RESET, 0, 0, 0, "guest reset through the i8042");
+		ctx->end(ctx->host, VS_VM_EXIT_RESET, 0, "guest reset through the i8042");
 }
 
 static const vs_bus_ops data_ops = { i8042_read, NULL };
 static const vs_bus_ops cmd_ops = { i8042_read, i8042_write };
 
-int vs_i8042_create(vs_vm *vm, vs_err *err)
+static int i8042_create(vs_dev_ctx *ctx, const vs_vm_config *cfg, void **state, vs_err *err)
 {
-	if (vs_bus_register(&vm->pio, 0x60, 1, &data_ops, vm, "i8042 data", err) < 0)
+	(void)cfg;
+	(void)state;
+	if (vs_bus_register(ctx->pio, 0x60, 1, &data_ops, ctx, "i8042 data", err) < 0)
 		return -1;
-	return vs_bus_register(&vm->pio, 0x64, 1, &cmd_ops, vm, "i8042 command", err);
+	return vs_bus_register(ctx->pio, 0x64, 1, &cmd_ops, ctx, "i8042 command", err);
 }
+
+const vs_device vs_i8042_device = { .name = "i8042", .create = i8042_create };

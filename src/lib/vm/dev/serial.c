@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vm/dev/dev.h"
+#include "vm/device.h"
 
 #define COM1_PORT 0x3f8
 #define COM1_IRQ  4
@@ -24,7 +24,7 @@
 #define FCR_CLRRX 0x02
 
 struct vs_serial {
-	vs_vm *vm;
+	const vs_dev_ctx *ctx;
 	pthread_mutex_t lock;
 	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
 	bool thri_pending;
@@ -38,7 +38,7 @@ static void update_irq(struct vs_serial *s)
 	int level = ((s->ier & IER_RDI) && s->rx_len) || ((s->ier & IER_THRI) && s->thri_pending);
 	if (level != s->irq_level) {
 		s->irq_level = level;
-		vs_kvm_set_irq(s->vm, COM1_IRQ, level);
+		s->ctx->set_irq(s->ctx->host, COM1_IRQ, level);
 	}
 }
 
@@ -128,7 +128,7 @@ static void serial_write(void *dev, uint64_t off, const void *data, unsigned len
 			if (s->mcr & MCR_LOOP)
 				rx_push(s, v);
 			else
-				vs_vm_console_write(s->vm, &v, 1);
+				s->ctx->console_write(s->ctx->host, &v, 1);
 			s->thri_pending = true;
 		}
 		break;
@@ -162,40 +162,50 @@ static void serial_write(void *dev, uint64_t off, const void *data, unsigned len
 
 static const vs_bus_ops serial_ops = { serial_read, serial_write };
 
-int vs_serial_create(vs_vm *vm, vs_err *err)
+static void serial_destroy(void *state)
 {
-	struct vs_serial *s = calloc(1, sizeof(*s));
-	if (!s)
-		return vs_fail(err, 0, "allocating the UART");
-	s->vm = vm;
-	pthread_mutex_init(&s->lock, NULL);
-	vm->serial = s;
-	return vs_bus_register(&vm->pio, COM1_PORT, 8, &serial_ops, s, "ttyS0", err);
-}
-
-void vs_serial_destroy(struct vs_serial *s)
-{
-	if (!s)
-		return;
+	struct vs_serial *s = state;
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
 
-size_t vs_serial_room(struct vs_serial *s)
+static size_t serial_room(void *arg)
 {
+	struct vs_serial *s = arg;
 	pthread_mutex_lock(&s->lock);
 	size_t room = sizeof(s->rx) - s->rx_len;
 	pthread_mutex_unlock(&s->lock);
 	return room;
 }
 
-size_t vs_serial_input(struct vs_serial *s, const uint8_t *buf, size_t len)
+static void serial_input(void *arg, const uint8_t *buf, size_t len)
 {
+	struct vs_serial *s = arg;
 	pthread_mutex_lock(&s->lock);
 	size_t n = 0;
 	while (n < len && s->rx_len < sizeof(s->rx))
 		rx_push(s, buf[n++]);
 	update_irq(s);
 	pthread_mutex_unlock(&s->lock);
-	return n;
 }
+
+static int serial_create(vs_dev_ctx *ctx, const vs_vm_config *cfg, void **state, vs_err *err)
+{
+	(void)cfg;
+	struct vs_serial *s = calloc(1, sizeof(*s));
+	if (!s)
+		return vs_fail(err, 0, "allocating the UART");
+	s->ctx = ctx;
+	pthread_mutex_init(&s->lock, NULL);
+	*state = s;
+	vs_console_sink sink = { serial_room, serial_input, s };
+	if (ctx->add_console_sink(ctx->host, &sink, err) < 0)
+		return -1;
+	return vs_bus_register(ctx->pio, COM1_PORT, 8, &serial_ops, s, "ttyS0", err);
+}
+
+const vs_device vs_serial_device = {
+	.name = "ttyS0",
+	.create = serial_create,
+	.destroy = serial_destroy,
+};

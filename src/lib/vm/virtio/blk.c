@@ -163,7 +163,7 @@ static const vs_virtio_ops blk_ops = {
 	.destroy = blk_destroy,
 };
 
-vs_virtio_dev *vs_virtio_blk_new(vs_vm *vm, const vs_guest_mem *mem, int fd, bool readonly,
+vs_virtio_dev *vs_virtio_blk_new(vs_dev_ctx *ctx, const vs_guest_mem *mem, int fd, bool readonly,
 				 uint64_t size, vs_err *err)
 {
 	struct blk *b = calloc(1, sizeof(*b));
@@ -179,7 +179,7 @@ vs_virtio_dev *vs_virtio_blk_new(vs_vm *vm, const vs_guest_mem *mem, int fd, boo
 		snprintf(b->id, sizeof(b->id), "vessel-%llx", (unsigned long long)st.st_ino);
 	uint64_t feat =
 		VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_FLUSH | (readonly ? VIRTIO_BLK_F_RO : 0);
-	vs_virtio_dev *d = vs_virtio_new(vm, &blk_ops, feat, b);
+	vs_virtio_dev *d = vs_virtio_new(ctx, &blk_ops, feat, b);
 	if (!d) {
 		free(b);
 		vs_fail(err, ENOMEM, "virtio-blk");
@@ -190,8 +190,15 @@ vs_virtio_dev *vs_virtio_blk_new(vs_vm *vm, const vs_guest_mem *mem, int fd, boo
 	return d;
 }
 
-int vs_virtio_blk_create(vs_vm *vm, const char *path, bool readonly, vs_err *err)
+static bool blk_wanted(const vs_vm_config *cfg)
 {
+	return cfg->disk != NULL;
+}
+
+static int blk_create(vs_dev_ctx *ctx, const vs_vm_config *cfg, void **state, vs_err *err)
+{
+	const char *path = cfg->disk;
+	bool readonly = cfg->disk_readonly;
 	int fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (fd < 0)
 		return vs_fail_errno(err, "opening disk %s", path);
@@ -203,10 +210,18 @@ int vs_virtio_blk_create(vs_vm *vm, const char *path, bool readonly, vs_err *err
 	}
 	if (st.st_size % SECTOR)
 		vs_warn("disk %s: size is not a multiple of 512; the tail is not visible", path);
-	vs_virtio_dev *d = vs_virtio_blk_new(vm, NULL, fd, readonly, (uint64_t)st.st_size, err);
+	vs_virtio_dev *d = vs_virtio_blk_new(ctx, NULL, fd, readonly, (uint64_t)st.st_size, err);
 	if (!d) {
 		close(fd);
 		return -1;
 	}
+	*state = d;
 	return vs_virtio_attach(d, err);
 }
+
+const vs_device vs_virtio_blk_device = {
+	.name = "virtio-blk",
+	.wanted = blk_wanted,
+	.create = blk_create,
+	.destroy = vs_virtio_destroy_state,
+};

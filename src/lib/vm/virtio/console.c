@@ -44,8 +44,8 @@ static void con_notify(vs_virtio_dev *d, unsigned q)
 	int rc;
 	while ((rc = vs_vq_pop(d->mem, &d->vq[TXQ], &ch)) == 1) {
 		for (unsigned i = 0; i < ch.nout; i++)
-			if (d->vm)
-				vs_vm_console_write(d->vm, ch.seg[i].hva, ch.seg[i].len);
+			if (d->ctx)
+				d->ctx->console_write(d->ctx->host, ch.seg[i].hva, ch.seg[i].len);
 		vs_vq_push(d->mem, &d->vq[TXQ], ch.head, 0);
 		any = true;
 	}
@@ -82,34 +82,42 @@ static const vs_virtio_ops con_ops = {
 	.destroy = con_destroy,
 };
 
-int vs_virtio_console_create(vs_vm *vm, vs_err *err)
+/* Console input (I/O thread). Only a driver that is up gets it; before
+ * that, ttyS0 has it. */
+static void con_input(void *arg, const uint8_t *buf, size_t len)
 {
+	vs_virtio_dev *d = arg;
+	pthread_mutex_lock(&d->lock);
+	if (vs_virtio_live(d) && d->vq[RXQ].ready) {
+		struct con *c = d->priv;
+		size_t n = len < sizeof(c->pending) - c->npending
+				   ? len
+				   : sizeof(c->pending) - c->npending;
+		memcpy(c->pending + c->npending, buf, n);
+		c->npending += n;
+		fill_rx(d);
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+static int con_create(vs_dev_ctx *ctx, const vs_vm_config *cfg, void **state, vs_err *err)
+{
+	(void)cfg;
 	struct con *c = calloc(1, sizeof(*c));
-	vs_virtio_dev *d = c ? vs_virtio_new(vm, &con_ops, 0, c) : NULL;
+	vs_virtio_dev *d = c ? vs_virtio_new(ctx, &con_ops, 0, c) : NULL;
 	if (!d) {
 		free(c);
 		return vs_fail(err, 0, "allocating virtio-console");
 	}
+	*state = d;
+	vs_console_sink sink = { NULL, con_input, d };
+	if (ctx->add_console_sink(ctx->host, &sink, err) < 0)
+		return -1;
 	return vs_virtio_attach(d, err);
 }
 
-void vs_virtio_console_input(vs_vm *vm, const uint8_t *buf, size_t len)
-{
-	for (int i = 0; i < vm->nvirtio; i++) {
-		vs_virtio_dev *d = vm->virtio[i];
-		if (d->ops != &con_ops)
-			continue;
-		pthread_mutex_lock(&d->lock);
-		/* Only a driver that is up gets input; before that, ttyS0 has it. */
-		if (vs_virtio_live(d) && d->vq[RXQ].ready) {
-			struct con *c = d->priv;
-			size_t n = len < sizeof(c->pending) - c->npending
-					   ? len
-					   : sizeof(c->pending) - c->npending;
-			memcpy(c->pending + c->npending, buf, n);
-			c->npending += n;
-			fill_rx(d);
-		}
-		pthread_mutex_unlock(&d->lock);
-	}
-}
+const vs_device vs_virtio_console_device = {
+	.name = "virtio-console",
+	.create = con_create,
+	.destroy = vs_virtio_destroy_state,
+};

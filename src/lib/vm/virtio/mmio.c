@@ -2,6 +2,7 @@
  * driver is untrusted: bad sizes, addresses and feature sets are refused
  * (FEATURES_OK withheld, DEVICE_NEEDS_RESET set), never acted on. */
 #include <errno.h>
+#include <linux/kvm.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,15 +43,15 @@
 static void interrupt(vs_virtio_dev *d, uint32_t why)
 {
 	d->isr |= why;
-	if (!d->vm)
+	if (!d->ctx)
 		return; /* unit tests: no KVM */
 	if (d->irqfd >= 0) {
 		uint64_t one = 1;
 		if (write(d->irqfd, &one, sizeof(one)) == sizeof(one))
 			return;
 	}
-	vs_kvm_set_irq(d->vm, d->gsi, 1);
-	vs_kvm_set_irq(d->vm, d->gsi, 0);
+	d->ctx->set_irq(d->ctx->host, d->gsi, 1);
+	d->ctx->set_irq(d->ctx->host, d->gsi, 0);
 }
 
 bool vs_virtio_live(const vs_virtio_dev *d)
@@ -263,13 +264,14 @@ out:
 
 static const vs_bus_ops mmio_ops = { vs_virtio_mmio_read, vs_virtio_mmio_write };
 
-vs_virtio_dev *vs_virtio_new(vs_vm *vm, const vs_virtio_ops *ops, uint64_t features, void *priv)
+vs_virtio_dev *vs_virtio_new(vs_dev_ctx *ctx, const vs_virtio_ops *ops, uint64_t features,
+			     void *priv)
 {
 	vs_virtio_dev *d = calloc(1, sizeof(*d));
 	if (!d)
 		return NULL;
-	d->vm = vm;
-	d->mem = vm ? &vm->mem : NULL;
+	d->ctx = ctx;
+	d->mem = ctx ? ctx->mem : NULL;
 	d->ops = ops;
 	d->priv = priv;
 	d->features = features | VIRTIO_F_VERSION_1;
@@ -297,26 +299,19 @@ static int kicked(void *arg, int fd)
 
 int vs_virtio_attach(vs_virtio_dev *d, vs_err *err)
 {
-	vs_vm *vm = d->vm;
-	if (vm->nvirtio == VS_VIRTIO_MAX) {
-		vs_virtio_destroy(d);
+	vs_dev_ctx *ctx = d->ctx;
+	const vs_dev_window *w = vs_dev_next_window(ctx);
+	if (!w)
 		return vs_fail(err, 0, "too many virtio devices");
-	}
-	static const unsigned gsis[VS_VIRTIO_MAX] = { 5, 6, 7, 10, 11 };
-	int i = vm->nvirtio;
-	d->base = VS_VIRTIO_MMIO_BASE + (uint64_t)i * VS_VIRTIO_MMIO_SIZE;
-	d->gsi = gsis[i];
-	vm->virtio[i] = d;
-	vm->virtio_base[i] = d->base;
-	vm->virtio_gsi[i] = d->gsi;
-	vm->nvirtio++;
-	if (vs_bus_register(&vm->mmio, d->base, VS_VIRTIO_MMIO_SIZE, &mmio_ops, d, d->ops->name,
+	d->base = w->base;
+	d->gsi = w->gsi;
+	if (vs_bus_register(ctx->mmio, d->base, VS_VIRTIO_MMIO_SIZE, &mmio_ops, d, d->ops->name,
 			    err) < 0)
 		return -1;
-	if (vm->has_irqfd) {
+	if (ctx->has_irqfd) {
 		d->irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		struct kvm_irqfd irqfd = { .fd = (uint32_t)d->irqfd, .gsi = d->gsi };
-		if (d->irqfd < 0 || ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0) {
+		if (d->irqfd < 0 || ioctl(ctx->vm_fd, KVM_IRQFD, &irqfd) < 0) {
 			vs_debug("virtio-%s: no irqfd (%s), using KVM_IRQ_LINE", d->ops->name,
 				 strerror(errno));
 			if (d->irqfd >= 0)
@@ -324,7 +319,7 @@ int vs_virtio_attach(vs_virtio_dev *d, vs_err *err)
 			d->irqfd = -1;
 		}
 	}
-	for (unsigned q = 0; vm->has_ioeventfd && q < d->ops->nqueues; q++) {
+	for (unsigned q = 0; ctx->has_ioeventfd && q < d->ops->nqueues; q++) {
 		int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (fd < 0)
 			return vs_fail_errno(err, "eventfd");
@@ -335,14 +330,14 @@ int vs_virtio_attach(vs_virtio_dev *d, vs_err *err)
 			.fd = fd,
 			.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
 		};
-		if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0) {
+		if (ioctl(ctx->vm_fd, KVM_IOEVENTFD, &io) < 0) {
 			/* Kicks then reach us as MMIO exits; same result. */
 			vs_debug("virtio-%s: no ioeventfd: %s", d->ops->name, strerror(errno));
 			close(fd);
 			continue;
 		}
 		d->ioeventfd[q] = fd;
-		if (vs_vm_add_io(vm, fd, kicked, d, err) < 0)
+		if (ctx->add_io(ctx->host, fd, kicked, d, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -361,4 +356,9 @@ void vs_virtio_destroy(vs_virtio_dev *d)
 		close(d->irqfd);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
+}
+
+void vs_virtio_destroy_state(void *state)
+{
+	vs_virtio_destroy(state);
 }

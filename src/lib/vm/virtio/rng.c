@@ -41,18 +41,32 @@ static const vs_virtio_ops rng_ops = {
 	.notify = rng_notify,
 };
 
-vs_virtio_dev *vs_virtio_rng_new(vs_vm *vm, const vs_guest_mem *mem)
+vs_virtio_dev *vs_virtio_rng_new(vs_dev_ctx *ctx, const vs_guest_mem *mem)
 {
-	vs_virtio_dev *d = vs_virtio_new(vm, &rng_ops, 0, NULL);
+	vs_virtio_dev *d = vs_virtio_new(ctx, &rng_ops, 0, NULL);
 	if (d && mem)
 		d->mem = mem;
 	return d;
 }
 
-int vs_virtio_rng_create(vs_vm *vm, vs_err *err)
+static bool rng_wanted(const vs_vm_config *cfg)
 {
-	vs_virtio_dev *d = vs_virtio_rng_new(vm, NULL);
+	return cfg->rng;
+}
+
+static int rng_create(vs_dev_ctx *ctx, const vs_vm_config *cfg, void **state, vs_err *err)
+{
+	(void)cfg;
+	vs_virtio_dev *d = vs_virtio_rng_new(ctx, NULL);
 	if (!d)
 		return vs_fail(err, 0, "allocating virtio-rng");
+	*state = d;
 	return vs_virtio_attach(d, err);
 }
+
+const vs_device vs_virtio_rng_device = {
+	.name = "virtio-rng",
+	.wanted = rng_wanted,
+	.create = rng_create,
+	.destroy = vs_virtio_destroy_state,
+};

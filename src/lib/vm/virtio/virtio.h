@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "vm/internal.h"
+#include "vm/device.h"
 #include "vm/virtio/queue.h"
 
 #define VS_VIRTIO_MAX_QUEUES 2
@@ -36,7 +36,7 @@ typedef struct vs_virtio_ops {
 } vs_virtio_ops;
 
 struct vs_virtio_dev {
-	vs_vm *vm;
+	vs_dev_ctx *ctx; /* NULL in unit tests (no KVM) */
 	const vs_guest_mem *mem;
 	const vs_virtio_ops *ops;
 	void *priv;
@@ -52,12 +52,16 @@ struct vs_virtio_dev {
 	bool warned;
 };
 
-/* Allocate a device; attach gives it an MMIO window, GSI, ioeventfds and
- * irqfd and lists it for the DSDT. Attach takes ownership, also when it
- * fails (the VM or attach itself frees the device). */
-vs_virtio_dev *vs_virtio_new(vs_vm *vm, const vs_virtio_ops *ops, uint64_t features, void *priv);
+/* Allocate a device (ctx NULL: unit tests, mem then set by the caller);
+ * attach gives it an MMIO window, GSI, ioeventfds and irqfd, and lists the
+ * window for the DSDT. The caller frees the device with vs_virtio_destroy
+ * also when attach fails. */
+vs_virtio_dev *vs_virtio_new(vs_dev_ctx *ctx, const vs_virtio_ops *ops, uint64_t features,
+			     void *priv);
 int vs_virtio_attach(vs_virtio_dev *d, vs_err *err);
 void vs_virtio_destroy(vs_virtio_dev *d);
+/* vs_device.destroy for a virtio device's state (a vs_virtio_dev). */
+void vs_virtio_destroy_state(void *state);
 
 /* With the lock held: raise a used-buffer interrupt if the queue wants one. */
 void vs_virtio_notify_used(vs_virtio_dev *d, unsigned queue);
@@ -70,15 +74,10 @@ bool vs_virtio_live(const vs_virtio_dev *d);
 void vs_virtio_mmio_read(void *dev, uint64_t off, void *data, unsigned len);
 void vs_virtio_mmio_write(void *dev, uint64_t off, const void *data, unsigned len);
 
-int vs_virtio_blk_create(vs_vm *vm, const char *path, bool readonly, vs_err *err);
-int vs_virtio_rng_create(vs_vm *vm, vs_err *err);
-int vs_virtio_console_create(vs_vm *vm, vs_err *err);
-void vs_virtio_console_input(vs_vm *vm, const uint8_t *buf, size_t len);
-
 /* Device-specific state for blk, exposed so unit tests can drive requests
  * without KVM. */
-vs_virtio_dev *vs_virtio_blk_new(vs_vm *vm, const vs_guest_mem *mem, int fd, bool readonly,
+vs_virtio_dev *vs_virtio_blk_new(vs_dev_ctx *ctx, const vs_guest_mem *mem, int fd, bool readonly,
 				 uint64_t size, vs_err *err);
-vs_virtio_dev *vs_virtio_rng_new(vs_vm *vm, const vs_guest_mem *mem);
+vs_virtio_dev *vs_virtio_rng_new(vs_dev_ctx *ctx, const vs_guest_mem *mem);
 
 #endif

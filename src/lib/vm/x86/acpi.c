@@ -202,8 +202,8 @@ int vs_x86_write_acpi(vs_vm *vm, uint64_t *rsdp_out, vs_err *err)
 	put(&dsdt, "_S5_", 4);
 	put_pkg(&dsdt, (const uint8_t[]){ 0x12 }, 1, &s5); /* PackageOp */
 	put(&sb, "\\_SB_", 5);
-	for (int i = 0; i < vm->nvirtio; i++)
-		virtio_device(&sb, i, vm->virtio_base[i], vm->virtio_gsi[i]);
+	for (int i = 0; i < vm->dev.nvirtio; i++)
+		virtio_device(&sb, i, vm->dev.virtio[i].base, vm->dev.virtio[i].gsi);
 	put_pkg(&dsdt, (const uint8_t[]){ 0x10 }, 1, &sb); /* ScopeOp */
 	if (dsdt.overflow)
 		return vs_fail(err, 0, "DSDT too large");

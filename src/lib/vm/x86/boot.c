@@ -9,16 +9,6 @@
 #include "core/fs.h"
 #include "vm/x86/x86.h"
 
-uint64_t vs_x86_initrd_addr(vs_vm *vm, size_t len, uint64_t limit)
-{
-	if (limit > vm->mem.lowmem_end)
-		limit = vm->mem.lowmem_end;
-	if (len > limit)
-		return 0;
-	uint64_t addr = (limit - len) & ~0xfffULL;
-	return addr >= vm->boot.kernel_end ? addr : 0;
-}
-
 int vs_x86_load(vs_vm *vm, vs_err *err)
 {
 	vs_autofree char *kernel = NULL, *initrd = NULL;
