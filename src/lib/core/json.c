@@ -210,3 +210,24 @@ int vs_json_get_enum(json_object *obj, const char *where, const char *key,
 	return vs_json_as_enum(v, vs_json_path(path, sizeof(path), where, key), names, noun, out,
 			       err);
 }
+
+int vs_json_parse_objects(json_object *arr, const char *name, size_t size, void **items,
+			  size_t *count, vs_json_element_fn fn, void *ctx, vs_err *err)
+{
+	size_t n = json_object_array_length(arr);
+	char *v = calloc(n ? n : 1, size);
+	if (!v)
+		return vs_fail(err, ENOMEM, "%s", name);
+	*items = v;
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_array_get_idx(arr, i);
+		char field[128];
+		vs_json_index(field, sizeof(field), name, i);
+		++*count;
+		if (!json_object_is_type(o, json_type_object))
+			return vs_json_fail(err, field, NULL, "expected an object");
+		if (fn(o, field, i, v + i * size, ctx, err) < 0)
+			return -1;
+	}
+	return 0;
+}

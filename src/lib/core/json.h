@@ -67,4 +67,13 @@ int vs_json_as_int(json_object *v, const char *what, int64_t min, int64_t max, i
 int vs_json_as_enum(json_object *v, const char *what, const vs_json_enum *names, const char *noun,
 		    int64_t *out, vs_err *err);
 
+/* The walk every array of objects shares: allocate a zeroed array of n
+ * elements of size bytes into *items, check each element is an object, and
+ * hand it to fn with its name ("<name>[3]"). *count grows before each call,
+ * so the caller's free also frees a half-parsed element. */
+typedef int (*vs_json_element_fn)(json_object *o, const char *field, size_t i, void *item,
+				  void *ctx, vs_err *err);
+int vs_json_parse_objects(json_object *arr, const char *name, size_t size, void **items,
+			  size_t *count, vs_json_element_fn fn, void *ctx, vs_err *err);
+
 #endif

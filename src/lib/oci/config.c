@@ -249,34 +249,6 @@ static int parse_caps(json_object *caps, const char *where, vs_process *p, vs_er
 	return 0;
 }
 
-/* The walk every array of objects in config.json shares: allocate a zeroed
- * array of n elements of size bytes, check each element is an object, and
- * hand it to fn with its name ("mounts[3]"). *count grows before each call,
- * so vs_config_free also frees a half-parsed element. */
-typedef int (*element_fn)(json_object *o, const char *field, size_t i, void *item, void *ctx,
-			  vs_err *err);
-
-static int parse_objects(json_object *arr, const char *name, size_t size, void **items,
-			 size_t *count, element_fn fn, void *ctx, vs_err *err)
-{
-	size_t n = json_object_array_length(arr);
-	char *v = calloc(n ? n : 1, size);
-	if (!v)
-		return vs_fail(err, ENOMEM, "%s", name);
-	*items = v;
-	for (size_t i = 0; i < n; i++) {
-		json_object *o = json_object_array_get_idx(arr, i);
-		char field[128];
-		vs_json_index(field, sizeof(field), name, i);
-		++*count;
-		if (!json_object_is_type(o, json_type_object))
-			return vs_json_fail(err, field, NULL, "expected an object");
-		if (fn(o, field, i, v + i * size, ctx, err) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 static int parse_rlimit(json_object *o, const char *field, size_t i, void *item, void *ctx,
 			vs_err *err)
 {
@@ -379,8 +351,8 @@ int vs_process_parse(json_object *proc, const char *where, vs_process *p, vs_err
 	if (vs_json_get_array(proc, W, "rlimits", &rl, err) < 0)
 		return -1;
 	vs_json_path(WX, sizeof(WX), W, "rlimits");
-	if (rl && parse_objects(rl, WX, sizeof(vs_rlimit), (void **)&p->rlimits, &p->n_rlimits,
-				parse_rlimit, &p->rlimits, err) < 0)
+	if (rl && vs_json_parse_objects(rl, WX, sizeof(vs_rlimit), (void **)&p->rlimits,
+					&p->n_rlimits, parse_rlimit, &p->rlimits, err) < 0)
 		return -1;
 
 	json_object *caps;
@@ -471,36 +443,8 @@ static int parse_mount(json_object *o, const char *field, size_t i, void *item, 
 
 static int parse_mounts(json_object *arr, vs_config *c, vs_err *err)
 {
-	return parse_objects(arr, "config.json: mounts", sizeof(vs_mount), (void **)&c->mounts,
-			     &c->n_mounts, parse_mount, NULL, err);
-}
-
-static int parse_idmap(json_object *o, const char *f, size_t i, void *item, void *ctx, vs_err *err)
-{
-	(void)i;
-	(void)ctx;
-	int64_t a = -1, b = -1, s = -1;
-	if (vs_json_get_int(o, f, "containerID", 0, UINT32_MAX, &a, err) < 0 ||
-	    vs_json_get_int(o, f, "hostID", 0, UINT32_MAX, &b, err) < 0 ||
-	    vs_json_get_int(o, f, "size", 1, UINT32_MAX, &s, err) < 0)
-		return -1;
-	if (a < 0 || b < 0 || s < 0)
-		return vs_fail(err, 0, "%s: containerID, hostID and size are required", f);
-	*(vs_idmap *)item = (vs_idmap){ (uint32_t)a, (uint32_t)b, (uint32_t)s };
-	return 0;
-}
-
-int vs_config_parse_idmaps(json_object *parent, const char *where, const char *key, vs_idmap **out,
-			   size_t *count, vs_err *err)
-{
-	json_object *arr;
-	char field[160];
-	vs_json_path(field, sizeof(field), where, key);
-	if (vs_json_get_array(parent, where, key, &arr, err) < 0)
-		return -1;
-	return arr ? parse_objects(arr, field, sizeof(vs_idmap), (void **)out, count, parse_idmap,
-				   NULL, err)
-		   : 0;
+	return vs_json_parse_objects(arr, "config.json: mounts", sizeof(vs_mount),
+				     (void **)&c->mounts, &c->n_mounts, parse_mount, NULL, err);
 }
 
 static int parse_namespaces(json_object *arr, vs_config *c, vs_err *err)
@@ -579,8 +523,8 @@ static int parse_device(json_object *o, const char *field, size_t i, void *item,
 
 static int parse_devices(json_object *arr, vs_config *c, vs_err *err)
 {
-	return parse_objects(arr, "config.json: linux.devices", sizeof(vs_device),
-			     (void **)&c->devices, &c->n_devices, parse_device, NULL, err);
+	return vs_json_parse_objects(arr, "config.json: linux.devices", sizeof(vs_device),
+				     (void **)&c->devices, &c->n_devices, parse_device, NULL, err);
 }
 
 static int parse_time_offsets(json_object *obj, vs_config *c, vs_err *err)
