@@ -276,6 +276,11 @@ static int guest_request(vs_vsock *v, const vs_vsock_hdr *h)
 		return 0;
 	}
 	struct conn *c = conn_alloc(v, handle, h->src_port, h->dst_port);
+	if (!c) { /* not reached: live < max_conns means a free slot */
+		v->cfg.ops.host_close(v->cfg.ctx, handle);
+		queue_rst(v, h->src_port, h->dst_port);
+		return 0;
+	}
 	c->state = ESTABLISHED;
 	c->peer_buf_alloc = h->buf_alloc;
 	c->peer_fwd_cnt = h->fwd_cnt;
@@ -509,6 +514,8 @@ int vs_vsock_host_connect(vs_vsock *v, int handle, uint32_t guest_port, uint32_t
 			v->next_port = VS_VSOCK_EPHEMERAL_BASE;
 	} while (find(v, guest_port, port));
 	struct conn *c = conn_alloc(v, handle, guest_port, port);
+	if (!c)
+		return vs_fail(err, EAGAIN, "vsock: no free connection slot");
 	c->state = CONNECTING;
 	c->pending = P_REQUEST;
 	*host_port = port;
