@@ -6,6 +6,7 @@
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -23,15 +24,6 @@ int vs_rtnl_open(vs_err *err)
 		return vs_fail(err, e, "netlink bind");
 	}
 	return fd;
-}
-
-static void put_attr(struct nlmsghdr *h, unsigned short type, const void *data, size_t len)
-{
-	struct rtattr *a = (struct rtattr *)((char *)h + NLMSG_ALIGN(h->nlmsg_len));
-	a->rta_type = type;
-	a->rta_len = (unsigned short)RTA_LENGTH(len);
-	memcpy(RTA_DATA(a), data, len);
-	h->nlmsg_len = NLMSG_ALIGN(h->nlmsg_len) + RTA_ALIGN(a->rta_len);
 }
 
 /* The kernel's answer to the request numbered seq: 0, or -1 with its errno. */
@@ -58,6 +50,80 @@ static int read_ack(int sock, unsigned seq, vs_err *err)
 	}
 }
 
+void vs_rtnl_req_init(vs_rtnl_req *r, void *buf, size_t size, unsigned short type,
+		      unsigned short flags, const void *fixed, size_t fixed_len)
+{
+	memset(buf, 0, size);
+	r->h = buf;
+	r->size = size;
+	r->overflow = NLMSG_LENGTH(fixed_len) > size;
+	if (r->overflow)
+		return;
+	r->h->nlmsg_len = NLMSG_LENGTH(fixed_len);
+	r->h->nlmsg_type = type;
+	r->h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	memcpy(NLMSG_DATA(r->h), fixed, fixed_len);
+}
+
+void vs_rtnl_put(vs_rtnl_req *r, unsigned short type, const void *data, size_t len)
+{
+	size_t at = NLMSG_ALIGN(r->h->nlmsg_len);
+	if (r->overflow || RTA_LENGTH(len) > 0xffff || at + RTA_SPACE(len) > r->size) {
+		r->overflow = true;
+		return;
+	}
+	struct rtattr *a = (struct rtattr *)((char *)r->h + at);
+	a->rta_type = type;
+	a->rta_len = (unsigned short)RTA_LENGTH(len);
+	if (len)
+		memcpy(RTA_DATA(a), data, len);
+	r->h->nlmsg_len = (uint32_t)(at + RTA_ALIGN(a->rta_len));
+}
+
+void vs_rtnl_put_str(vs_rtnl_req *r, unsigned short type, const char *s)
+{
+	vs_rtnl_put(r, type, s, strlen(s) + 1);
+}
+
+struct rtattr *vs_rtnl_nest_begin(vs_rtnl_req *r, unsigned short type)
+{
+	struct rtattr *a = (struct rtattr *)((char *)r->h + NLMSG_ALIGN(r->h->nlmsg_len));
+	vs_rtnl_put(r, type | NLA_F_NESTED, NULL, 0);
+	return r->overflow ? NULL : a;
+}
+
+void vs_rtnl_nest_end(vs_rtnl_req *r, struct rtattr *nest)
+{
+	if (r->overflow || !nest)
+		return;
+	size_t len = (size_t)((char *)r->h + r->h->nlmsg_len - (char *)nest);
+	if (len > 0xffff) {
+		r->overflow = true;
+		return;
+	}
+	nest->rta_len = (unsigned short)len;
+}
+
+int vs_rtnl_send(int sock, vs_rtnl_req *r, const char *what, vs_err *err)
+{
+	if (r->overflow)
+		return vs_fail(err, EMSGSIZE, "netlink: %s: request too large", what);
+	static unsigned counter;
+	unsigned seq = (unsigned)time(NULL) + ++counter;
+	r->h->nlmsg_seq = seq;
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	ssize_t n;
+	do
+		n = sendto(sock, r->h, r->h->nlmsg_len, 0, (struct sockaddr *)&kernel,
+			   sizeof(kernel));
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return vs_fail_errno(err, "netlink send");
+	if (read_ack(sock, seq, err) < 0)
+		return vs_err_wrap(err, "%s", what);
+	return 0;
+}
+
 int vs_rtnl_move_link(int sock, int ifindex, int ns_fd, const char *name, vs_err *err)
 {
 	size_t nlen = strlen(name) + 1;
@@ -65,28 +131,13 @@ int vs_rtnl_move_link(int sock, int ifindex, int ns_fd, const char *name, vs_err
 		return vs_fail(err, ENAMETOOLONG, "interface name %s", name);
 	char buf[NLMSG_SPACE(sizeof(struct ifinfomsg)) + 2 * RTA_SPACE(IFNAMSIZ)]
 		__attribute__((aligned(NLMSG_ALIGNTO)));
-	memset(buf, 0, sizeof(buf));
-	struct nlmsghdr *h = (struct nlmsghdr *)buf;
-	static unsigned counter;
-	unsigned seq = (unsigned)time(NULL) + ++counter;
-	h->nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
-	h->nlmsg_type = RTM_NEWLINK;
-	h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	h->nlmsg_seq = seq;
-	struct ifinfomsg *ifm = NLMSG_DATA(h);
-	ifm->ifi_family = AF_UNSPEC;
-	ifm->ifi_index = ifindex;
+	struct ifinfomsg ifm = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex };
+	vs_rtnl_req r;
+	vs_rtnl_req_init(&r, buf, sizeof(buf), RTM_NEWLINK, 0, &ifm, sizeof(ifm));
 	uint32_t fd = (uint32_t)ns_fd;
-	put_attr(h, IFLA_NET_NS_FD, &fd, sizeof(fd));
-	put_attr(h, IFLA_IFNAME, name, nlen);
-	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-	ssize_t r;
-	do
-		r = sendto(sock, buf, h->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel));
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return vs_fail_errno(err, "netlink send");
-	if (read_ack(sock, seq, err) < 0)
-		return vs_err_wrap(err, "move to the namespace as %s", name);
-	return 0;
+	vs_rtnl_put(&r, IFLA_NET_NS_FD, &fd, sizeof(fd));
+	vs_rtnl_put(&r, IFLA_IFNAME, name, nlen);
+	char what[64];
+	snprintf(what, sizeof(what), "move to the namespace as %s", name);
+	return vs_rtnl_send(sock, &r, what, err);
 }
