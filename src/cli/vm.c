@@ -32,7 +32,7 @@ static int parse_u64(const char *s, uint64_t *out)
 
 static int vm_run(const vs_command *cmd, int argc, char **argv)
 {
-	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_DISK, O_RNG, O_CONSOLE };
+	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_DISK, O_RNG, O_CONSOLE, O_NET };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initrd", required_argument, NULL, O_INITRD },
@@ -41,6 +41,7 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 		{ "memory", required_argument, NULL, O_MEMORY },
 		{ "disk", required_argument, NULL, O_DISK },
 		{ "rng", no_argument, NULL, O_RNG },
+		{ "net", required_argument, NULL, O_NET },
 		{ "console", required_argument, NULL, O_CONSOLE },
 		{ 0 },
 	};
@@ -87,6 +88,9 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 		}
 		case O_RNG:
 			cfg.rng = true;
+			break;
+		case O_NET: /* parsed by the device (virtio/net.c) */
+			cfg.net = optarg;
 			break;
 		case O_CONSOLE:
 			if (!strcmp(optarg, "stdio")) {

@@ -26,6 +26,7 @@ typedef struct vs_vm_config {
 	const char *disk; /* raw image for virtio-blk, optional */
 	bool disk_readonly;
 	bool rng; /* attach virtio-rng */
+	const char *net; /* virtio-net: "tap=NAME[,mac=MAC]" or "fd=N[,mac=MAC]" */
 	vs_vm_console console;
 	const char *console_path;
 	int console_in_fd, console_out_fd;
