@@ -46,7 +46,8 @@ struct net {
 	int tap, ep;
 	bool armed;
 	uint8_t mac[6];
-	size_t pending; /* bytes in rx (header included), 0: none */
+	bool held; /* chain is a receive buffer taken, not yet used */
+	vs_vq_chain chain;
 	uint8_t rx[HDR_LEN + FRAME_MAX];
 	uint8_t tx[HDR_LEN + FRAME_MAX];
 };
@@ -117,46 +118,47 @@ static void net_tx(vs_virtio_dev *d)
 		vs_virtio_notify_used(d, TXQ);
 }
 
-/* Hand pending frames to the guest while it has buffers; read more from the
- * tap. With the lock held. */
+/* Take the guest's next receive buffer first (so a bad one is refused when
+ * it is posted, not when traffic happens to come), then fill it from the
+ * tap. A buffer taken with no frame waiting is held for the next one. With
+ * the lock held. */
 static void net_rx(vs_virtio_dev *d)
 {
 	struct net *n = d->priv;
 	bool any = false;
 	for (;;) {
 		if (!vs_virtio_live(d) || !d->vq[RXQ].ready) {
-			n->pending = 0; /* nobody to take it: drain the tap */
+			/* Nobody to take frames: drain the tap. */
 			if (read(n->tap, n->rx, sizeof(n->rx)) < 0)
 				break;
 			continue;
 		}
-		if (!n->pending) {
-			ssize_t r = read(n->tap, n->rx, sizeof(n->rx));
-			if (r < 0)
-				break; /* EAGAIN: all read */
-			if (r <= HDR_LEN)
-				continue;
-			n->pending = (size_t)r;
+		if (!n->held) {
+			int rc = vs_vq_pop(d->mem, &d->vq[RXQ], &n->chain);
+			if (rc == 0) {
+				arm(n, false); /* until the guest posts a buffer */
+				break;
+			}
+			if (rc < 0 || n->chain.nout) {
+				vs_virtio_fail(d, "receive queue: %s",
+					       rc < 0 ? n->chain.error
+						      : "buffer is not device-writable");
+				break;
+			}
+			n->held = true;
 		}
-		vs_vq_chain c;
-		int rc = vs_vq_pop(d->mem, &d->vq[RXQ], &c);
-		if (rc == 0) {
-			arm(n, false); /* until the guest posts a buffer */
-			break;
-		}
-		if (rc < 0 || c.nout) {
-			vs_virtio_fail(d, "receive queue: %s",
-				       rc < 0 ? c.error : "buffer is not device-writable");
-			n->pending = 0;
-			break;
-		}
+		ssize_t r = read(n->tap, n->rx, sizeof(n->rx));
+		if (r < 0)
+			break; /* EAGAIN: keep the buffer for the next frame */
+		if (r <= HDR_LEN)
+			continue;
 		struct net_hdr h = { .num_buffers = 1 }; /* no offload: plain header */
 		memcpy(n->rx, &h, sizeof(h));
 		uint32_t used = 0;
-		if (c.in_len >= n->pending) /* too small a buffer: the frame is dropped */
-			used = (uint32_t)vs_vq_write(&c, 0, n->rx, n->pending);
-		n->pending = 0;
-		vs_vq_push(d->mem, &d->vq[RXQ], c.head, used);
+		if (n->chain.in_len >= (uint64_t)r) /* else too small: the frame is dropped */
+			used = (uint32_t)vs_vq_write(&n->chain, 0, n->rx, (size_t)r);
+		vs_vq_push(d->mem, &d->vq[RXQ], n->chain.head, used);
+		n->held = false;
 		any = true;
 	}
 	if (any)
@@ -198,7 +200,7 @@ static void net_config(vs_virtio_dev *d, uint64_t off, void *data, unsigned len)
 static void net_reset(vs_virtio_dev *d)
 {
 	struct net *n = d->priv;
-	n->pending = 0;
+	n->held = false;
 	arm(n, true);
 }
 
