@@ -32,7 +32,17 @@ static int parse_u64(const char *s, uint64_t *out)
 
 static int vm_run(const vs_command *cmd, int argc, char **argv)
 {
-	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_DISK, O_RNG, O_CONSOLE, O_NET };
+	enum {
+		O_KERNEL = 256,
+		O_INITRD,
+		O_CMDLINE,
+		O_CPUS,
+		O_MEMORY,
+		O_DISK,
+		O_RNG,
+		O_CONSOLE,
+		O_NET
+	};
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initrd", required_argument, NULL, O_INITRD },
