@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
-#include "vm/virtio/virtio.h"
+#include "vm/virtio/net.h"
 
 #define VIRTIO_ID_NET		    1
 #define VIRTIO_NET_F_CSUM	    (1ULL << 0)
@@ -283,7 +283,7 @@ static int open_tap(const char *name, int given, vs_err *err)
 }
 
 /* "tap=NAME[,mac=MAC]" or "fd=N[,mac=MAC]". */
-static int parse_net(const char *spec, struct net *n, vs_err *err)
+static int parse_net(const char *spec, uint8_t mac_out[6], vs_err *err)
 {
 	char *copy = strdup(spec);
 	if (!copy)
@@ -301,7 +301,7 @@ static int parse_net(const char *spec, struct net *n, vs_err *err)
 				rc = vs_fail(err, EINVAL, "--net: %s: want a number >= 3", kv);
 			fd = (int)v;
 		} else if (!strncmp(kv, "mac=", 4) && !mac) {
-			rc = parse_mac(kv + 4, n->mac, err);
+			rc = parse_mac(kv + 4, mac_out, err);
 			mac = true;
 		} else {
 			rc = vs_fail(err, EINVAL,
@@ -312,14 +312,12 @@ static int parse_net(const char *spec, struct net *n, vs_err *err)
 		rc = vs_fail(err, EINVAL, "--net %s: tap=NAME or fd=N is required", spec);
 	if (!rc && !mac) {
 		/* Locally administered unicast, random per VM. */
-		if (getrandom(n->mac, 6, 0) != 6)
-			memset(n->mac, 0x5a, 6);
-		n->mac[0] = (uint8_t)((n->mac[0] & 0xfe) | 0x02);
+		if (getrandom(mac_out, 6, 0) != 6)
+			memset(mac_out, 0x5a, 6);
+		mac_out[0] = (uint8_t)((mac_out[0] & 0xfe) | 0x02);
 	}
-	if (!rc) {
-		n->tap = open_tap(tap ? tap : "", fd, err);
-		rc = n->tap < 0 ? -1 : 0;
-	}
+	if (!rc)
+		rc = open_tap(tap ? tap : "", fd, err);
 	free(copy);
 	return rc;
 }
@@ -329,27 +327,48 @@ static bool net_wanted(const vs_vm_config *cfg)
 	return cfg->net != NULL;
 }
 
-static int net_create(vs_dev_ctx *ctx, const vs_vm_config *cfg, void **state, vs_err *err)
+vs_virtio_dev *vs_virtio_net_new(vs_dev_ctx *ctx, const vs_guest_mem *mem, int tap,
+				 const uint8_t mac[6], vs_err *err)
 {
 	struct net *n = calloc(1, sizeof(*n));
-	if (!n)
-		return vs_fail(err, ENOMEM, "allocating virtio-net");
-	n->tap = n->ep = -1;
-	vs_virtio_dev *d = vs_virtio_new(
-		ctx, &net_ops, VIRTIO_NET_F_CSUM | VIRTIO_NET_F_MAC | VIRTIO_NET_F_STATUS, n);
+	vs_virtio_dev *d =
+		n ? vs_virtio_new(ctx, &net_ops,
+				  VIRTIO_NET_F_CSUM | VIRTIO_NET_F_MAC | VIRTIO_NET_F_STATUS, n)
+		  : NULL;
 	if (!d) {
 		free(n);
-		return vs_fail(err, ENOMEM, "allocating virtio-net");
+		vs_fail(err, ENOMEM, "allocating virtio-net");
+		return NULL;
 	}
-	*state = d;
-	if (parse_net(cfg->net, n, err) < 0)
-		return -1;
+	if (mem)
+		d->mem = mem;
+	n->tap = tap;
+	memcpy(n->mac, mac, 6);
 	n->ep = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event ev = { .events = EPOLLIN };
-	if (n->ep < 0 || epoll_ctl(n->ep, EPOLL_CTL_ADD, n->tap, &ev) < 0)
-		return vs_fail_errno(err, "virtio-net: epoll");
+	if (n->ep < 0 || epoll_ctl(n->ep, EPOLL_CTL_ADD, tap, &ev) < 0) {
+		vs_fail_errno(err, "virtio-net: epoll");
+		n->tap = -1; /* the caller still owns it */
+		vs_virtio_destroy(d);
+		return NULL;
+	}
 	n->armed = true;
-	if (ctx->add_io(ctx->host, n->ep, tap_readable, d, err) < 0)
+	return d;
+}
+
+static int net_create(vs_dev_ctx *ctx, const vs_vm_config *cfg, void **state, vs_err *err)
+{
+	uint8_t mac[6];
+	int tap = parse_net(cfg->net, mac, err);
+	if (tap < 0)
+		return -1;
+	vs_virtio_dev *d = vs_virtio_net_new(ctx, NULL, tap, mac, err);
+	if (!d) {
+		close(tap);
+		return -1;
+	}
+	*state = d;
+	if (ctx->add_io(ctx->host, ((struct net *)d->priv)->ep, tap_readable, d, err) < 0)
 		return -1;
 	return vs_virtio_attach(d, err);
 }
