@@ -89,10 +89,11 @@ static void net_tx(vs_virtio_dev *d)
 	int rc;
 	while ((rc = vs_vq_pop(d->mem, &d->vq[TXQ], &c)) == 1) {
 		if (c.nin || c.out_len < HDR_LEN || c.out_len > sizeof(n->tx)) {
-			vs_virtio_fail(d,
-				       "transmit queue: chain of %llu readable, %u writable "
-				       "descriptors is not one header and frame",
-				       (unsigned long long)c.out_len, c.nin);
+			vs_virtio_fail(
+				d,
+				"transmit queue: a chain of %llu readable bytes and %u writable "
+				"descriptors is not one header and frame",
+				(unsigned long long)c.out_len, c.nin);
 			return;
 		}
 		size_t len = vs_vq_read(&c, 0, n->tx, c.out_len);
