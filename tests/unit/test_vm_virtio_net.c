@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -271,9 +273,44 @@ static void test_reset_recovers(void **state)
 	assert_int_equal(recv(f->peer, got, sizeof(got), 0), HDR + 14);
 }
 
+static int count_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* Destroying the device closes the tap and its epoll fd: nothing is left
+ * behind in a long-lived process (the microVM backend) either. */
+static void test_destroy_closes_fds(void **state)
+{
+	(void)state;
+	int before = count_fds();
+	uint8_t *ram = calloc(1, RAM);
+	vs_guest_mem mem;
+	vs_mem_init_flat(&mem, ram, RAM);
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
+	vs_err err = { 0 };
+	vs_virtio_dev *d = vs_virtio_net_new(NULL, &mem, sv[0], MAC, &err);
+	assert_non_null(d);
+	assert_int_equal(count_fds(), before + 3); /* the pair and the epoll fd */
+	vs_virtio_destroy(d);
+	assert_int_equal(fcntl(sv[0], F_GETFD), -1);
+	close(sv[1]);
+	assert_int_equal(count_fds(), before);
+	free(ram);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_destroy_closes_fds),
 		cmocka_unit_test_setup_teardown(test_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_plain_and_csum, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_hostile_csum_dropped, setup, teardown),
