@@ -3,7 +3,7 @@
  * the host's test frame (ethertype 0x88b5) and check its bytes. With
  * "hostile" on the command line, also send a transmit chain shorter than the
  * header and a receive buffer the device may not write: both must end in
- * DEVICE_NEEDS_RESET. */
+ * DEVICE_NEEDS_RESET, as must a runaway available index and a bad head. */
 #include "virtio.h"
 
 #define F_CSUM	 (1ULL << 0)
@@ -167,6 +167,20 @@ static void hostile(uintptr_t base)
 	struct vbuf past = { (void *)(uintptr_t)0x7ffff000, 0x2000, 0 };
 	virtio_post(&dev, 1, &past, 1);
 	print("CASE tx_outside needs_reset=%u\n", needs_reset());
+	/* An available index far ahead of the ring. */
+	start(base, F_MAC);
+	dev.q[1].avail[1] = 100;
+	barrier();
+	vreg_set(&dev, VREG_QUEUE_NOTIFY, 1);
+	print("CASE avail_ahead needs_reset=%u\n", needs_reset());
+	/* A head descriptor index beyond the ring. */
+	start(base, F_MAC);
+	dev.q[1].avail[2] = 200;
+	barrier();
+	dev.q[1].avail[1] = 1;
+	barrier();
+	vreg_set(&dev, VREG_QUEUE_NOTIFY, 1);
+	print("CASE bad_head needs_reset=%u\n", needs_reset());
 	/* After a reset the device works again. */
 	start(base, F_MAC);
 	send_plain();

@@ -177,7 +177,7 @@ def test_net_hostile_driver(tmp_path):
     res = run_in_netns(tmp_path, "persistent", "--cmdline", "hostile")
     assert res["rc"] == 0, res["stderr"]
     cases = dict(l.split(" ", 1) for l in lines_with(res["stdout"], "CASE"))
-    for name in ("short_tx", "readonly_rx", "tx_outside"):
+    for name in ("short_tx", "readonly_rx", "tx_outside", "avail_ahead", "bad_head"):
         assert cases.get(name) == "needs_reset=1", (name, res["stdout"])
     assert "device needs reset" in res["stderr"]
     # After a reset the device sends again.
