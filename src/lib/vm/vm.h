@@ -26,6 +26,9 @@ typedef struct vs_vm_config {
 	const char *disk; /* raw image for virtio-blk, optional */
 	bool disk_readonly;
 	bool rng; /* attach virtio-rng */
+	/* virtio-vsock: the hybrid host socket (NULL: none), guest CID (0: 3) */
+	const char *vsock_path;
+	uint64_t vsock_cid;
 	vs_vm_console console;
 	const char *console_path;
 	int console_in_fd, console_out_fd;
