@@ -1,0 +1,114 @@
+"""virtio-vsock driven by a freestanding guest (tests/guests/virtio_vsock.c):
+guest -> host through PATH_5000, RST from a closed port, host -> guest with
+`CONNECT 6000` on PATH and more data than the guest's credit."""
+import os
+import socket
+import subprocess
+import threading
+
+from vmutil import VESSEL, guest, lines_with, needs_kvm
+
+pytestmark = needs_kvm
+
+
+def fnv1a(data):
+    h = 2166136261
+    for b in data:
+        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+    return h
+
+
+def serve_5000(listener, result):
+    conn, _ = listener.accept()
+    with conn:
+        data = b""
+        while len(data) < 2048:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        result["got"] = data
+        conn.sendall(b"fnv=%x\n" % fnv1a(data))
+        result["eof"] = conn.recv(10) == b""  # the guest's SHUTDOWN
+
+
+def recv_line(s):
+    line = b""
+    while not line.endswith(b"\n"):
+        c = s.recv(1)
+        if not c:
+            break
+        line += c
+    return line
+
+
+def test_vsock_both_ways(tmp_path):
+    path = str(tmp_path / "v.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path + "_5000")
+    listener.listen(1)
+    listener.settimeout(60)
+    result = {}
+    t = threading.Thread(target=serve_5000, args=(listener, result), daemon=True)
+    t.start()
+    proc = subprocess.Popen([VESSEL, "vm", "run", "--kernel", guest("virtio_vsock.bzImage"),
+                             "--vsock", path + ",cid=7"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out = ""
+    payload = bytes((i * 13 + 1) & 0xFF for i in range(20000))
+    try:
+        for line in proc.stdout:
+            out += line
+            if line.startswith("LISTENING"):
+                break
+        fds_before = len(os.listdir(f"/proc/{proc.pid}/fd"))
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(60)
+        s.connect(path)
+        s.sendall(b"CONNECT 6000\n")
+        ok = recv_line(s)
+        s.sendall(payload)
+        s.shutdown(socket.SHUT_WR)
+        reply = recv_line(s)
+        s.close()
+        rest, err = proc.communicate(timeout=60)
+        out += rest
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        listener.close()
+    assert proc.returncode == 0, err
+    assert lines_with(out, "CID") == ["7"]
+    assert lines_with(out, "CLOSED") == ["rc=0 op=3 src=5999 dst=1234"]   # RST
+    assert lines_with(out, "CONNECT") == ["rc=0 op=2"]                    # RESPONSE
+    msg = bytes((i * 31 + 7) & 0xFF for i in range(2048))
+    assert result["got"] == msg  # one-descriptor and two-descriptor packets, in order
+    assert lines_with(out, "REPLY") == [f"fnv={fnv1a(msg):x}"]
+    assert result["eof"]
+    assert lines_with(out, "CLOSE") == ["rc=0 op=3"]  # RST ends the guest's close()
+    assert ok.startswith(b"OK ") and int(ok[3:]) >= 1 << 30
+    assert lines_with(out, "ACCEPT") == ["port=6000 peer_ge_2^30=1"]
+    # 20000 bytes through a 4096-byte credit: the host waited each time.
+    assert lines_with(out, "RECEIVED") == [f"bytes=20000 fnv={fnv1a(payload):x} overrun=0 stalls=4"]
+    assert reply == b"%08x\n" % fnv1a(payload)
+    assert lines_with(out, "HCLOSE") == ["rc=0 op=3"]
+    assert lines_with(out, "DEVSTATUS") == ["f"]
+    assert fds_before > 0
+    assert not os.path.exists(path)  # the VM's socket is gone with it
+
+
+def test_vsock_bad_option(tmp_path):
+    for bad in ["", ",cid=2", f"{tmp_path}/x,cid=abc", f"{tmp_path}/x,cid=4294967295"]:
+        p = subprocess.run([VESSEL, "vm", "run", "--kernel", guest("virtio_vsock.bzImage"),
+                            "--vsock", bad], capture_output=True, text=True, timeout=30)
+        assert p.returncode != 0 and "--vsock" in p.stderr, (bad, p.stderr)
+
+
+def test_vsock_path_taken(tmp_path):
+    path = tmp_path / "taken"
+    path.write_text("")
+    p = subprocess.run([VESSEL, "vm", "run", "--kernel", guest("virtio_vsock.bzImage"),
+                        "--vsock", str(path)], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1 and "--vsock: bind" in p.stderr
+    assert path.exists()  # not ours: never removed
