@@ -42,6 +42,12 @@ def recv_line(s):
     return line
 
 
+def vm_sockets(pid):
+    fds = os.listdir(f"/proc/{pid}/fd")
+    return sum(os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:") for fd in fds
+               if os.path.exists(f"/proc/{pid}/fd/{fd}"))
+
+
 def test_vsock_both_ways(tmp_path):
     path = str(tmp_path / "v.sock")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -52,7 +58,7 @@ def test_vsock_both_ways(tmp_path):
     t = threading.Thread(target=serve_5000, args=(listener, result), daemon=True)
     t.start()
     proc = subprocess.Popen([VESSEL, "vm", "run", "--kernel", guest("virtio_vsock.bzImage"),
-                             "--vsock", path + ",cid=7"], stdin=subprocess.DEVNULL,
+                             "--vsock", path + ",cid=7"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out = ""
     payload = bytes((i * 13 + 1) & 0xFF for i in range(20000))
@@ -61,17 +67,22 @@ def test_vsock_both_ways(tmp_path):
             out += line
             if line.startswith("LISTENING"):
                 break
-        fds_before = len(os.listdir(f"/proc/{proc.pid}/fd"))
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(60)
         s.connect(path)
         s.sendall(b"CONNECT 6000\n")
         ok = recv_line(s)
+        sockets_live = vm_sockets(proc.pid)  # the listener and this connection
         s.sendall(payload)
         s.shutdown(socket.SHUT_WR)
         reply = recv_line(s)
         s.close()
-        rest, err = proc.communicate(timeout=60)
+        for line in proc.stdout:
+            out += line
+            if line.startswith("IDLE"):
+                break
+        sockets_idle = vm_sockets(proc.pid)
+        rest, err = proc.communicate("q", timeout=60)
         out += rest
     finally:
         if proc.poll() is None:
@@ -94,7 +105,9 @@ def test_vsock_both_ways(tmp_path):
     assert reply == b"%08x\n" % fnv1a(payload)
     assert lines_with(out, "HCLOSE") == ["rc=0 op=3"]
     assert lines_with(out, "DEVSTATUS") == ["f"]
-    assert fds_before > 0
+    # Every connection's socket is closed once it ends: only the listener
+    # on PATH is left.
+    assert sockets_live == 2 and sockets_idle == 1
     assert not os.path.exists(path)  # the VM's socket is gone with it
 
 
@@ -112,3 +125,30 @@ def test_vsock_path_taken(tmp_path):
                         "--vsock", str(path)], capture_output=True, text=True, timeout=30)
     assert p.returncode == 1 and "--vsock: bind" in p.stderr
     assert path.exists()  # not ours: never removed
+
+
+def test_vsock_hostile_driver(tmp_path):
+    path = str(tmp_path / "h.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path + "_5000")
+    listener.listen(1024)  # never accepted: connects succeed up to the cap
+    try:
+        p = subprocess.run([VESSEL, "vm", "run", "--kernel",
+                            guest("virtio_vsock_hostile.bzImage"), "--vsock", path],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=300)
+    finally:
+        listener.close()
+    out = p.stdout
+    assert p.returncode == 0, p.stderr
+    # 10,000 requests: the first 256 connect (the cap), every other one is refused.
+    assert lines_with(out, "FLOOD") == ["responses=256 rsts=9744 status=f"]
+    assert lines_with(out, "BADIDX") == ["needs_reset=1"]
+    assert lines_with(out, "LYING") == ["needs_reset=1"]
+    assert lines_with(out, "OUTSIDE") == ["needs_reset=1"]
+    for i in range(4):
+        # After each reset the driver hears TRANSPORT_RESET (id 0) and the
+        # device works again.
+        assert lines_with(out, f"RECOVER{i}") == ["event_len=4 event=0 rst=1 status=f"]
+    assert "device needs reset" in p.stderr
+    assert not os.path.exists(path)
