@@ -152,3 +152,23 @@ def test_vsock_hostile_driver(tmp_path):
         assert lines_with(out, f"RECOVER{i}") == ["event_len=4 event=0 rst=1 status=f"]
     assert "device needs reset" in p.stderr
     assert not os.path.exists(path)
+
+
+def test_vsock_socket_removed_on_sigterm(tmp_path):
+    path = str(tmp_path / "t.sock")
+    proc = subprocess.Popen([VESSEL, "vm", "run", "--kernel", guest("virtio_vsock.bzImage"),
+                             "--vsock", path], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stdout:
+            if line.startswith("LISTENING"):  # nobody at PATH_5000: RSTs so far
+                break
+        assert os.path.exists(path)
+        proc.terminate()
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 83  # VS_VM_STATUS_STOPPED
+    assert not os.path.exists(path)
