@@ -274,6 +274,8 @@ static void deliver_event(vsock_dev *s)
 static void vsock_notify(vs_virtio_dev *d, unsigned q)
 {
 	vsock_dev *s = d->priv;
+	if (!s->v)
+		return; /* the device failed (FAILED is set): never reached */
 	s->was_live = true;
 	if (q == Q_TX)
 		process_tx(s);
@@ -334,7 +336,8 @@ static void do_handshake(vsock_dev *s, struct handshake *h)
 		int fd = h->fd;
 		h->fd = -1;
 		uint32_t host_port;
-		if (vs_vsock_host_connect(s->v, fd, port, &host_port, &err) < 0) {
+		/* No table: a reset could not rebuild it and the device failed. */
+		if (!s->v || vs_vsock_host_connect(s->v, fd, port, &host_port, &err) < 0) {
 			vs_debug("virtio-vsock: %s", err.msg);
 			close(fd);
 			return;
@@ -360,7 +363,7 @@ static int vsock_io(void *arg, int epfd)
 		} else if (kind == KIND_HANDSHAKE) {
 			if (fd >= 0 && fd < MAX_HANDSHAKES && s->hs[fd].fd >= 0)
 				do_handshake(s, &s->hs[fd]);
-		} else if (watched_find(s, fd)) {
+		} else if (s->v && watched_find(s, fd)) {
 			if (e & EPOLLIN)
 				vs_vsock_host_readable(s->v, fd);
 			if (e & EPOLLOUT)
@@ -369,8 +372,10 @@ static int vsock_io(void *arg, int epfd)
 				vs_vsock_host_hangup(s->v, fd);
 		}
 	}
-	pump_rx(s);
-	refresh_interest(s);
+	if (s->v) {
+		pump_rx(s);
+		refresh_interest(s);
+	}
 	pthread_mutex_unlock(&s->d->lock);
 	return 0;
 }
