@@ -30,6 +30,23 @@ static int parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* --vsock PATH[,cid=N]: the hybrid vsock socket and the guest's CID. */
+static int parse_vsock(char *arg, vs_vm_config *cfg)
+{
+	char *comma = strrchr(arg, ',');
+	uint64_t cid = 3;
+	if (comma && !strncmp(comma, ",cid=", 5)) {
+		if (parse_u64(comma + 5, &cid) < 0 || cid < 3 || cid >= UINT32_MAX)
+			return -1;
+		*comma = '\0';
+	}
+	if (!*arg)
+		return -1;
+	cfg->vsock_path = arg;
+	cfg->vsock_cid = cid;
+	return 0;
+}
+
 static int vm_run(const vs_command *cmd, int argc, char **argv)
 {
 	enum {
@@ -41,7 +58,8 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 		O_DISK,
 		O_RNG,
 		O_CONSOLE,
-		O_NET
+		O_NET,
+		O_VSOCK
 	};
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
@@ -52,12 +70,13 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 		{ "disk", required_argument, NULL, O_DISK },
 		{ "rng", no_argument, NULL, O_RNG },
 		{ "net", required_argument, NULL, O_NET },
+		{ "vsock", required_argument, NULL, O_VSOCK },
 		{ "console", required_argument, NULL, O_CONSOLE },
 		{ 0 },
 	};
 	vs_vm_config cfg;
 	vs_vm_config_init(&cfg);
-	char *disk = NULL;
+	char *disk = NULL, *vsock = NULL;
 	uint64_t n;
 	int c;
 	optind = 1;
@@ -102,6 +121,16 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 		case O_NET: /* parsed by the device (virtio/net.c) */
 			cfg.net = optarg;
 			break;
+		case O_VSOCK:
+			free(vsock);
+			vsock = strdup(optarg);
+			if (parse_vsock(vsock, &cfg) < 0) {
+				free(disk);
+				free(vsock);
+				return cli_usage_error(
+					cmd, "--vsock: PATH[,cid=N], N from 3 to 4294967294");
+			}
+			break;
 		case O_CONSOLE:
 			if (!strcmp(optarg, "stdio")) {
 				cfg.console = VS_VM_CONSOLE_STDIO;
@@ -114,15 +143,18 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 			break;
 		default:
 			free(disk);
+			free(vsock);
 			return cli_usage_error(cmd, "unknown option");
 		}
 	}
 	if (optind < argc) {
 		free(disk);
+		free(vsock);
 		return cli_usage_error(cmd, "unexpected argument \"%s\"", argv[optind]);
 	}
 	if (!cfg.kernel) {
 		free(disk);
+		free(vsock);
 		return cli_usage_error(cmd, "--kernel is required");
 	}
 
@@ -130,6 +162,7 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 	vs_vm *vm;
 	if (vs_vm_create(&cfg, &vm, &err) < 0) {
 		free(disk);
+		free(vsock);
 		return cli_fail(&err);
 	}
 	/* A terminal on stdin goes raw so keys reach the guest as typed;
@@ -180,6 +213,7 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 	}
 	vs_vm_destroy(vm);
 	free(disk);
+	free(vsock);
 	return rc;
 }
 

@@ -53,7 +53,7 @@ struct vqueue {
 
 struct vdev {
 	uintptr_t base;
-	struct vqueue q[2];
+	struct vqueue q[3];
 };
 
 struct vbuf {

@@ -27,6 +27,9 @@ typedef struct vs_vm_config {
 	bool disk_readonly;
 	bool rng; /* attach virtio-rng */
 	const char *net; /* virtio-net: "tap=NAME[,mac=MAC]" or "fd=N[,mac=MAC]" */
+	/* virtio-vsock: the hybrid host socket (NULL: none), guest CID (0: 3) */
+	const char *vsock_path;
+	uint64_t vsock_cid;
 	vs_vm_console console;
 	const char *console_path;
 	int console_in_fd, console_out_fd;

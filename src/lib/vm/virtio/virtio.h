@@ -10,7 +10,7 @@
 #include "vm/device.h"
 #include "vm/virtio/queue.h"
 
-#define VS_VIRTIO_MAX_QUEUES 2
+#define VS_VIRTIO_MAX_QUEUES 3 /* vsock: rx, tx, event */
 
 #define VIRTIO_STATUS_ACKNOWLEDGE 1
 #define VIRTIO_STATUS_DRIVER	  2

@@ -1,0 +1,174 @@
+"""virtio-vsock driven by a freestanding guest (tests/guests/virtio_vsock.c):
+guest -> host through PATH_5000, RST from a closed port, host -> guest with
+`CONNECT 6000` on PATH and more data than the guest's credit."""
+import os
+import socket
+import subprocess
+import threading
+
+from vmutil import VESSEL, guest, lines_with, needs_kvm
+
+pytestmark = needs_kvm
+
+
+def fnv1a(data):
+    h = 2166136261
+    for b in data:
+        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+    return h
+
+
+def serve_5000(listener, result):
+    conn, _ = listener.accept()
+    with conn:
+        data = b""
+        while len(data) < 2048:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        result["got"] = data
+        conn.sendall(b"fnv=%x\n" % fnv1a(data))
+        result["eof"] = conn.recv(10) == b""  # the guest's SHUTDOWN
+
+
+def recv_line(s):
+    line = b""
+    while not line.endswith(b"\n"):
+        c = s.recv(1)
+        if not c:
+            break
+        line += c
+    return line
+
+
+def vm_sockets(pid):
+    fds = os.listdir(f"/proc/{pid}/fd")
+    return sum(os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:") for fd in fds
+               if os.path.exists(f"/proc/{pid}/fd/{fd}"))
+
+
+def test_vsock_both_ways(tmp_path):
+    path = str(tmp_path / "v.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path + "_5000")
+    listener.listen(1)
+    listener.settimeout(60)
+    result = {}
+    t = threading.Thread(target=serve_5000, args=(listener, result), daemon=True)
+    t.start()
+    proc = subprocess.Popen([VESSEL, "vm", "run", "--kernel", guest("virtio_vsock.bzImage"),
+                             "--vsock", path + ",cid=7"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out = ""
+    payload = bytes((i * 13 + 1) & 0xFF for i in range(20000))
+    try:
+        for line in proc.stdout:
+            out += line
+            if line.startswith("LISTENING"):
+                break
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(60)
+        s.connect(path)
+        s.sendall(b"CONNECT 6000\n")
+        ok = recv_line(s)
+        sockets_live = vm_sockets(proc.pid)  # the listener and this connection
+        s.sendall(payload)
+        s.shutdown(socket.SHUT_WR)
+        reply = recv_line(s)
+        s.close()
+        for line in proc.stdout:
+            out += line
+            if line.startswith("IDLE"):
+                break
+        sockets_idle = vm_sockets(proc.pid)
+        rest, err = proc.communicate("q", timeout=60)
+        out += rest
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        listener.close()
+    assert proc.returncode == 0, err
+    assert lines_with(out, "CID") == ["7"]
+    assert lines_with(out, "CLOSED") == ["rc=0 op=3 src=5999 dst=1234"]   # RST
+    assert lines_with(out, "CONNECT") == ["rc=0 op=2"]                    # RESPONSE
+    msg = bytes((i * 31 + 7) & 0xFF for i in range(2048))
+    assert result["got"] == msg  # one-descriptor and two-descriptor packets, in order
+    assert lines_with(out, "REPLY") == [f"fnv={fnv1a(msg):x}"]
+    assert result["eof"]
+    assert lines_with(out, "CLOSE") == ["rc=0 op=3"]  # RST ends the guest's close()
+    assert ok.startswith(b"OK ") and int(ok[3:]) >= 1 << 30
+    assert lines_with(out, "ACCEPT") == ["port=6000 peer_ge_2^30=1"]
+    # 20000 bytes through a 4096-byte credit: the host waited each time.
+    assert lines_with(out, "RECEIVED") == [f"bytes=20000 fnv={fnv1a(payload):x} overrun=0 stalls=4"]
+    assert reply == b"%08x\n" % fnv1a(payload)
+    assert lines_with(out, "HCLOSE") == ["rc=0 op=3"]
+    assert lines_with(out, "DEVSTATUS") == ["f"]
+    # Every connection's socket is closed once it ends: only the listener
+    # on PATH is left.
+    assert sockets_live == 2 and sockets_idle == 1
+    assert not os.path.exists(path)  # the VM's socket is gone with it
+
+
+def test_vsock_bad_option(tmp_path):
+    for bad in ["", ",cid=2", f"{tmp_path}/x,cid=abc", f"{tmp_path}/x,cid=4294967295"]:
+        p = subprocess.run([VESSEL, "vm", "run", "--kernel", guest("virtio_vsock.bzImage"),
+                            "--vsock", bad], capture_output=True, text=True, timeout=30)
+        assert p.returncode != 0 and "--vsock" in p.stderr, (bad, p.stderr)
+
+
+def test_vsock_path_taken(tmp_path):
+    path = tmp_path / "taken"
+    path.write_text("")
+    p = subprocess.run([VESSEL, "vm", "run", "--kernel", guest("virtio_vsock.bzImage"),
+                        "--vsock", str(path)], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1 and "--vsock: bind" in p.stderr
+    assert path.exists()  # not ours: never removed
+
+
+def test_vsock_hostile_driver(tmp_path):
+    path = str(tmp_path / "h.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path + "_5000")
+    listener.listen(1024)  # never accepted: connects succeed up to the cap
+    try:
+        p = subprocess.run([VESSEL, "vm", "run", "--kernel",
+                            guest("virtio_vsock_hostile.bzImage"), "--vsock", path],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=300)
+    finally:
+        listener.close()
+    out = p.stdout
+    assert p.returncode == 0, p.stderr
+    # 10,000 requests: the first 256 connect (the cap), every other one is refused.
+    assert lines_with(out, "FLOOD") == ["responses=256 rsts=9744 status=f"]
+    assert lines_with(out, "BADIDX") == ["needs_reset=1"]
+    assert lines_with(out, "LYING") == ["needs_reset=1"]
+    assert lines_with(out, "OUTSIDE") == ["needs_reset=1"]
+    for i in range(4):
+        # After each reset the driver hears TRANSPORT_RESET (id 0) and the
+        # device works again.
+        assert lines_with(out, f"RECOVER{i}") == ["event_len=4 event=0 rst=1 status=f"]
+    assert "device needs reset" in p.stderr
+    assert not os.path.exists(path)
+
+
+def test_vsock_socket_removed_on_sigterm(tmp_path):
+    path = str(tmp_path / "t.sock")
+    proc = subprocess.Popen([VESSEL, "vm", "run", "--kernel", guest("virtio_vsock.bzImage"),
+                             "--vsock", path], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stdout:
+            if line.startswith("LISTENING"):  # nobody at PATH_5000: RSTs so far
+                break
+        assert os.path.exists(path)
+        proc.terminate()
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 83  # VS_VM_STATUS_STOPPED
+    assert not os.path.exists(path)
