@@ -71,6 +71,8 @@ const char *cli_one_id(const vs_command *cmd, int argc, char **argv, int optind_
 
 /* Shared by create and run: the options both accept. */
 #include "lifecycle/backend.h"
+/* --preserve-fds N (create, run, exec): 0..4096; a usage error otherwise. */
+int cli_parse_preserve_fds(const vs_command *cmd, const char *arg, int *out);
 int cli_parse_create_opts(const vs_command *cmd, int argc, char **argv, vs_create_opts *opts,
 			  bool *detach, const char **id);
 

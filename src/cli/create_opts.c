@@ -4,6 +4,18 @@
 
 #include "cli/cli.h"
 
+int cli_parse_preserve_fds(const vs_command *cmd, const char *arg, int *out)
+{
+	char *end;
+	long n = strtol(arg, &end, 10);
+	if (!arg[0] || *end || n < 0 || n > 4096) {
+		cli_usage_error(cmd, "--preserve-fds: \"%s\" is not a count", arg);
+		return -1;
+	}
+	*out = (int)n;
+	return 0;
+}
+
 int cli_parse_create_opts(const vs_command *cmd, int argc, char **argv, vs_create_opts *o,
 			  bool *detach, const char **id)
 {
@@ -45,15 +57,10 @@ int cli_parse_create_opts(const vs_command *cmd, int argc, char **argv, vs_creat
 		case OPT_NO_KEYRING:
 			o->no_new_keyring = true;
 			break;
-		case OPT_PRESERVE: {
-			char *end;
-			long n = strtol(optarg, &end, 10);
-			if (*end || n < 0 || n > 4096)
-				return cli_usage_error(cmd, "--preserve-fds: \"%s\" is not a count",
-						       optarg);
-			o->preserve_fds = (int)n;
+		case OPT_PRESERVE:
+			if (cli_parse_preserve_fds(cmd, optarg, &o->preserve_fds) < 0)
+				return 1;
 			break;
-		}
 		case 'd':
 			if (!detach)
 				return cli_usage_error(cmd, "unknown option --detach");

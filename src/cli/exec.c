@@ -147,15 +147,10 @@ static int parse(const vs_command *cmd, int argc, char **argv, vs_exec_request *
 		case OPT_PID_FILE:
 			r->pid_file = optarg;
 			break;
-		case OPT_PRESERVE: {
-			char *end;
-			long n = strtol(optarg, &end, 10);
-			if (*end || n < 0 || n > 4096)
-				return cli_usage_error(cmd, "--preserve-fds: \"%s\" is not a count",
-						       optarg);
-			r->preserve_fds = (int)n;
+		case OPT_PRESERVE:
+			if (cli_parse_preserve_fds(cmd, optarg, &r->preserve_fds) < 0)
+				return 1;
 			break;
-		}
 		case OPT_LABEL:
 		case OPT_APPARMOR:
 			/* Empty means unset (as runc takes it). */
