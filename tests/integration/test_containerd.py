@@ -8,6 +8,8 @@ import subprocess
 import time
 
 import pytest
+
+from pty_util import on_pty
 from conftest import VESSEL, make_rootfs
 from oci_image import make_oci_archive
 
@@ -121,28 +123,7 @@ def test_ctr_task_exec(ctr, task):
 
 def ctr_on_pty(ctr, *args, timeout=60):
     """ctr -t wants a console of its own: run it on a pty, as from a shell."""
-    import pty
-    import select
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(["ctr", "-a", ctr.sock, "-n", NS] + list(args), stdin=slave,
-                            stdout=slave, stderr=slave, start_new_session=True)
-    os.close(slave)
-    out, end = b"", time.time() + timeout
-    while time.time() < end:
-        r, _, _ = select.select([master], [], [], 0.1)
-        if r:
-            try:
-                d = os.read(master, 4096)
-            except OSError:
-                break
-            if not d:
-                break
-            out += d
-        elif proc.poll() is not None:
-            break
-    rc = proc.wait(timeout=10)
-    os.close(master)
-    return out.decode(errors="replace").replace("\r", ""), rc
+    return on_pty(["ctr", "-a", ctr.sock, "-n", NS] + list(args), timeout=timeout)
 
 
 def test_ctr_task_exec_tty(ctr, task):

@@ -8,7 +8,9 @@ import shutil
 import subprocess
 
 import pytest
+
 from conftest import VESSEL, make_rootfs
+from pty_util import on_pty
 
 pytestmark = pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed")
 
@@ -89,36 +91,6 @@ def test_podman_exec_tty(running_pod):
     p = podman("exec", "-t", running_pod, "/bin/sh", "-c", "tty; [ -t 1 ] && echo is-a-tty")
     assert p.returncode == 0, p.stderr
     assert p.stdout.replace("\r", "").split() == ["/dev/pts/0", "is-a-tty"]
-
-
-def on_pty(argv, send=b"", timeout=60):
-    """Run argv on a pty of ours (as from a user's shell), type send once it
-    prints "ready"; returns its output and exit code."""
-    import pty
-    import select
-    import time
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
-    os.close(slave)
-    out, sent, end = b"", False, time.time() + timeout
-    while time.time() < end:
-        r, _, _ = select.select([master], [], [], 0.1)
-        if r:
-            try:
-                d = os.read(master, 4096)
-            except OSError:
-                break
-            if not d:
-                break
-            out += d
-        if send and not sent and b"ready" in out:
-            os.write(master, send)
-            sent = True
-        if proc.poll() is not None and not r:
-            break
-    rc = proc.wait(timeout=10)
-    os.close(master)
-    return out.decode(errors="replace").replace("\r", ""), rc
 
 
 def test_podman_run_t(rootfs):
