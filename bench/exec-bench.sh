@@ -46,21 +46,13 @@ PY
 start() { "$@" </dev/null >/dev/null 2>&1; }
 cmds=()
 names=()
-crun_ok() { start crun --root "$state/crun" run -d -b "$work/bundle" bench-crun; }
-if crun_ok; then
+# A failed `run -d` may leave its state behind: delete before each try.
+crun_ok() {
+	crun --root "$state/crun" delete -f bench-crun >/dev/null 2>&1 || true
+	start crun --root "$state/crun" run -d -b "$work/bundle" bench-crun
+}
+if crun_available crun_ok; then
 	cmds+=("crun --root $state/crun exec bench-crun /bin/true"); names+=(crun)
-elif [ "${VESSEL_BENCH_MOUNT_HUGETLB:-0}" = 1 ]; then
-	crun --root "$state/crun" delete -f bench-crun >/dev/null 2>&1 || true
-	hugetlb_to_v1
-	if crun_ok; then
-		cmds+=("crun --root $state/crun exec bench-crun /bin/true"); names+=(crun)
-	else
-		echo "NOTE: crun still refuses to run here; benchmarking without it"
-	fi
-else
-	crun --root "$state/crun" delete -f bench-crun >/dev/null 2>&1 || true
-	echo "NOTE: crun 1.8 refuses this hybrid cgroup layout; skipping it."
-	echo "      Set VESSEL_BENCH_MOUNT_HUGETLB=1 to mount hugetlb as v1 so crun runs (see header)."
 fi
 
 # vessel and runc after crun: a container in cgroup2 enables hugetlb there,
@@ -73,16 +65,4 @@ names=(vessel runc "${names[@]}")
 
 hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$work/result.json" "${cmds[@]}"
 
-/usr/bin/python3 - "$work/result.json" "${names[@]}" <<'PY'
-import json, sys
-res = json.load(open(sys.argv[1]))["results"]
-names = sys.argv[2:]
-med = {n: r["median"] * 1000 for n, r in zip(names, res)}
-print()
-print("runtime   median exec /bin/true (ms)")
-for n in names:
-    print(f"{n:8}  {med[n]:8.2f}")
-for peer in ("crun", "runc"):
-    if peer in med:
-        print(f"vessel/{peer} median ratio: {med['vessel'] / med[peer]:.2f}x")
-PY
+/usr/bin/python3 bench/ratios.py "$work/result.json" "exec /bin/true" "${names[@]}"

@@ -38,3 +38,18 @@ restore_hugetlb() {
 		echo "WARNING: hugetlb did not return to cgroup2 after unmounting its v1 hierarchy"
 	fi
 }
+
+# crun_available PROBE...: 0 when the probe (a crun command) works, moving
+# hugetlb to a v1 hierarchy first when crun needs it and the opt-in allows.
+crun_available() {
+	"$@" && return 0
+	if [ "${VESSEL_BENCH_MOUNT_HUGETLB:-0}" != 1 ]; then
+		echo "NOTE: crun 1.8 refuses this hybrid cgroup layout; skipping it."
+		echo "      Set VESSEL_BENCH_MOUNT_HUGETLB=1 to mount hugetlb as v1 so crun runs (see header)."
+		return 1
+	fi
+	hugetlb_to_v1
+	"$@" && return 0
+	echo "NOTE: crun still refuses to run here; benchmarking without it"
+	return 1
+}

@@ -48,32 +48,10 @@ cmds=("$VESSEL --root $state/vessel run -b $work/bundle bench-vessel"
 names=(vessel runc)
 
 crun_ok() { crun --root "$state/crun" run -b "$work/bundle" bench-crun-probe >/dev/null 2>&1; }
-if crun_ok; then
+if crun_available crun_ok; then
 	cmds+=("crun --root $state/crun run -b $work/bundle bench-crun"); names+=(crun)
-elif [ "${VESSEL_BENCH_MOUNT_HUGETLB:-0}" = 1 ]; then
-	hugetlb_to_v1
-	if crun_ok; then
-		cmds+=("crun --root $state/crun run -b $work/bundle bench-crun"); names+=(crun)
-	else
-		echo "NOTE: crun still refuses to run here; benchmarking without it"
-	fi
-else
-	echo "NOTE: crun 1.8 refuses this hybrid cgroup layout; skipping it."
-	echo "      Set VESSEL_BENCH_MOUNT_HUGETLB=1 to mount hugetlb as v1 so crun runs (see header)."
 fi
 
 hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$work/result.json" "${cmds[@]}"
 
-/usr/bin/python3 - "$work/result.json" "${names[@]}" <<'PY'
-import json, sys
-res = json.load(open(sys.argv[1]))["results"]
-names = sys.argv[2:]
-med = {n: r["median"] * 1000 for n, r in zip(names, res)}
-print()
-print("runtime   median run /bin/true (ms)")
-for n in names:
-    print(f"{n:8}  {med[n]:8.2f}")
-for peer in ("crun", "runc"):
-    if peer in med:
-        print(f"vessel/{peer} median ratio: {med['vessel'] / med[peer]:.2f}x")
-PY
+/usr/bin/python3 bench/ratios.py "$work/result.json" "run /bin/true" "${names[@]}"
