@@ -8,6 +8,7 @@
 #include "core/fs.h"
 #include "core/log.h"
 #include "core/sealed_exe.h"
+#include "microvm/select.h"
 #include "oci/version.h"
 
 static const vs_command commands[] = {
@@ -134,7 +135,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	vs_cli cli = { .rt = { .root = "/run/vessel" } };
+	vs_cli cli = { .rt = { .root = "/run/vessel", .vm_default = vs_invoked_as_vm(argv[0]) } };
 	char **orig_argv = argv;
 	const char *log_path = NULL;
 	vs_log_format fmt = VS_LOG_TEXT;

@@ -89,9 +89,10 @@ typedef struct vs_backend_ops {
 
 extern const vs_backend_ops vs_container_backend;
 
-/* Pick the backend for a config: the annotation "io.vessel.backend"
- * ("container" or "microvm") or the default, the container backend. */
-const vs_backend_ops *vs_backend_for_config(const vs_config *cfg, vs_err *err);
+/* Pick the backend for a config by the selection rules (microvm/select.h:
+ * the annotation "io.vessel.backend", Kubernetes sandboxes, and vm_default
+ * when vessel runs as vessel-vm). */
+const vs_backend_ops *vs_backend_for_config(const vs_config *cfg, bool vm_default, vs_err *err);
 const vs_backend_ops *vs_backend_by_name(const char *name, vs_err *err);
 
 /* One more backend, found by its name like the built-in ones: for tests
