@@ -46,12 +46,15 @@ static const vs_command commands[] = {
 	  "vessel events [--interval DURATION] [--stats] ID" },
 	{ "ps", cmd_ps, "list the processes of a container",
 	  "vessel ps [--format table|json] ID [ps options]" },
-	{ "vm", cmd_vm, "boot a KVM microVM from a kernel image and wait for it",
+	{ "vm", cmd_vm, "boot a KVM microVM from a kernel image; fetch and prepare guest kernels",
 	  "vessel vm run --kernel PATH [--initrd PATH] [--cmdline STR] [--cpus N] [--memory MiB]\n"
 	  "              [--disk PATH[,ro]] [--rng] [--console stdio|none|FILE]\n"
 	  "              [--net tap=NAME|fd=N[,mac=MAC]]\n"
 	  "exit status: 0 power-off, 80 reset, 81 crash, 82 KVM internal error, 83 stopped,\n"
-	  "             or the byte a guest wrote to the debug-exit port 0xf4" },
+	  "             or the byte a guest wrote to the debug-exit port 0xf4\n"
+	  "vessel vm fetch-kernel [--cache-dir DIR] [--deb FILE]\n"
+	  "vessel vm initramfs --agent PATH [--kernel-dir DIR] [--cache-dir DIR]\n"
+	  "                    [--initramfs-dir DIR | --output FILE]" },
 };
 
 const vs_command *cli_find_command(const char *name)
