@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "microvm/initramfs.h"
 #include "microvm/kernel.h"
+#include "microvm/vmm_seccomp.h"
 #include "vm/vm.h"
 
 static vs_vm *running_vm;
@@ -62,7 +63,8 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 		O_RNG,
 		O_CONSOLE,
 		O_NET,
-		O_VSOCK
+		O_VSOCK,
+		O_CONFINE
 	};
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
@@ -75,11 +77,13 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 		{ "net", required_argument, NULL, O_NET },
 		{ "vsock", required_argument, NULL, O_VSOCK },
 		{ "console", required_argument, NULL, O_CONSOLE },
+		{ "confine", no_argument, NULL, O_CONFINE },
 		{ 0 },
 	};
 	vs_vm_config cfg;
 	vs_vm_config_init(&cfg);
 	char *disk = NULL, *vsock = NULL;
+	bool confine = false;
 	uint64_t n;
 	int c;
 	optind = 1;
@@ -120,6 +124,9 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 		}
 		case O_RNG:
 			cfg.rng = true;
+			break;
+		case O_CONFINE: /* as the microvm backend's monitor: vmm_seccomp.h */
+			confine = true;
 			break;
 		case O_NET: /* parsed by the device (virtio/net.c) */
 			cfg.net = optarg;
@@ -163,7 +170,9 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 
 	vs_err err = { 0 };
 	vs_vm *vm;
-	if (vs_vm_create(&cfg, &vm, &err) < 0) {
+	if (vs_vm_create(&cfg, &vm, &err) < 0 || (confine && vs_vmm_confine(&err) < 0)) {
+		if (confine)
+			vs_vm_destroy(vm);
 		free(disk);
 		free(vsock);
 		return cli_fail(&err);
