@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "microvm/annotations.h"
 #include "microvm/backend.h"
 #include "microvm/select.h"
 
@@ -29,5 +30,9 @@ const vs_backend_ops *vs_backend_for_config(const vs_config *cfg, bool vm_defaul
 	const char *name;
 	if (vs_backend_select(cfg->annotations, vm_default, &name, err) < 0)
 		return NULL;
-	return vs_backend_by_name(name, err);
+	const vs_backend_ops *ops = vs_backend_by_name(name, err);
+	/* The defaults always exist: an unknown name is the annotation's. */
+	if (!ops)
+		vs_err_wrap(err, "annotation %s", VS_ANN_BACKEND);
+	return ops;
 }

@@ -25,11 +25,6 @@ int vs_backend_select(json_object *annotations, bool vm_default, const char **ba
 	if (vs_annotation_get(annotations, VS_ANN_BACKEND, &v, err) < 0 ||
 	    is_sandbox(annotations, &sandbox, err) < 0)
 		return -1;
-	if (v && strcmp(v, "container") && strcmp(v, "microvm"))
-		return vs_fail(
-			err, 0,
-			"annotation %s: unknown backend \"%s\" (expected container or microvm)",
-			VS_ANN_BACKEND, v);
 	/* The pause container holds the pod's namespaces for every other
 	 * container of the pod: it must share them, not own them in a VM. Pod
 	 * annotations reach it too (containerd's pod_annotations), so even an

@@ -13,7 +13,8 @@
 /* *backend: "container" or "microvm", from the config's annotations and
  * whether vessel runs as vessel-vm (vm_default). In order:
  *   1. a Kubernetes sandbox (pause) container is a container, always;
- *   2. io.vessel.backend, when given, decides (an unknown value fails);
+ *   2. io.vessel.backend, when given, decides: its value as it is (the
+ *      backend registry, lifecycle/backend.c, refuses names it lacks);
  *   3. vm_default: microvm; else container. */
 int vs_backend_select(json_object *annotations, bool vm_default, const char **backend, vs_err *err);
 
