@@ -52,11 +52,21 @@ static int run(char *const argv[], const char *cwd, char *out, size_t len, vs_er
 		_exit(127);
 	}
 	close(p[1]);
+	/* Drained to EOF even past len, so the child never blocks on us. */
 	size_t n = 0;
-	for (ssize_t r;
-	     (r = read(p[0], out ? out + n : (char[64]){ 0 }, out ? len - 1 - n : 64)) > 0;)
-		if (out)
-			n += (size_t)r;
+	char buf[4096];
+	for (ssize_t r; (r = read(p[0], buf, sizeof(buf))) != 0;) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (out && n + 1 < len) {
+			size_t take = (size_t)r < len - 1 - n ? (size_t)r : len - 1 - n;
+			memcpy(out + n, buf, take);
+			n += take;
+		}
+	}
 	close(p[0]);
 	if (out)
 		out[n] = '\0';
