@@ -3,9 +3,11 @@ dropped and the monitor's seccomp filter, as the microvm backend applies
 them once the VM is built) still runs VMs: several vCPUs (threads made
 after the filter), virtio-blk, virtio-rng and the hybrid vsock."""
 import os
+import signal
 import socket
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -30,6 +32,42 @@ def test_smp_confined(cpus):
     assert p.returncode == 0, p.stderr
     n = 20000 * cpus
     assert lines_with(p.stdout, "SMP") == [f"started={cpus - 1} of {cpus - 1} counter={n} expected={n}"]
+
+
+@pytest.mark.parametrize("action,status,message", [
+    ("poweroff", 0, None),
+    ("kbd", 80, None),
+    ("triple", 81, "triple fault"),   # KVM_GET_REGS/SREGS for the report
+    ("exit:42", 42, None),
+    ("fetch", 82, "rip 0xd0100000"),
+])
+def test_exit_paths_confined(action, status, message):
+    p = run("--kernel", guest("power.bzImage"), "--cmdline", f"action={action}")
+    assert p.returncode == status, p.stderr
+    assert lines_with(p.stdout, "ACTION") == [action]
+    if message:
+        assert message in p.stderr
+
+
+def test_sigterm_stops_confined_vm(tmp_path):
+    """SIGTERM -> vs_vm_stop -> signals that kick the vCPUs out of KVM_RUN."""
+    out = tmp_path / "out"
+    with open(out, "w") as f:
+        proc = subprocess.Popen([VESSEL, "vm", "run", "--confine", "--kernel",
+                                 guest("power.bzImage"), "--cmdline", "action=hang"],
+                                stdout=f, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                env=ENV)
+    try:
+        deadline = time.time() + 30
+        while "HANGING" not in out.read_text() and time.time() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 83, err
 
 
 def test_blk_and_rng_confined(tmp_path):

@@ -11,7 +11,11 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <linux/if_tun.h>
+#include <linux/kvm.h>
 #include <sys/capability.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -88,6 +92,25 @@ static int open_file(void)
 	return open("/etc/hostname", O_RDONLY) < 0 ? 1 : 5;
 }
 
+static int null_fd = -1; /* opened before the filter, as the monitor's fds are */
+
+static int ioctl_create_vm(void)
+{
+	return ioctl(null_fd, KVM_CREATE_VM, 0) < 0 ? 1 : 6;
+}
+
+static int ioctl_tun(void)
+{
+	return ioctl(null_fd, TUNSETIFF, NULL) < 0 ? 1 : 7;
+}
+
+/* A request the filter allows, on a fd that does not take it: ENOTTY. */
+static int ioctl_allowed(void)
+{
+	struct termios t;
+	return ioctl(null_fd, TCGETS, &t) < 0 && errno == ENOTTY ? 0 : 8;
+}
+
 static void *thread_fn(void *arg)
 {
 	uint64_t one = 1;
@@ -143,12 +166,15 @@ static void test_forbidden_calls_kill(void **state)
 	expect_killed(run_program);
 	expect_killed(do_fork);
 	expect_killed(open_file);
+	expect_killed(ioctl_create_vm);
+	expect_killed(ioctl_tun);
 }
 
 static void test_monitor_work_allowed(void **state)
 {
 	(void)state;
 	expect_exit(monitor_work, 0, true);
+	expect_exit(ioctl_allowed, 0, true);
 }
 
 static void test_capabilities_dropped(void **state)
@@ -159,6 +185,8 @@ static void test_capabilities_dropped(void **state)
 
 int main(void)
 {
+	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	assert_true(null_fd >= 0);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_forbidden_calls_kill),
 		cmocka_unit_test(test_monitor_work_allowed),

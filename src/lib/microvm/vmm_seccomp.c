@@ -6,7 +6,9 @@
 #include <stddef.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <linux/kvm.h>
 #include <sys/socket.h>
+#include <sys/ioctl.h>
 
 /* What the monitor calls once vs_vm_create has returned: vm/vm.c's run
  * loop (vCPU threads in KVM_RUN, the I/O thread on epoll and eventfds),
@@ -31,7 +33,7 @@ static const int allowed[] = {
 	SCMP_SYS(fcntl),
 	SCMP_SYS(fstat),
 	SCMP_SYS(newfstatat),
-	SCMP_SYS(ioctl),
+
 	SCMP_SYS(epoll_wait),
 	SCMP_SYS(epoll_pwait),
 	SCMP_SYS(epoll_ctl),
@@ -77,6 +79,16 @@ static const int allowed[] = {
 	SCMP_SYS(restart_syscall),
 };
 
+/* The ioctls vm/ makes once the VM is built: running vCPUs, interrupts,
+ * wiring a virtio device's irqfd and ioeventfd when the guest's driver
+ * activates it, registers for a crash report; and the console's termios.
+ * Everything that builds a VM (KVM_CREATE_*, memory slots, CPUID, TUNSET*)
+ * is done by then. */
+static const unsigned long allowed_ioctls[] = {
+	KVM_RUN, KVM_IRQ_LINE, KVM_IRQFD, KVM_IOEVENTFD, KVM_GET_REGS, KVM_GET_SREGS,
+	TCGETS,	 TCSETS,       TCSETSW,	  TCSETSF,	 TIOCGWINSZ,
+};
+
 int vs_vmm_drop_capabilities(vs_err *err)
 {
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
@@ -118,6 +130,10 @@ int vs_vmm_seccomp_apply(vs_err *err)
 				      SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	/* The kernel takes ioctl's request as 32 bits: compare those only. */
+	for (size_t i = 0; rc == 0 && i < sizeof(allowed_ioctls) / sizeof(allowed_ioctls[0]); i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, allowed_ioctls[i]));
 	/* Thread names (pthread_setname_np on itself), nothing else of prctl. */
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
