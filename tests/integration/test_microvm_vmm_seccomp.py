@@ -169,3 +169,12 @@ def test_vsock_confined(tmp_path):
 def test_confine_without_guest_fails_cleanly(tmp_path):
     p = run("--kernel", tmp_path / "none")
     assert p.returncode != 0 and "none" in p.stderr
+
+
+@pytest.mark.parametrize("mode", ["persistent", "fd"])
+def test_net_confined(tmp_path, mode, monkeypatch):
+    """virtio-net both ways on a tap (set up before the filter, as the
+    backend's tap and tc redirect are)."""
+    from test_vm_net import check_traffic, run_in_netns
+    monkeypatch.setenv("ASAN_OPTIONS", "detect_leaks=0")  # run_in_netns passes our env on
+    check_traffic(run_in_netns(tmp_path, mode, "--confine"))
