@@ -1,0 +1,204 @@
+/* virtiofsd launcher; see virtiofsd.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "vm/vhost_user/virtiofsd.h"
+
+/* A listening socket with our own connection queued on it; nothing left
+ * in the file system. */
+static int socket_pair(int *listen_fd, int *conn, vs_err *err)
+{
+	const char *tmp = getenv("TMPDIR");
+	char dir[PATH_MAX];
+	if (snprintf(dir, sizeof(dir), "%s/vessel-vfs-XXXXXX", tmp && *tmp ? tmp : "/tmp") >=
+	    (int)sizeof(dir))
+		return vs_fail(err, ENAMETOOLONG, "virtiofsd socket directory");
+	if (!mkdtemp(dir))
+		return vs_fail_errno(err, "virtiofsd socket directory %s", dir);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/s", dir);
+	int l = -1, c = -1, rc = -1;
+	if (n < 0 || n >= (int)sizeof(sa.sun_path)) {
+		vs_fail(err, ENAMETOOLONG, "virtiofsd socket in %s", dir);
+		goto out;
+	}
+	l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l < 0 || c < 0) {
+		vs_fail_errno(err, "virtiofsd: socket");
+		goto out;
+	}
+	if (bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(l, 1) < 0) {
+		vs_fail_errno(err, "virtiofsd: listen on %s", sa.sun_path);
+		goto out;
+	}
+	if (connect(c, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		vs_fail_errno(err, "virtiofsd: connect to %s", sa.sun_path);
+		goto out;
+	}
+	*listen_fd = l;
+	*conn = c;
+	l = c = -1;
+	rc = 0;
+out:
+	unlink(sa.sun_path);
+	rmdir(dir);
+	if (l >= 0)
+		close(l);
+	if (c >= 0)
+		close(c);
+	return rc;
+}
+
+/* In the child: report errno e and what failed through the pipe, exit. */
+__attribute__((noreturn)) static void child_fail(int pipe_fd, const char *what)
+{
+	int e = errno;
+	char msg[256];
+	int n = snprintf(msg, sizeof(msg), "%s: %s", what, strerror(e));
+	if (n > 0 && write(pipe_fd, msg, (size_t)n) < 0) {
+		/* nothing more to do */
+	}
+	_exit(127);
+}
+
+__attribute__((noreturn)) static void child(pid_t parent, int pipe_fd, int listen_fd,
+					    const char *bin, const char *dir, bool readonly)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		child_fail(pipe_fd, "prctl(PR_SET_PDEATHSIG)");
+	if (getppid() != parent)
+		_exit(127); /* vessel died before the death signal was set */
+	sigset_t all;
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	if (readonly) {
+		if (unshare(CLONE_NEWNS) < 0)
+			child_fail(pipe_fd, "unshare(CLONE_NEWNS)");
+		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+			child_fail(pipe_fd, "making mounts private");
+		if (mount(dir, dir, NULL, MS_BIND | MS_REC, NULL) < 0)
+			child_fail(pipe_fd, "bind-mounting the shared directory");
+		if (mount(NULL, dir, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+			child_fail(pipe_fd, "remounting the shared directory read-only");
+	}
+	int fd = dup(listen_fd); /* without CLOEXEC */
+	if (fd < 0)
+		child_fail(pipe_fd, "dup");
+	char fdarg[32], src[PATH_MAX + 16];
+	snprintf(fdarg, sizeof(fdarg), "--fd=%d", fd);
+	snprintf(src, sizeof(src), "source=%s", dir);
+	char *argv[] = { (char *)bin, fdarg, "-o", src, "-o", "log_level=warn", NULL };
+	execv(bin, argv);
+	child_fail(pipe_fd, "exec");
+}
+
+int vs_virtiofsd_start(vs_virtiofsd *v, const char *bin, const char *dir, bool readonly, int *conn,
+		       vs_err *err)
+{
+	v->pid = 0;
+	*conn = -1;
+	if (!bin)
+		bin = VS_VIRTIOFSD_PATH;
+	if (access(bin, X_OK) < 0)
+		return vs_fail_errno(err, "--fs: virtiofsd %s (Debian: qemu-system-common)", bin);
+	struct stat st;
+	if (stat(dir, &st) < 0)
+		return vs_fail_errno(err, "--fs: shared directory %s", dir);
+	if (!S_ISDIR(st.st_mode))
+		return vs_fail(err, ENOTDIR, "--fs: shared directory %s", dir);
+	char real[PATH_MAX];
+	if (!realpath(dir, real))
+		return vs_fail_errno(err, "--fs: shared directory %s", dir);
+	int lfd = -1, p[2];
+	if (socket_pair(&lfd, conn, err) < 0)
+		return -1;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		vs_fail_errno(err, "virtiofsd: pipe");
+		goto fail;
+	}
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		vs_fail_errno(err, "virtiofsd: fork");
+		close(p[0]);
+		close(p[1]);
+		goto fail;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		child(parent, p[1], lfd, bin, real, readonly);
+	}
+	close(p[1]);
+	close(lfd);
+	lfd = -1;
+	v->pid = pid;
+	/* The pipe closes on exec; a message means the child failed first. */
+	char msg[256];
+	ssize_t n;
+	do
+		n = read(p[0], msg, sizeof(msg) - 1);
+	while (n < 0 && errno == EINTR);
+	close(p[0]);
+	if (n > 0) {
+		msg[n] = '\0';
+		vs_fail(err, 0, "--fs: starting %s: %s", bin, msg);
+		goto fail;
+	}
+	vs_debug("virtiofsd: pid %d sharing %s%s", (int)pid, real, readonly ? " read-only" : "");
+	return 0;
+fail:
+	if (lfd >= 0)
+		close(lfd);
+	close(*conn);
+	*conn = -1;
+	vs_virtiofsd_stop(v);
+	return -1;
+}
+
+/* Reap pid within ms milliseconds; true when it is gone. */
+static bool reap(pid_t pid, int ms, int *status)
+{
+	for (int i = 0; i <= ms; i += 10) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+		if (r == pid || (r < 0 && errno == ECHILD))
+			return true;
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+void vs_virtiofsd_stop(vs_virtiofsd *v)
+{
+	if (v->pid <= 0)
+		return;
+	int status = 0;
+	if (!reap(v->pid, 2000, &status)) {
+		kill(v->pid, SIGTERM);
+		if (!reap(v->pid, 1000, &status)) {
+			kill(v->pid, SIGKILL);
+			waitpid(v->pid, &status, 0);
+		}
+	}
+	if (WIFSIGNALED(status))
+		vs_debug("virtiofsd %d: killed by signal %d", (int)v->pid, WTERMSIG(status));
+	else
+		vs_debug("virtiofsd %d: exited with status %d", (int)v->pid, WEXITSTATUS(status));
+	v->pid = 0;
+}
