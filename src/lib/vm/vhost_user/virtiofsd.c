@@ -184,6 +184,29 @@ static bool reap(pid_t pid, int ms, int *status)
 	return false;
 }
 
+static void describe(int status, char *buf, size_t len)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
+}
+
+void vs_virtiofsd_reap_now(vs_virtiofsd *v, char *buf, size_t len)
+{
+	int status = 0;
+	if (v->pid <= 0) {
+		snprintf(buf, len, "not started by vessel");
+		return;
+	}
+	if (!reap(v->pid, 500, &status)) {
+		snprintf(buf, len, "still running");
+		return;
+	}
+	describe(status, buf, len);
+	v->pid = 0;
+}
+
 void vs_virtiofsd_stop(vs_virtiofsd *v)
 {
 	if (v->pid <= 0)
@@ -196,9 +219,8 @@ void vs_virtiofsd_stop(vs_virtiofsd *v)
 			waitpid(v->pid, &status, 0);
 		}
 	}
-	if (WIFSIGNALED(status))
-		vs_debug("virtiofsd %d: killed by signal %d", (int)v->pid, WTERMSIG(status));
-	else
-		vs_debug("virtiofsd %d: exited with status %d", (int)v->pid, WEXITSTATUS(status));
+	char how[64];
+	describe(status, how, sizeof(how));
+	vs_debug("virtiofsd %d: %s", (int)v->pid, how);
 	v->pid = 0;
 }

@@ -17,6 +17,7 @@
 #define VESSEL_VM_VHOST_USER_VIRTIOFSD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "core/error.h"
@@ -32,6 +33,10 @@ typedef struct vs_virtiofsd {
  * death signal follows the thread that forked). */
 int vs_virtiofsd_start(vs_virtiofsd *v, const char *bin, const char *dir, bool readonly, int *conn,
 		       vs_err *err);
+/* The connection broke: if virtiofsd exits within half a second, reap it
+ * and say how it ended into buf ("exited with status 1"); else say it is
+ * still running. */
+void vs_virtiofsd_reap_now(vs_virtiofsd *v, char *buf, size_t len);
 /* After the connection is closed (virtiofsd then exits on its own): wait a
  * moment, then SIGTERM, then SIGKILL, and reap it. */
 void vs_virtiofsd_stop(vs_virtiofsd *v);

@@ -51,12 +51,18 @@ static void backend_failed(fs_dev *s, const char *why)
 		return;
 	s->dead = true;
 	d->status |= VIRTIO_STATUS_FAILED;
-	vs_error("virtio-fs: %s: %s", s->what, why);
-	if (d->ctx) {
-		char msg[VS_ERR_MSG_MAX + 64];
+	char msg[VS_ERR_MSG_MAX + 128];
+	if (s->daemon.pid > 0) {
+		char how[64];
+		vs_virtiofsd_reap_now(&s->daemon, how, sizeof(how));
+		snprintf(msg, sizeof(msg), "virtio-fs: %s: %s (virtiofsd %s)", s->what, why, how);
+	} else {
 		snprintf(msg, sizeof(msg), "virtio-fs: %s: %s", s->what, why);
-		d->ctx->end(d->ctx->host, VS_VM_EXIT_DEVICE, 0, msg);
 	}
+	if (d->ctx)
+		d->ctx->end(d->ctx->host, VS_VM_EXIT_DEVICE, 0, msg);
+	else
+		vs_error("%s", msg);
 }
 
 static int start_queue(fs_dev *s, unsigned q, vs_err *err)
@@ -180,7 +186,7 @@ static int backend_io(void *arg, int fd)
 	if (n > 0)
 		backend_failed(s, "sent a message vessel did not ask for");
 	else
-		backend_failed(s, "closed the vhost-user connection (the backend exited?)");
+		backend_failed(s, "the backend closed the vhost-user connection");
 out:
 	pthread_mutex_unlock(&d->lock);
 	return rc;
