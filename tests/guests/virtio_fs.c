@@ -179,6 +179,8 @@ static int start(uintptr_t base)
 	int e = fuse(FUSE_INIT, 0, &ii, 16, NULL, 0, sizeof(struct fuse_init_out));
 	struct fuse_init_out *io = reply();
 	print("INIT err=%d major=%u minor=%u\n", e, io->major, io->minor);
+	/* The backend cannot set InterruptStatus: it must read "used buffer". */
+	print("ISR %x\n", vreg(&dev, VREG_INT_STATUS));
 	return e ? -1 : 0;
 }
 
