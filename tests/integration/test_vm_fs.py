@@ -291,3 +291,36 @@ def test_fs_bad_options(opts, msg):
     p = vm_run("--kernel", guest("virtio_fs.bzImage"), *opts)
     assert p.returncode != 0
     assert msg in p.stderr
+
+
+def stalling_daemon(tmp_path):
+    """A "virtiofsd" that never reads its socket: no EOF tells it that
+    vessel went away, only its death signal can."""
+    fake = tmp_path / "stalling-virtiofsd"
+    fake.write_text('#!/bin/sh\nexec /usr/bin/python3 -c "import time; time.sleep(600)" "$@"\n')
+    fake.chmod(0o755)
+    return fake
+
+
+def test_fs_daemon_dies_with_sigkilled_vessel(tmp_path):
+    d = share(tmp_path)
+    proc = subprocess.Popen([VESSEL, "vm", "run", "--kernel", guest("virtio_fs.bzImage"),
+                             "--fs", f"myfs={d}", "--virtiofsd", str(stalling_daemon(tmp_path))],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not daemons_for(d) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert daemons_for(d), "the fake daemon never started"
+    proc.kill()  # while vessel waits for the GET_FEATURES reply
+    proc.wait()
+    assert wait_gone(d) == []
+
+
+def test_fs_stalling_daemon_is_stopped(tmp_path):
+    d = share(tmp_path)
+    p = vm_run("--kernel", guest("virtio_fs.bzImage"), "--fs", f"myfs={d}",
+               "--virtiofsd", str(stalling_daemon(tmp_path)))
+    assert p.returncode == 1
+    assert "vhost-user GET_FEATURES: no answer from the backend in 5000 ms" in p.stderr
+    assert daemons_for(d) == []  # SIGTERM, reaped
