@@ -4,7 +4,8 @@
  * + RELEASE of from-guest.txt (the host checks it), OPENDIR + READDIR.
  * Command line: "ro" expects the share to be read-only (CREATE and an open
  * for writing must fail); "loop" repeats GETATTR forever (the test kills
- * virtiofsd meanwhile); "hostile" breaks the transport first. */
+ * virtiofsd meanwhile); "hostile" breaks the transport first, and at the
+ * end sends requests with lying lengths and a descriptor outside RAM. */
 #include <linux/fuse.h>
 
 #include "virtio.h"
@@ -151,7 +152,8 @@ static void list_root(void)
 		return;
 	struct fuse_read_in ri = { .fh = fh, .offset = 0, .size = 4096 };
 	e = fuse(FUSE_READDIR, FUSE_ROOT_ID, &ri, sizeof(ri), NULL, 0, 4096);
-	uint32_t len = e ? 0 : ((struct fuse_out_header *)out)->len - sizeof(struct fuse_out_header);
+	uint32_t len =
+		e ? 0 : ((struct fuse_out_header *)out)->len - sizeof(struct fuse_out_header);
 	print("READDIR err=%d\n", e);
 	uint8_t *p = reply();
 	for (uint32_t off = 0; off + sizeof(struct fuse_dirent) <= len;) {
@@ -175,7 +177,9 @@ static int start(uintptr_t base)
 	virtio_queue(&dev, 0, 8, hiring);
 	virtio_queue(&dev, 1, 8, reqring);
 	virtio_driver_ok(&dev);
-	struct fuse_init_in ii = { .major = FUSE_KERNEL_VERSION, .minor = 31, .max_readahead = 4096 };
+	struct fuse_init_in ii = { .major = FUSE_KERNEL_VERSION,
+				   .minor = 31,
+				   .max_readahead = 4096 };
 	int e = fuse(FUSE_INIT, 0, &ii, 16, NULL, 0, sizeof(struct fuse_init_out));
 	struct fuse_init_out *io = reply();
 	print("INIT err=%d major=%u minor=%u\n", e, io->major, io->minor);
@@ -218,6 +222,39 @@ static void hostile(uintptr_t base)
 	print("HOSTILE early_kick status=%x\n", vreg(&dev, VREG_STATUS));
 }
 
+/* FUSE requests whose lengths lie: the header claims more bytes than the
+ * chain carries, and a reply buffer too small for the reply. virtiofsd
+ * must answer with an error, not read or write beyond the buffers. */
+static void lying_lengths(void)
+{
+	struct fuse_in_header *h = (struct fuse_in_header *)in;
+	struct fuse_getattr_in gi = { 0 };
+	memset(h, 0, sizeof(*h));
+	h->len = 4096; /* the chain has 56 bytes */
+	h->opcode = FUSE_GETATTR;
+	h->unique = ++unique;
+	h->nodeid = FUSE_ROOT_ID;
+	memcpy(in + sizeof(*h), &gi, sizeof(gi));
+	memset(out, 0, 64);
+	struct vbuf b[2] = { { in, sizeof(*h) + sizeof(gi), 0 }, { out, 4096, 1 } };
+	long n = virtio_xfer(&dev, 1, b, 2);
+	struct fuse_out_header *o = (struct fuse_out_header *)out;
+	print("HOSTILE lying_len used=%d err=%d\n", (int)n, n >= 16 ? o->error : 1);
+	/* GETATTR whose reply (16 + 104 bytes) cannot fit in 24: virtiofsd
+	 * drops it (no used element), so wait only a little. */
+	b[0].len = sizeof(*h) + sizeof(gi);
+	h->len = b[0].len;
+	h->unique = ++unique;
+	b[1].len = 24;
+	memset(out, 0xaa, 256);
+	virtio_post(&dev, 1, b, 2);
+	n = virtio_wait(&dev, 1, 20000);
+	int intact = 1;
+	for (int i = 24; i < 256; i++)
+		intact &= out[i] == 0xaa;
+	print("HOSTILE short_reply used=%d intact=%d\n", (int)n, intact);
+}
+
 /* After a working session: a descriptor outside guest RAM goes to the
  * backend, which must refuse it (virtiofsd gives up on the device). */
 static void bad_descriptor(void)
@@ -257,8 +294,10 @@ void guest_main(const uint8_t *bp)
 		write_existing();
 	write_file();
 	list_root();
-	if (cmdline_arg(cmdline, "hostile"))
+	if (cmdline_arg(cmdline, "hostile")) {
+		lying_lengths();
 		bad_descriptor();
+	}
 	print("DONE\n");
 	poweroff();
 }

@@ -118,14 +118,18 @@ def test_fs_readonly_refuses_writes(tmp_path):
 
 def test_fs_hostile_driver(tmp_path):
     """The VMM's checks set NEEDS_RESET and the device works after reset;
-    a descriptor outside guest RAM goes to virtiofsd, which gives up on the
-    device: the VM then ends with a message, it does not hang."""
+    lying FUSE lengths are virtiofsd's to refuse; a descriptor outside guest
+    RAM goes to virtiofsd, which gives up on the device: the VM then ends
+    with a message, it does not hang."""
     d = share(tmp_path)
     p = run_fs(tmp_path, d, cmdline="hostile")
     out = p.stdout
     assert lines_with(out, "HOSTILE") == [
         "size6 needs_reset=1", "ring_outside needs_reset=1", "move_live needs_reset=1",
-        "bad_feature refused=1", "early_kick status=b"]
+        "bad_feature refused=1", "early_kick status=b",
+        # Lying lengths reach virtiofsd, which answers from what the chain
+        # really holds and never writes past a too-small reply buffer.
+        "lying_len used=120 err=0", "short_reply used=0 intact=1"]
     assert lines_with(out, "READ") == [f"err=0 len={len(HELLO)} fnv={fnv1a(HELLO):x}"]
     assert lines_with(out, "CREATE") == ["err=0"]
     assert "DONE" not in out
