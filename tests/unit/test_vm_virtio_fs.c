@@ -4,9 +4,9 @@
  * config space, the InterruptStatus rule, what DRIVER_OK hands the backend
  * (features, memory table with the memfd, rings in vessel's address space,
  * kick and call eventfds), a kick without ioeventfd reaching the backend's
- * kick fd, the backend's call raising the interrupt, GET_VRING_BASE on
- * reset, and the backend failing: hanging up, talking unasked, refusing a
- * request, lacking VERSION_1. */
+ * kick fd, the backend's call raising the interrupt, GET_VRING_BASE when
+ * the driver stops a queue and on reset, and the backend failing: hanging up, talking unasked,
+ * refusing a request, lacking VERSION_1. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -219,6 +219,10 @@ static void test_queues_go_to_the_backend(void **state)
 		{ VS_VHU_SET_MEM_TABLE, 0, 0, { 0 }, 0, 1, 0 },
 		RING_STEPS, /* queue 0: steps 6..11 */
 		RING_STEPS, /* queue 1: steps 12..17 */
+		/* step 18: the driver stops queue 1; 19..24 re-enables it */
+		{ VS_VHU_GET_VRING_BASE, 0, (5ULL << 32) | 1, { 0 }, 0, 0, 0 },
+		RING_STEPS,
+		/* 25, 26: reset */
 		{ VS_VHU_GET_VRING_BASE, 0, 0, { 0 }, 0, 0, 0 },
 		{ VS_VHU_GET_VRING_BASE, 0, (3ULL << 32) | 1, { 0 }, 0, 0, 0 },
 	};
@@ -274,6 +278,11 @@ static void test_queues_go_to_the_backend(void **state)
 	/* And the socket, readable with nothing unasked in it, is quiet. */
 	assert_int_equal(f->io[1].fn(f->io[1].arg, f->io[1].fd), 0);
 	assert_int_equal(f->ended, 0);
+	/* Queue 1 disabled and enabled again: stopped, then handed over anew. */
+	set(f, 0x030, 1);
+	set(f, 0x044, 0);
+	set(f, 0x044, 1);
+	assert_int_equal(f->ended, 0);
 	/* Reset: each started ring is stopped with GET_VRING_BASE. */
 	set(f, REG_STATUS, 0);
 	assert_int_equal(f->ended, 0);
@@ -285,8 +294,10 @@ static void test_queues_go_to_the_backend(void **state)
 	if (f->b.error[0])
 		fail_msg("backend: %s", f->b.error);
 	assert_int_equal(f->b.done, (int)(sizeof(steps) / sizeof(steps[0])));
-	assert_int_equal(rd32(f->b.payload[18]), 0);
-	assert_int_equal(rd32(f->b.payload[19]), 1);
+	assert_int_equal(rd32(f->b.payload[18]), 1);
+	assert_int_equal(rd32(f->b.payload[21] + 0), 1); /* SET_VRING_ADDR ring 1 */
+	assert_int_equal(rd32(f->b.payload[25]), 0);
+	assert_int_equal(rd32(f->b.payload[26]), 1);
 }
 
 static void expect_end(fixture *f, const char *msg)

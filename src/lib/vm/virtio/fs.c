@@ -108,6 +108,24 @@ fail:
 	backend_failed(s, err.msg);
 }
 
+/* The driver disabled a ring the backend runs (GET_VRING_BASE stops it)
+ * or enabled one after DRIVER_OK (handed over like the others). */
+static void fs_queue_ready(vs_virtio_dev *d, unsigned q, bool ready)
+{
+	fs_dev *s = d->priv;
+	vs_err err = { 0 };
+	if (s->dead || !(d->status & VIRTIO_STATUS_DRIVER_OK))
+		return;
+	if (!ready && s->started[q]) {
+		s->started[q] = false;
+		if (vs_vhu_stop_vring(&s->vhu, q, NULL, &err) < 0)
+			backend_failed(s, err.msg);
+	} else if (ready && !s->started[q] && vs_virtio_live(d)) {
+		if (start_queue(s, q, &err) < 0)
+			backend_failed(s, err.msg);
+	}
+}
+
 /* Device reset: the backend stops every ring it runs (GET_VRING_BASE). */
 static void fs_reset(vs_virtio_dev *d)
 {
@@ -166,6 +184,7 @@ static const vs_virtio_ops fs_ops = {
 	.reset = fs_reset,
 	.destroy = fs_destroy,
 	.driver_ok = fs_driver_ok,
+	.queue_ready = fs_queue_ready,
 	.vhost = true,
 };
 

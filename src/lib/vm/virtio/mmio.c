@@ -245,7 +245,10 @@ void vs_virtio_mmio_write(void *dev, uint64_t off, const void *data, unsigned le
 		if (!q)
 			break;
 		if (!v) {
+			bool was = q->ready;
 			q->ready = false;
+			if (was && d->ops->queue_ready)
+				d->ops->queue_ready(d, d->queue_sel, false);
 			break;
 		}
 		if (q->ready)
@@ -256,6 +259,8 @@ void vs_virtio_mmio_write(void *dev, uint64_t off, const void *data, unsigned le
 			break;
 		}
 		q->ready = true;
+		if (d->ops->queue_ready)
+			d->ops->queue_ready(d, d->queue_sel, true);
 		break;
 	case REG_QUEUE_NOTIFY:
 		if (v < d->ops->nqueues && d->vq[v].ready && vs_virtio_live(d))

@@ -35,6 +35,9 @@ typedef struct vs_virtio_ops {
 	void (*destroy)(vs_virtio_dev *d);
 	/* Called (lock held) when the driver sets DRIVER_OK. */
 	void (*driver_ok)(vs_virtio_dev *d);
+	/* Called (lock held) when the driver enables a queue (checked) or
+	 * disables a ready one. */
+	void (*queue_ready)(vs_virtio_dev *d, unsigned queue, bool ready);
 	/* The queues are served by another process (vhost-user): ioeventfds
 	 * are created but not watched here (the device hands them to the
 	 * backend), and InterruptStatus reads "used buffer" while the device
