@@ -283,6 +283,16 @@ def test_fs_missing_directory(tmp_path):
     assert f"shared directory {tmp_path}/none" in p.stderr
 
 
+def test_fs_directory_with_a_comma(tmp_path):
+    """virtiofsd would read `-o source=/a,b` as source=/a plus option b."""
+    d = tmp_path / "a,b"
+    d.mkdir()
+    p = vm_run("--kernel", guest("virtio_fs.bzImage"), "--fs", f"myfs={d}")
+    assert p.returncode == 1
+    assert f"shared directory {d}: a comma in the path" in p.stderr
+    assert daemons_for(d) == []
+
+
 @pytest.mark.parametrize("opts,msg", [
     (["--fs", "nodir"], "--fs: TAG=DIR[,ro]"),
     (["--fs", "=/tmp"], "--fs: TAG=DIR[,ro]"),

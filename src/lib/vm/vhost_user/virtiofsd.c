@@ -125,6 +125,12 @@ int vs_virtiofsd_start(vs_virtiofsd *v, const char *bin, const char *dir, bool r
 	char real[PATH_MAX];
 	if (!realpath(dir, real))
 		return vs_fail_errno(err, "--fs: shared directory %s", dir);
+	/* virtiofsd splits -o arguments at commas. */
+	if (strchr(real, ','))
+		return vs_fail(err, EINVAL,
+			       "--fs: shared directory %s: a comma in the path cannot be passed to "
+			       "virtiofsd",
+			       real);
 	int lfd = -1, p[2];
 	if (socket_pair(&lfd, conn, err) < 0)
 		return -1;
