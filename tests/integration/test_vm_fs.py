@@ -283,13 +283,16 @@ def test_fs_missing_directory(tmp_path):
     assert f"shared directory {tmp_path}/none" in p.stderr
 
 
-def test_fs_directory_with_a_comma(tmp_path):
-    """virtiofsd would read `-o source=/a,b` as source=/a plus option b."""
-    d = tmp_path / "a,b"
+@pytest.mark.parametrize("name", ["a,b", "a\\b"])
+def test_fs_directory_virtiofsd_would_misread(tmp_path, name):
+    """virtiofsd would read `-o source=/x/a,b` as source=/x/a plus option b,
+    and a backslash as an escape."""
+    (tmp_path / "a").mkdir()
+    d = tmp_path / name
     d.mkdir()
     p = vm_run("--kernel", guest("virtio_fs.bzImage"), "--fs", f"myfs={d}")
     assert p.returncode == 1
-    assert f"shared directory {d}: a comma in the path" in p.stderr
+    assert f"shared directory {d}: a comma or backslash in the path" in p.stderr
     assert daemons_for(d) == []
 
 

@@ -125,11 +125,12 @@ int vs_virtiofsd_start(vs_virtiofsd *v, const char *bin, const char *dir, bool r
 	char real[PATH_MAX];
 	if (!realpath(dir, real))
 		return vs_fail_errno(err, "--fs: shared directory %s", dir);
-	/* virtiofsd splits -o arguments at commas. */
-	if (strchr(real, ','))
+	/* virtiofsd's -o parser splits at commas and takes backslashes as
+	 * escapes: such a path would name another directory. */
+	if (strpbrk(real, ",\\"))
 		return vs_fail(err, EINVAL,
-			       "--fs: shared directory %s: a comma in the path cannot be passed to "
-			       "virtiofsd",
+			       "--fs: shared directory %s: a comma or backslash in the path cannot "
+			       "be passed to virtiofsd",
 			       real);
 	int lfd = -1, p[2];
 	if (socket_pair(&lfd, conn, err) < 0)
