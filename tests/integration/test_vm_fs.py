@@ -277,6 +277,19 @@ def test_fs_virtiofsd_missing(tmp_path):
     assert "No such file or directory" in p.stderr
 
 
+def test_fs_virtiofsd_not_executable_format(tmp_path):
+    """exec fails in the child: its errno comes back through the pipe."""
+    d = share(tmp_path)
+    bad = tmp_path / "garbage"
+    bad.write_bytes(b"\x00\x01 not a program\n")
+    bad.chmod(0o755)
+    p = vm_run("--kernel", guest("virtio_fs.bzImage"), "--fs", f"myfs={d}",
+               "--virtiofsd", str(bad))
+    assert p.returncode == 1
+    assert f"--fs: starting {bad}: exec: Exec format error" in p.stderr
+    assert daemons_for(d) == []
+
+
 def test_fs_missing_directory(tmp_path):
     p = vm_run("--kernel", guest("virtio_fs.bzImage"), "--fs", f"myfs={tmp_path}/none")
     assert p.returncode == 1

@@ -65,47 +65,57 @@ out:
 	return rc;
 }
 
-/* In the child: report errno e and what failed through the pipe, exit. */
+/* What the child tells the parent when it fails before exec. */
+struct child_report {
+	int err;
+	char what[64];
+};
+
+/* Between fork and exec only async-signal-safe calls: vs_vm_create may run
+ * in a threaded program. Everything formatted is prepared by the parent. */
+struct child_args {
+	pid_t parent;
+	int pipe_fd, listen_fd;
+	const char *bin, *dir;
+	bool readonly;
+	char *argv[8];
+};
+
 __attribute__((noreturn)) static void child_fail(int pipe_fd, const char *what)
 {
-	int e = errno;
-	char msg[256];
-	int n = snprintf(msg, sizeof(msg), "%s: %s", what, strerror(e));
-	if (n > 0 && write(pipe_fd, msg, (size_t)n) < 0) {
+	struct child_report r = { .err = errno };
+	size_t n = strlen(what);
+	memcpy(r.what, what, n < sizeof(r.what) - 1 ? n : sizeof(r.what) - 1);
+	if (write(pipe_fd, &r, sizeof(r)) < 0) {
 		/* nothing more to do */
 	}
 	_exit(127);
 }
 
-__attribute__((noreturn)) static void child(pid_t parent, int pipe_fd, int listen_fd,
-					    const char *bin, const char *dir, bool readonly)
+__attribute__((noreturn)) static void child(const struct child_args *a)
 {
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-		child_fail(pipe_fd, "prctl(PR_SET_PDEATHSIG)");
-	if (getppid() != parent)
+		child_fail(a->pipe_fd, "prctl(PR_SET_PDEATHSIG)");
+	if (getppid() != a->parent)
 		_exit(127); /* vessel died before the death signal was set */
 	sigset_t all;
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
-	if (readonly) {
+	if (a->readonly) {
 		if (unshare(CLONE_NEWNS) < 0)
-			child_fail(pipe_fd, "unshare(CLONE_NEWNS)");
+			child_fail(a->pipe_fd, "unshare(CLONE_NEWNS)");
 		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-			child_fail(pipe_fd, "making mounts private");
-		if (mount(dir, dir, NULL, MS_BIND | MS_REC, NULL) < 0)
-			child_fail(pipe_fd, "bind-mounting the shared directory");
-		if (mount(NULL, dir, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
-			child_fail(pipe_fd, "remounting the shared directory read-only");
+			child_fail(a->pipe_fd, "making mounts private");
+		if (mount(a->dir, a->dir, NULL, MS_BIND | MS_REC, NULL) < 0)
+			child_fail(a->pipe_fd, "bind-mounting the shared directory");
+		if (mount(NULL, a->dir, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+			child_fail(a->pipe_fd, "remounting the shared directory read-only");
 	}
-	int fd = dup(listen_fd); /* without CLOEXEC */
-	if (fd < 0)
-		child_fail(pipe_fd, "dup");
-	char fdarg[32], src[PATH_MAX + 16];
-	snprintf(fdarg, sizeof(fdarg), "--fd=%d", fd);
-	snprintf(src, sizeof(src), "source=%s", dir);
-	char *argv[] = { (char *)bin, fdarg, "-o", src, "-o", "log_level=warn", NULL };
-	execv(bin, argv);
-	child_fail(pipe_fd, "exec");
+	/* The listening socket is the one fd virtiofsd inherits. */
+	if (fcntl(a->listen_fd, F_SETFD, 0) < 0)
+		child_fail(a->pipe_fd, "fcntl");
+	execv(a->bin, a->argv);
+	child_fail(a->pipe_fd, "exec");
 }
 
 int vs_virtiofsd_start(vs_virtiofsd *v, const char *bin, const char *dir, bool readonly, int *conn,
@@ -139,7 +149,18 @@ int vs_virtiofsd_start(vs_virtiofsd *v, const char *bin, const char *dir, bool r
 		vs_fail_errno(err, "virtiofsd: pipe");
 		goto fail;
 	}
-	pid_t parent = getpid();
+	char fdarg[32], src[PATH_MAX + 16];
+	snprintf(fdarg, sizeof(fdarg), "--fd=%d", lfd);
+	snprintf(src, sizeof(src), "source=%s", real);
+	struct child_args a = {
+		.parent = getpid(),
+		.pipe_fd = p[1],
+		.listen_fd = lfd,
+		.bin = bin,
+		.dir = real,
+		.readonly = readonly,
+		.argv = { (char *)bin, fdarg, "-o", src, "-o", "log_level=warn", NULL },
+	};
 	pid_t pid = fork();
 	if (pid < 0) {
 		vs_fail_errno(err, "virtiofsd: fork");
@@ -149,22 +170,22 @@ int vs_virtiofsd_start(vs_virtiofsd *v, const char *bin, const char *dir, bool r
 	}
 	if (pid == 0) {
 		close(p[0]);
-		child(parent, p[1], lfd, bin, real, readonly);
+		child(&a);
 	}
 	close(p[1]);
 	close(lfd);
 	lfd = -1;
 	v->pid = pid;
 	/* The pipe closes on exec; a message means the child failed first. */
-	char msg[256];
+	struct child_report r = { 0 };
 	ssize_t n;
 	do
-		n = read(p[0], msg, sizeof(msg) - 1);
+		n = read(p[0], &r, sizeof(r));
 	while (n < 0 && errno == EINTR);
 	close(p[0]);
 	if (n > 0) {
-		msg[n] = '\0';
-		vs_fail(err, 0, "--fs: starting %s: %s", bin, msg);
+		r.what[sizeof(r.what) - 1] = '\0';
+		vs_fail(err, r.err, "--fs: starting %s: %s", bin, r.what);
 		goto fail;
 	}
 	vs_debug("virtiofsd: pid %d sharing %s%s", (int)pid, real, readonly ? " read-only" : "");
