@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ extern const vs_device vs_virtio_fs_device;
 #define REG_ISR	   0x060
 
 typedef struct fixture {
+	int fds_at_start;
 	int memfd;
 	uint8_t *ram;
 	vs_guest_mem mem;
@@ -59,6 +61,16 @@ typedef struct fixture {
 	} io[4];
 	int nio;
 } fixture;
+
+static int open_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
 
 static int hook_irq(void *host, unsigned gsi, int level)
 {
@@ -102,6 +114,7 @@ static int setup(void **state)
 {
 	fixture *f = calloc(1, sizeof(*f));
 	*state = f;
+	f->fds_at_start = open_fds();
 	f->memfd = memfd_create("test-ram", MFD_CLOEXEC);
 	assert_int_equal(ftruncate(f->memfd, RAM), 0);
 	f->ram = mmap(NULL, RAM, PROT_READ | PROT_WRITE, MAP_SHARED, f->memfd, 0);
@@ -145,7 +158,10 @@ static int teardown(void **state)
 	rmdir(f->dir);
 	munmap(f->ram, RAM);
 	close(f->memfd);
+	/* The device closed every fd it made (eventfds, socket). */
+	int left = open_fds() - f->fds_at_start;
 	free(f);
+	assert_int_equal(left, 0);
 	return 0;
 }
 
