@@ -5,8 +5,8 @@
  * (features, memory table with the memfd, rings in vessel's address space,
  * kick and call eventfds), a kick without ioeventfd reaching the backend's
  * kick fd, the backend's call raising the interrupt, GET_VRING_BASE when
- * the driver stops a queue and on reset, and the backend failing: hanging up, talking unasked,
- * refusing a request, lacking VERSION_1. */
+ * the driver stops a queue, on reset and when the device needs reset, and the backend failing:
+ * hanging up, talking unasked, refusing a request, lacking VERSION_1. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -316,6 +316,46 @@ static void test_queues_go_to_the_backend(void **state)
 	assert_int_equal(rd32(f->b.payload[26]), 1);
 }
 
+/* A violation after DRIVER_OK: the device needs reset and ignores its
+ * queues, so the backend is told to stop them as well. */
+static void test_needs_reset_stops_the_backend(void **state)
+{
+	fixture *f = *state;
+	static const step steps[] = {
+		HANDSHAKE,
+		{ VS_VHU_SET_FEATURES, 0, 0, { 0 }, 0, 0, 0 },
+		{ VS_VHU_SET_MEM_TABLE, 0, 0, { 0 }, 0, 1, 0 },
+		RING_STEPS,
+		RING_STEPS,
+		{ VS_VHU_GET_VRING_BASE, 0, 0, { 0 }, 0, 0, 0 },
+		{ VS_VHU_GET_VRING_BASE, 0, 1, { 0 }, 0, 0, 0 },
+	};
+	int n = sizeof(steps) / sizeof(steps[0]);
+	run_backend(f, steps, n);
+	vs_err err = { 0 };
+	assert_int_equal(create(f, &err), 0);
+	negotiate(f);
+	set(f, REG_STATUS, 3 | 8 | 4);
+	set(f, 0x030, 1);
+	set(f, 0x080, 0x1000); /* moving a live ring */
+	assert_true(reg(f, REG_STATUS) & 0x40);
+	/* Both rings were stopped then, not at the reset. (The backend counts
+	 * a step just after sending its reply.) */
+	for (int i = 0; i < 1000 && __atomic_load_n(&f->b.done, __ATOMIC_ACQUIRE) < n; i++)
+		usleep(1000);
+	assert_int_equal(__atomic_load_n(&f->b.done, __ATOMIC_ACQUIRE), n);
+	/* The reset that follows has nothing left to stop. */
+	set(f, REG_STATUS, 0);
+	vs_virtio_fs_device.destroy(f->state);
+	f->state = NULL;
+	pthread_join(f->t, NULL);
+	f->thread = false;
+	if (f->b.error[0])
+		fail_msg("backend: %s", f->b.error);
+	assert_int_equal(f->b.done, n);
+	assert_int_equal(f->ended, 0);
+}
+
 static void expect_end(fixture *f, const char *msg)
 {
 	assert_int_equal(f->ended, 1);
@@ -410,6 +450,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_queues_go_to_the_backend, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_needs_reset_stops_the_backend, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_backend_hangs_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backend_talks_unasked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backend_refuses_memory, setup, teardown),

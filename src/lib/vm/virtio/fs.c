@@ -126,10 +126,9 @@ static void fs_queue_ready(vs_virtio_dev *d, unsigned q, bool ready)
 	}
 }
 
-/* Device reset: the backend stops every ring it runs (GET_VRING_BASE). */
-static void fs_reset(vs_virtio_dev *d)
+/* The backend stops every ring it runs (GET_VRING_BASE). */
+static void stop_all(fs_dev *s)
 {
-	fs_dev *s = d->priv;
 	for (unsigned q = 0; q < FS_NQUEUES; q++) {
 		if (!s->started[q])
 			continue;
@@ -138,6 +137,19 @@ static void fs_reset(vs_virtio_dev *d)
 		if (!s->dead && vs_vhu_stop_vring(&s->vhu, q, NULL, &err) < 0)
 			backend_failed(s, err.msg);
 	}
+}
+
+/* A device that needs reset ignores its queues until then: so must the
+ * backend. */
+static void fs_needs_reset(vs_virtio_dev *d)
+{
+	stop_all(d->priv);
+}
+
+static void fs_reset(vs_virtio_dev *d)
+{
+	fs_dev *s = d->priv;
+	stop_all(s);
 	if (s->dead)
 		d->status |= VIRTIO_STATUS_FAILED;
 }
@@ -185,6 +197,7 @@ static const vs_virtio_ops fs_ops = {
 	.destroy = fs_destroy,
 	.driver_ok = fs_driver_ok,
 	.queue_ready = fs_queue_ready,
+	.needs_reset = fs_needs_reset,
 	.vhost = true,
 };
 

@@ -90,6 +90,8 @@ void vs_virtio_fail(vs_virtio_dev *d, const char *fmt, ...)
 	if (d->status & VIRTIO_STATUS_NEEDS_RESET)
 		return;
 	d->status |= VIRTIO_STATUS_NEEDS_RESET;
+	if (d->ops->needs_reset)
+		d->ops->needs_reset(d);
 	if (d->status & VIRTIO_STATUS_DRIVER_OK)
 		interrupt(d, VIRTIO_INT_CONFIG);
 }

@@ -38,6 +38,9 @@ typedef struct vs_virtio_ops {
 	/* Called (lock held) when the driver enables a queue (checked) or
 	 * disables a ready one. */
 	void (*queue_ready)(vs_virtio_dev *d, unsigned queue, bool ready);
+	/* Called (lock held) when the device enters DEVICE_NEEDS_RESET, so a
+	 * device whose queues run elsewhere can stop them too. */
+	void (*needs_reset)(vs_virtio_dev *d);
 	/* The queues are served by another process (vhost-user): ioeventfds
 	 * are created but not watched here (the device hands them to the
 	 * backend), and InterruptStatus reads "used buffer" while the device
