@@ -290,6 +290,13 @@ def test_fs_virtiofsd_not_executable_format(tmp_path):
     assert daemons_for(d) == []
 
 
+def test_fs_vhost_user_socket_missing(tmp_path):
+    p = vm_run("--kernel", guest("virtio_fs.bzImage"), "--vhost-user-fs",
+               f"x={tmp_path}/none.sock")
+    assert p.returncode == 1
+    assert f"vhost-user: connect to {tmp_path}/none.sock: No such file or directory" in p.stderr
+
+
 def test_fs_missing_directory(tmp_path):
     p = vm_run("--kernel", guest("virtio_fs.bzImage"), "--fs", f"myfs={tmp_path}/none")
     assert p.returncode == 1
