@@ -180,6 +180,26 @@ def test_fs_nothing_left_when_vessel_is_signalled(tmp_path, sig, status):
     assert os.listdir(tmp) == []
 
 
+def test_fs_ctrl_c_stops_the_vm_not_the_daemon(tmp_path):
+    """SIGINT to vessel's whole process group (Ctrl-C on its terminal):
+    virtiofsd, in a group of its own, is not hit; the VM ends as stopped."""
+    d = share(tmp_path)
+    proc = subprocess.Popen([VESSEL, "vm", "run", "--kernel", guest("virtio_fs.bzImage"),
+                             "--cmdline", "loop", "--fs", f"myfs={d}"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    for line in proc.stdout:
+        if line.startswith("LOOPING"):
+            break
+    for pid in daemons_for(d):
+        assert os.getpgid(pid) != proc.pid
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 83, err
+    assert "closed the vhost-user connection" not in err
+    assert wait_gone(d) == []
+
+
 def test_fs_nothing_left_after_guest_crash(tmp_path):
     d = share(tmp_path)
     p = vm_run("--kernel", guest("power.bzImage"), "--cmdline", "action=triple",

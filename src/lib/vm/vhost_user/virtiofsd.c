@@ -101,6 +101,11 @@ __attribute__((noreturn)) static void child(const struct child_args *a)
 	sigset_t all;
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
+	/* Its own process group: Ctrl-C on vessel's terminal stops the VM
+	 * (which then stops virtiofsd), rather than killing the backend under
+	 * a running guest. */
+	if (setpgid(0, 0) < 0)
+		child_fail(a->pipe_fd, "setpgid");
 	if (a->readonly) {
 		if (unshare(CLONE_NEWNS) < 0)
 			child_fail(a->pipe_fd, "unshare(CLONE_NEWNS)");
