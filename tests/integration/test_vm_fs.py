@@ -138,11 +138,24 @@ def test_fs_hostile_driver(tmp_path):
     assert daemons_for(d) == []
 
 
-def start_looping(tmp_path, d, env=None):
+@pytest.fixture
+def reap():
+    """vessel processes a test starts: killed if the test fails first, so a
+    failing test leaves no VM (and so no virtiofsd) behind."""
+    started = []
+    yield started
+    for p in started:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def start_looping(reap, d, env=None):
     proc = subprocess.Popen([VESSEL, "vm", "run", "--kernel", guest("virtio_fs.bzImage"),
                              "--cmdline", "loop", "--fs", f"myfs={d}"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
+    reap.append(proc)
     out = ""
     for line in proc.stdout:
         out += line
@@ -152,9 +165,9 @@ def start_looping(tmp_path, d, env=None):
     return proc
 
 
-def test_fs_daemon_killed_mid_run(tmp_path):
+def test_fs_daemon_killed_mid_run(tmp_path, reap):
     d = share(tmp_path)
-    proc = start_looping(tmp_path, d)
+    proc = start_looping(reap, d)
     daemons = daemons_for(d)
     top = [p for p in daemons if open(f"/proc/{p}/stat").read().split()[3] == str(proc.pid)]
     assert len(top) == 1, daemons
@@ -167,10 +180,10 @@ def test_fs_daemon_killed_mid_run(tmp_path):
 
 
 @pytest.mark.parametrize("sig,status", [(signal.SIGTERM, 83), (signal.SIGKILL, -9)])
-def test_fs_nothing_left_when_vessel_is_signalled(tmp_path, sig, status):
+def test_fs_nothing_left_when_vessel_is_signalled(tmp_path, reap, sig, status):
     d = share(tmp_path)
     env, tmp = env_with_tmp(tmp_path)
-    proc = start_looping(tmp_path, d, env=env)
+    proc = start_looping(reap, d, env=env)
     assert daemons_for(d)
     proc.send_signal(sig)
     proc.communicate(timeout=60)
@@ -180,7 +193,7 @@ def test_fs_nothing_left_when_vessel_is_signalled(tmp_path, sig, status):
     assert os.listdir(tmp) == []
 
 
-def test_fs_ctrl_c_stops_the_vm_not_the_daemon(tmp_path):
+def test_fs_ctrl_c_stops_the_vm_not_the_daemon(tmp_path, reap):
     """SIGINT to vessel's whole process group (Ctrl-C on its terminal):
     virtiofsd, in a group of its own, is not hit; the VM ends as stopped."""
     d = share(tmp_path)
@@ -188,6 +201,7 @@ def test_fs_ctrl_c_stops_the_vm_not_the_daemon(tmp_path):
                              "--cmdline", "loop", "--fs", f"myfs={d}"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+    reap.append(proc)
     for line in proc.stdout:
         if line.startswith("LOOPING"):
             break
@@ -359,19 +373,24 @@ def stalling_daemon(tmp_path):
     return fake
 
 
-def test_fs_daemon_dies_with_sigkilled_vessel(tmp_path):
+def test_fs_daemon_dies_with_sigkilled_vessel(tmp_path, reap):
     d = share(tmp_path)
     proc = subprocess.Popen([VESSEL, "vm", "run", "--kernel", guest("virtio_fs.bzImage"),
                              "--fs", f"myfs={d}", "--virtiofsd", str(stalling_daemon(tmp_path))],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
+    reap.append(proc)
     deadline = time.monotonic() + 10
     while not daemons_for(d) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert daemons_for(d), "the fake daemon never started"
     proc.kill()  # while vessel waits for the GET_FEATURES reply
     proc.wait()
-    assert wait_gone(d) == []
+    try:
+        assert wait_gone(d) == []
+    finally:
+        for pid in daemons_for(d):  # only when the test failed
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_fs_stalling_daemon_is_stopped(tmp_path):
