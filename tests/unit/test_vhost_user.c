@@ -98,7 +98,6 @@ static void test_decode(void **state)
 	}
 }
 
-
 typedef struct conv {
 	backend b;
 	pthread_t t;
