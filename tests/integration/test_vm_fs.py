@@ -331,6 +331,33 @@ def test_fs_vhost_user_socket_missing(tmp_path):
     assert f"vhost-user: connect to {tmp_path}/none.sock: No such file or directory" in p.stderr
 
 
+def test_fs_vhost_user_socket_never_accepting(tmp_path):
+    """A listener whose backlog is full and that never accepts: connect
+    gives up after the timeout instead of blocking vessel forever."""
+    sock = tmp_path / "full.sock"
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(str(sock))
+    srv.listen(0)
+    filler = []
+    try:
+        for _ in range(2):  # fill the backlog
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.setblocking(False)
+            try:
+                c.connect(str(sock))
+            except BlockingIOError:
+                pass
+            filler.append(c)
+        p = vm_run("--kernel", guest("virtio_fs.bzImage"), "--vhost-user-fs", f"x={sock}",
+                   timeout=60)
+    finally:
+        for c in filler:
+            c.close()
+        srv.close()
+    assert p.returncode == 1
+    assert f"vhost-user: connect to {sock}: not accepted in 5000 ms" in p.stderr
+
+
 def test_fs_missing_directory(tmp_path):
     p = vm_run("--kernel", guest("virtio_fs.bzImage"), "--fs", f"myfs={tmp_path}/none")
     assert p.returncode == 1

@@ -9,6 +9,13 @@
 
 #include "vm/vhost_user/frontend.h"
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void vs_vhu_init(vs_vhu *u, int fd, int timeout_ms)
 {
 	memset(u, 0, sizeof(*u));
@@ -23,12 +30,25 @@ int vs_vhu_connect(vs_vhu *u, const char *path, int timeout_ms, vs_err *err)
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return vs_fail(err, ENAMETOOLONG, "vhost-user socket %s", path);
 	strcpy(sa.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking: a listener that never accepts (backlog full) makes a
+	 * unix connect wait forever; here it is retried until the timeout. The
+	 * fd stays non-blocking, all I/O on it polls first. */
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return vs_fail_errno(err, "vhost-user: socket");
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	long long deadline = now_ms() + timeout_ms;
+	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int e = errno;
+		if (e == EAGAIN && now_ms() < deadline) {
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+			continue;
+		}
 		close(fd);
+		if (e == EAGAIN)
+			return vs_fail(err, ETIMEDOUT,
+				       "vhost-user: connect to %s: not accepted in %d ms", path,
+				       timeout_ms);
 		return vs_fail(err, e, "vhost-user: connect to %s", path);
 	}
 	u->fd = fd;
@@ -41,13 +61,6 @@ void vs_vhu_close(vs_vhu *u)
 		close(u->fd);
 	u->fd = -1;
 	u->broken = true;
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Wait for `events` until the deadline; 0 ready, -1 (err set) otherwise. */
