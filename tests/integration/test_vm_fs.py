@@ -68,8 +68,8 @@ def wait_gone(d):
     return daemons_for(d)
 
 
-def run_fs(tmp_path, d, cmdline="", opt=None, env=None):
-    args = [VESSEL, "vm", "run", "--kernel", guest("virtio_fs.bzImage"),
+def run_fs(tmp_path, d, cmdline="", opt=None, env=None, extra=()):
+    args = [VESSEL, "vm", "run", *extra, "--kernel", guest("virtio_fs.bzImage"),
             "--fs", opt or f"myfs={d}"]
     if cmdline:
         args += ["--cmdline", cmdline]
@@ -77,10 +77,13 @@ def run_fs(tmp_path, d, cmdline="", opt=None, env=None):
                           timeout=120, env=env, stdin=subprocess.DEVNULL)
 
 
-def test_fs_read_and_write(tmp_path):
+# --confine: the monitor's seccomp filter must allow what the vhost-user
+# frontend does while the VM runs (the microvm backend always confines).
+@pytest.mark.parametrize("extra", [(), ("--confine",)], ids=["plain", "confined"])
+def test_fs_read_and_write(tmp_path, extra):
     d = share(tmp_path)
     env, tmp = env_with_tmp(tmp_path)
-    p = run_fs(tmp_path, d, env=env)
+    p = run_fs(tmp_path, d, env=env, extra=extra)
     assert p.returncode == 0, p.stderr
     out = p.stdout
     assert lines_with(out, "TAG") == ["myfs QUEUES 1"]

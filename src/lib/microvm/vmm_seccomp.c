@@ -77,6 +77,11 @@ static const int allowed[] = {
 	SCMP_SYS(getsockopt),
 	SCMP_SYS(setsockopt),
 	SCMP_SYS(restart_syscall),
+	/* A virtiofsd the monitor started (vm run --fs) is stopped and reaped
+	 * when the VM ends; in the microvm backend the monitor's pid namespace
+	 * bounds whom kill reaches. */
+	SCMP_SYS(kill),
+	SCMP_SYS(wait4),
 };
 
 /* The ioctls vm/ makes once the VM is built: running vCPUs, interrupts,
