@@ -153,9 +153,9 @@ def reap():
             p.wait()
 
 
-def start_looping(reap, d, env=None):
+def start_looping(reap, d, env=None, opt=""):
     proc = subprocess.Popen([VESSEL, "vm", "run", "--kernel", guest("virtio_fs.bzImage"),
-                             "--cmdline", "loop", "--fs", f"myfs={d}"],
+                             "--cmdline", "loop", "--fs", f"myfs={d}{opt}"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
     reap.append(proc)
@@ -166,6 +166,33 @@ def start_looping(reap, d, env=None):
             break
     assert "LOOPING" in out, proc.stderr.read()
     return proc
+
+
+def test_fs_readonly_covers_volumes_mounted_below(tmp_path, reap):
+    """The attack: a volume mounted below a `,ro` share. A remount of the
+    share's own bind would leave it writable to the guest; every mount
+    virtiofsd serves must be read-only."""
+    d = share(tmp_path)
+    vol = d / "vol"
+    vol.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(vol)], check=True)
+    try:
+        start_looping(reap, d, opt=",ro")
+        seen = {}
+        for pid in daemons_for(d):
+            with open(f"/proc/{pid}/mountinfo") as f:
+                for line in f:
+                    fields = line.split()
+                    if fields[4].endswith("/vol") or fields[4] == "/vol":
+                        seen[(pid, fields[4])] = fields[5].split(",")[0]
+        assert seen, "virtiofsd's namespace has the volume"
+        assert set(seen.values()) == {"ro"}, seen
+    finally:
+        for p in reap:
+            p.kill()
+            p.wait()
+        wait_gone(d)
+        subprocess.run(["umount", str(vol)], check=True)
 
 
 def test_fs_daemon_killed_mid_run(tmp_path, reap):

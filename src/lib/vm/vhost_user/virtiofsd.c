@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -113,8 +114,11 @@ __attribute__((noreturn)) static void child(const struct child_args *a)
 			child_fail(a->pipe_fd, "making mounts private");
 		if (mount(a->dir, a->dir, NULL, MS_BIND | MS_REC, NULL) < 0)
 			child_fail(a->pipe_fd, "bind-mounting the shared directory");
-		if (mount(NULL, a->dir, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
-			child_fail(a->pipe_fd, "remounting the shared directory read-only");
+		/* Recursive: a mount below DIR (a volume) must not stay writable. */
+		struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+		if (syscall(SYS_mount_setattr, AT_FDCWD, a->dir, AT_RECURSIVE, &ro, sizeof(ro)) < 0)
+			child_fail(a->pipe_fd,
+				   "making the shared directory read-only (mount_setattr)");
 	}
 	/* The listening socket is the one fd virtiofsd inherits. */
 	if (fcntl(a->listen_fd, F_SETFD, 0) < 0)
