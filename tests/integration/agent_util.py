@@ -53,8 +53,7 @@ class Agent:
         self.errf = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(list(wrap) + [binary, "--listen", "unix:" + path], stdin=subprocess.DEVNULL,
                                      stdout=self.errf, stderr=self.errf, env=env)
-        # The socket exists once the agent listens (bind then listen, no
-        # accept before); wait for it rather than sleeping a fixed time.
+        # The agent renames the socket into place once it listens.
         while not os.path.exists(path):
             assert self.proc.poll() is None, self.stderr()
             time.sleep(0.01)
@@ -62,8 +61,13 @@ class Agent:
     def connect(self):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(30)
-        s.connect(self.path)
-        return s
+        for _ in range(1000):
+            try:
+                s.connect(self.path)
+                return s
+            except BlockingIOError:  # the listen backlog is full for now
+                time.sleep(0.01)
+        raise AssertionError("the agent's backlog stayed full")
 
     def control(self):
         c = Control(self.connect())

@@ -3,6 +3,7 @@ every message, exit codes, signals, stdio, the terminal, concurrency and
 malformed input. Runs against the agent next to VESSEL (build/ or
 build-asan/)."""
 import os
+import select
 import socket
 import struct
 import time
@@ -378,3 +379,79 @@ def test_network_not_as_host_process(agent):
     c = agent.control()
     rep = c.call("network", interfaces=[], routes=[])
     assert rep["type"] == "error"
+
+
+def test_waiting_child_does_not_hold_another_programs_stdin(agent):
+    c = agent.control()
+    c.ok("create", process_id="init", process=process(BB, "cat"), stdio=["stdin", "stdout"])
+    i = agent.stdio("init", "stdin")
+    o = agent.stdio("init", "stdout")
+    c.ok("start", process_id="init")
+    # Created after init's stdin pipe exists, and never started: its child
+    # must not keep a copy of the pipe's write end.
+    c.ok("create", process_id="parked", process=process(BB, "true"), stdio=[])
+    i.sendall(b"x")
+    i.close()
+    assert read_all(o) == b"x"
+    assert c.ok("wait", process_id="init")["exit_code"] == 0
+
+
+def test_connection_cap(agent):
+    c = agent.control()
+    extra = [agent.connect() for _ in range(300)]
+    # The agent keeps at most 256 connections: the newest are closed at
+    # once, and the established control connection still works.
+    closed = set()
+    deadline = time.monotonic() + 30
+    while len(closed) < 300 - 255 and time.monotonic() < deadline:
+        ready, _, _ = select.select([s for s in extra if s not in closed], [], [], 1)
+        for s in ready:
+            if s.recv(1) == b"":
+                closed.add(s)
+    closed = len(closed)
+    assert closed >= 300 - 255
+    assert c.ok("ps")["type"] == "reply"
+    for s in extra:
+        s.close()
+
+
+def memory_cgroup(tmp_name):
+    """A fresh memory cgroup below ours (v2 or v1), or None."""
+    with open("/proc/self/cgroup") as f:
+        lines = f.read().splitlines()
+    for line in lines:
+        _, ctrl, path = line.split(":", 2)
+        if ctrl == "memory":
+            base = "/sys/fs/cgroup/memory" + path
+            limit = "memory.limit_in_bytes"
+            break
+        if ctrl == "" and os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+            base = "/sys/fs/cgroup" + path
+            limit = "memory.max"
+    else:
+        return None
+    d = os.path.join(base, tmp_name)
+    try:
+        os.mkdir(d)
+        with open(os.path.join(d, limit), "w") as f:
+            f.write(str(16 << 20))
+    except OSError:
+        return None
+    return d
+
+
+def test_oom_watch_answers_after_an_oom_kill(agent, tmp_path):
+    cg = memory_cgroup("vessel-agent-oom-" + os.path.basename(str(tmp_path)))
+    if cg is None:
+        pytest.skip("no writable memory cgroup for an OOM kill")
+    try:
+        c = agent.control()
+        w = c.send("oom_watch")
+        script = (f"echo $$ > {cg}/cgroup.procs; "
+                  f"x=$({BB} head -c 134217728 /dev/zero | {BB} tr '\\0' a)")
+        run(c, "hog", sh(script))
+        assert c.ok("wait", process_id="hog")["exit_code"] == 137
+        rep = c.reply(w)
+        assert rep["type"] == "reply" and rep["count"] >= 1
+    finally:
+        os.rmdir(cg)

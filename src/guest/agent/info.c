@@ -140,34 +140,41 @@ static int read_keyed(const char *path, const char *key, uint64_t *out)
 	return rc;
 }
 
-/* The cgroup v2 directory of the agent, or "" when there is none. */
-static void own_cgroup(char *dir, size_t len)
+/* The agent's cgroup directory for controller ctrl (v1, "memory") or the
+ * v2 one (ctrl ""), or "" when there is none. */
+static void own_cgroup(const char *ctrl, char *dir, size_t len)
 {
 	dir[0] = '\0';
 	FILE *f = fopen("/proc/self/cgroup", "re");
 	if (!f)
 		return;
 	char line[2048];
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "0::", 3)) {
-			line[strcspn(line, "\n")] = '\0';
-			snprintf(dir, len, "/sys/fs/cgroup%s", line + 3);
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c2 = '\0';
+		if (!strcmp(c1 + 1, ctrl)) {
+			snprintf(dir, len, "/sys/fs/cgroup%s%s%s", ctrl[0] ? "/" : "", ctrl,
+				 c2 + 1);
 			break;
 		}
+	}
 	fclose(f);
 }
 
 json_object *info_stats(vs_err *err)
 {
 	char cg[4096], path[4200];
-	own_cgroup(cg, sizeof(cg));
 	uint64_t usage = 0, limit = 0, cpu = 0;
 	bool mem = false, cpu_ok = false;
-	if (cg[0]) {
-		snprintf(path, sizeof(path), "%s/memory.current", cg);
-		mem = read_u64(path, &usage) == 0;
+	own_cgroup("", cg, sizeof(cg));
+	snprintf(path, sizeof(path), "%s/memory.current", cg);
+	if (cg[0] && read_u64(path, &usage) == 0) { /* cgroup v2 */
+		mem = true;
 		snprintf(path, sizeof(path), "%s/memory.max", cg);
-		if (mem && read_u64(path, &limit) < 0)
+		if (read_u64(path, &limit) < 0)
 			limit = 0;
 		snprintf(path, sizeof(path), "%s/cpu.stat", cg);
 		uint64_t us;
@@ -175,6 +182,23 @@ json_object *info_stats(vs_err *err)
 			cpu = us * 1000;
 			cpu_ok = true;
 		}
+	} else {
+		own_cgroup("memory", cg, sizeof(cg));
+		snprintf(path, sizeof(path), "%s/memory.usage_in_bytes", cg);
+		if (cg[0] && read_u64(path, &usage) == 0) {
+			mem = true;
+			snprintf(path, sizeof(path), "%s/memory.limit_in_bytes", cg);
+			/* v1 says "no limit" with a huge number: report 0 as v2's max. */
+			if (read_u64(path, &limit) < 0 || limit >= (UINT64_MAX >> 2))
+				limit = 0;
+		}
+		own_cgroup("cpuacct", cg, sizeof(cg));
+		snprintf(path, sizeof(path), "%s/cpuacct.usage", cg);
+		if (!cg[0] || read_u64(path, &cpu) < 0) {
+			own_cgroup("cpu,cpuacct", cg, sizeof(cg));
+			snprintf(path, sizeof(path), "%s/cpuacct.usage", cg);
+		}
+		cpu_ok = cg[0] && read_u64(path, &cpu) == 0;
 	}
 	if (!mem) { /* no cgroup (a guest's root): the whole machine */
 		uint64_t total, avail;

@@ -22,17 +22,27 @@ static void usage(FILE *f)
 	      f);
 }
 
+/* Bound under a temporary name and renamed once listening, so the path
+ * appears only when a connect to it succeeds. */
 static int listen_unix(const char *path, vs_err *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(sa.sun_path))
+	char tmp[sizeof(sa.sun_path) + 32];
+	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
+	if (strlen(tmp) >= sizeof(sa.sun_path))
 		return vs_fail(err, ENAMETOOLONG, "--listen unix:%s", path);
-	strcpy(sa.sun_path, path);
+	strcpy(sa.sun_path, tmp);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return vs_fail_errno(err, "socket");
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		vs_fail_errno(err, "listen on %s: bind %s", path, tmp);
+		close(fd);
+		return -1;
+	}
+	if (listen(fd, 128) < 0 || rename(tmp, path) < 0) {
 		vs_fail_errno(err, "listen on %s", path);
+		unlink(tmp);
 		close(fd);
 		return -1;
 	}
