@@ -4,6 +4,7 @@ malformed input. Runs against the agent next to VESSEL (build/ or
 build-asan/)."""
 import os
 import select
+import shutil
 import socket
 import struct
 import time
@@ -375,10 +376,57 @@ def test_many_connections_at_once(agent):
         assert c.ok("wait", process_id=f"p{n}")["exit_code"] == n
 
 
-def test_network_not_as_host_process(agent):
+def test_network_field_errors(agent):
     c = agent.control()
-    rep = c.call("network", interfaces=[], routes=[])
-    assert rep["type"] == "error"
+    cases = [
+        ({"interfaces": [{"name": "eth0", "mac": "zz"}]}, "network: interfaces[0].mac"),
+        ({"interfaces": [{"name": "eth0", "addresses": ["10.0.0.1"]}]},
+         "network: interfaces[0].addresses[0]"),
+        ({"interfaces": [{"name": "no-such-if0"}]}, "no interface \"no-such-if0\""),
+        ({"interfaces": [{"name": "eth0", "mtu": 10}]}, "network: interfaces[0].mtu"),
+        ({"routes": [{"dst": "default", "gateway": "fd00::1", "dev": "eth0"},
+                     {"dst": "nowhere"}]}, "network: routes[1].dst"),
+        ({"routes": [{"dst": "10.0.0.0/8", "gateway": "fd00::1"}]}, "network: routes[0].gateway"),
+    ]
+    for req, text in cases:
+        rep = c.call("network", **req)
+        assert rep["type"] == "error" and text in rep["message"], (req, rep)
+
+
+def ip_available():
+    return os.geteuid() == 0 and shutil.which("ip") and shutil.which("unshare")
+
+
+def test_network_configures_interface_and_routes(agent_path, tmp_path):
+    if not ip_available():
+        pytest.skip("needs root, ip and unshare for a private network namespace")
+    # A private network namespace with a veth pair: eth0 is the guest's side.
+    setup = ("ip link add eth0 type veth peer name peer0 && ip link set peer0 up && "
+             'exec "$0" "$@"')
+    a = Agent(agent_path, str(tmp_path / "net.sock"), wrap=["unshare", "--net", "sh", "-c", setup])
+    try:
+        c = a.control()
+        c.ok("network",
+             interfaces=[{"name": "lo"},
+                         {"name": "eth0", "mac": "02:42:ac:11:00:02", "mtu": 1400,
+                          "addresses": ["172.17.0.2/16", "fd00::2/64"]}],
+             routes=[{"dst": "default", "gateway": "172.17.0.1", "dev": "eth0"},
+                     {"dst": "10.99.0.0/16", "dev": "eth0"}])
+        c.ok("create", process_id="init",
+             process=sh(f"{BB} ip addr show eth0; {BB} ip route; {BB} ip -6 addr show eth0"),
+             stdio=["stdout"])
+        o = a.stdio("init", "stdout")
+        c.ok("start", process_id="init")
+        out = read_all(o).decode()
+        assert "02:42:ac:11:00:02" in out
+        assert "mtu 1400" in out
+        assert "172.17.0.2/16" in out
+        assert "fd00::2/64" in out
+        assert "default via 172.17.0.1 dev eth0" in out
+        assert "10.99.0.0/16 dev eth0" in out
+        assert ",UP" in out or "<UP" in out
+    finally:
+        a.close()
 
 
 def test_waiting_child_does_not_hold_another_programs_stdin(agent):
