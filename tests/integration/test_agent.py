@@ -5,8 +5,10 @@ build-asan/)."""
 import os
 import select
 import shutil
+import signal
 import socket
 import struct
+import subprocess
 import time
 
 import pytest
@@ -503,3 +505,37 @@ def test_oom_watch_answers_after_an_oom_kill(agent, tmp_path):
         assert rep["type"] == "reply" and rep["count"] >= 1
     finally:
         os.rmdir(cg)
+
+
+def pid1_namespace():
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare for a private pid namespace")
+    return ["unshare", "--pid", "--mount", "--net", "--fork", "--propagation", "private"]
+
+
+def run_as_pid1(cmd):
+    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    return p.returncode, p.stderr.decode(errors="replace")
+
+
+def test_pid1_without_vessel_root_says_so_and_powers_off(agent_path):
+    # PID 1 of a private pid namespace (no --listen): the boot mounts the
+    # API filesystems in its own mount namespace, finds no vessel.root= on
+    # this host's kernel command line and powers off, which reboot(2)
+    # turns into SIGINT for a namespace's init.
+    rc, err = run_as_pid1(pid1_namespace() + [agent_path])
+    assert "kernel command line: vessel.root: required" in err, err
+    assert rc == -signal.SIGINT, (rc, err)  # unshare re-raises its child's signal
+
+
+def test_pid1_missing_module_is_an_error_on_the_console(agent_path, tmp_path):
+    if "asan" in agent_path:
+        pytest.skip("the ASan build is dynamic and cannot run alone in a chroot")
+    root = tmp_path / "initramfs"
+    (root / "vessel").mkdir(parents=True)
+    shutil.copy(agent_path, root / "init")
+    (root / "vessel" / "modules.list").write_text("# in order\nlib/modules/virtio_mmio.ko\n")
+    rc, err = run_as_pid1(pid1_namespace() + ["chroot", str(root), "/init"])
+    assert "boot: module /lib/modules/virtio_mmio.ko (/vessel/modules.list)" in err, err
+    assert "No such file or directory" in err
+    assert rc == -signal.SIGINT, (rc, err)  # unshare re-raises its child's signal

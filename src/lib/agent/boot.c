@@ -1,0 +1,131 @@
+#include "agent/boot.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/strv.h"
+
+static int parse_root(const char *v, size_t len, vs_boot_root *out, vs_err *err)
+{
+	const char *kinds[] = { "virtiofs:", "blk:" };
+	for (int k = 0; k < 2; k++) {
+		size_t kl = strlen(kinds[k]);
+		if (len <= kl || strncmp(v, kinds[k], kl))
+			continue;
+		size_t sl = len - kl;
+		if (sl >= sizeof(out->source))
+			return vs_fail(err, ENAMETOOLONG,
+				       "kernel command line: vessel.root: too long");
+		out->kind = k ? VS_ROOT_BLK : VS_ROOT_VIRTIOFS;
+		memcpy(out->source, v + kl, sl);
+		out->source[sl] = '\0';
+		if (out->kind == VS_ROOT_BLK &&
+		    (strncmp(out->source, "/dev/", 5) || strstr(out->source, "..")))
+			return vs_fail(err, EINVAL,
+				       "kernel command line: vessel.root: blk: \"%s\" is not a "
+				       "/dev path",
+				       out->source);
+		return 0;
+	}
+	return vs_fail(err, EINVAL,
+		       "kernel command line: vessel.root: \"%.*s\" is not virtiofs:TAG or "
+		       "blk:/dev/NAME",
+		       (int)(len > 64 ? 64 : len), v);
+}
+
+int vs_boot_parse_cmdline(const char *cmdline, vs_boot_root *out, vs_err *err)
+{
+	static const char key[] = "vessel.root=";
+	const char *p = cmdline;
+	int found = 0;
+	while (*p) {
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		if (!*p)
+			break;
+		/* One word; the kernel allows double quotes around a value. */
+		const char *w = p;
+		bool quoted = false;
+		while (*p && (quoted || (*p != ' ' && *p != '\t' && *p != '\n'))) {
+			if (*p == '"')
+				quoted = !quoted;
+			p++;
+		}
+		size_t wl = (size_t)(p - w);
+		if (wl > sizeof(key) - 1 && !strncmp(w, key, sizeof(key) - 1)) {
+			const char *v = w + sizeof(key) - 1;
+			size_t vl = wl - (sizeof(key) - 1);
+			if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"') {
+				v++;
+				vl -= 2;
+			}
+			if (parse_root(v, vl, out, err) < 0)
+				return -1;
+			found = 1;
+		}
+	}
+	if (!found)
+		return vs_fail(err, EINVAL,
+			       "kernel command line: vessel.root: required (virtiofs:TAG or "
+			       "blk:/dev/NAME)");
+	return 0;
+}
+
+int vs_boot_parse_modules(const char *text, char ***out, size_t *count, vs_err *err)
+{
+	char **v = calloc(1, sizeof(*v));
+	size_t n = 0;
+	if (!v)
+		return vs_fail(err, ENOMEM, "%s", VS_BOOT_MODULES_LIST);
+	const char *p = text;
+	for (size_t line = 1; *p; line++) {
+		const char *end = strchr(p, '\n');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *s = p;
+		p += len + (end ? 1 : 0);
+		while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r'))
+			len--;
+		while (len && (*s == ' ' || *s == '\t')) {
+			s++;
+			len--;
+		}
+		if (!len || *s == '#')
+			continue;
+		while (len && *s == '/') {
+			s++;
+			len--;
+		}
+		char path[4096];
+		if (!len || len + 2 > sizeof(path)) {
+			vs_strv_free(v);
+			return vs_fail(err, EINVAL, "%s:%zu: not a module path",
+				       VS_BOOT_MODULES_LIST, line);
+		}
+		path[0] = '/';
+		memcpy(path + 1, s, len);
+		path[len + 1] = '\0';
+		/* Paths stay inside the initramfs's tree. */
+		if (!strcmp(path, "/..") || strstr(path, "/../") ||
+		    (len >= 3 && !strcmp(path + len - 2, "/.."))) {
+			vs_strv_free(v);
+			return vs_fail(err, EINVAL, "%s:%zu: \"%s\" leaves /", VS_BOOT_MODULES_LIST,
+				       line, path);
+		}
+		char **nv = realloc(v, (n + 2) * sizeof(*v));
+		char *dup = nv ? strdup(path) : NULL;
+		if (!dup) {
+			vs_strv_free(nv ? nv : v);
+			return vs_fail(err, ENOMEM, "%s", VS_BOOT_MODULES_LIST);
+		}
+		v = nv;
+		v[n++] = dup;
+		v[n] = NULL;
+	}
+	*out = v;
+	if (count)
+		*count = n;
+	return 0;
+}
