@@ -539,3 +539,49 @@ def test_pid1_missing_module_is_an_error_on_the_console(agent_path, tmp_path):
     assert "boot: module /lib/modules/virtio_mmio.ko (/vessel/modules.list)" in err, err
     assert "No such file or directory" in err
     assert rc == -signal.SIGINT, (rc, err)  # unshare re-raises its child's signal
+
+
+def test_more_execs_than_the_process_table_holds(agent):
+    c = agent.control()
+    run(c, "init", process(BB, "sleep", "1000"))
+    # Exited and waited-for execs make room; init is never forgotten.
+    for n in range(300):
+        c.ok("exec", process_id=f"x{n}", process=process(BB, "true"), stdio=[])
+        assert c.ok("wait", process_id=f"x{n}")["exit_code"] == 0
+    c.ok("signal", process_id="init", signal=9)
+    assert c.ok("wait", process_id="init")["exit_code"] == 137
+
+
+def test_listen_fd(agent_path, tmp_path):
+    path = str(tmp_path / "fd.sock")
+    lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    lsock.bind(path)
+    lsock.listen(8)
+    p = subprocess.Popen([agent_path, "--listen-fd", str(lsock.fileno())],
+                         pass_fds=[lsock.fileno()], stdin=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    lsock.close()
+    try:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(30)
+        s.connect(path)
+        s.sendall(frame({"type": "hello", "id": 1, "version": 1}))
+        assert recv_frame(s)["type"] == "reply"
+        s.sendall(frame({"type": "shutdown", "id": 2}))
+        assert recv_frame(s)["type"] == "reply"
+        assert p.wait(timeout=30) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert b"Sanitizer" not in p.stderr.read()
+
+
+def test_bad_arguments(agent_path):
+    for args, text in [(["--listen", "tcp:1"], "expected unix:PATH"),
+                       (["--listen-fd", "x"], "not an fd number"),
+                       (["--listen-fd", "0"], "--listen-fd 0"),
+                       (["--bogus"], "unknown argument")]:
+        p = subprocess.run([agent_path] + args, capture_output=True, text=True, timeout=30,
+                           stdin=subprocess.DEVNULL)
+        assert p.returncode != 0 and text in p.stderr, (args, p.stderr)

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -274,6 +275,20 @@ static bool done(const agent *a)
 	return !control_open(a) && !pumps_busy(a);
 }
 
+/* Before exiting: what is queued for each client (shutdown's reply, the
+ * last waits) gets up to a second to leave. */
+static void flush_all(agent *a)
+{
+	for (conn *c = a->conns; c; c = c->next) {
+		for (int tries = 0; c->out_off < c->out_len && tries < 10; tries++) {
+			struct pollfd pfd = { .fd = c->h.fd, .events = POLLOUT };
+			if (poll(&pfd, 1, 100) < 0 && errno != EINTR)
+				break;
+			conn_flush(c);
+		}
+	}
+}
+
 int agent_run(agent *a, int listen_fd, bool pid1, vs_err *err)
 {
 	a->pid1 = pid1;
@@ -315,5 +330,6 @@ int agent_run(agent *a, int listen_fd, bool pid1, vs_err *err)
 		}
 		graveyard(a);
 	}
+	flush_all(a);
 	return 0;
 }
