@@ -2,6 +2,7 @@
  * it to power off, reset or crash; the exit status says which. */
 #include <getopt.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
@@ -9,6 +10,9 @@
 
 #include "cli/cli.h"
 #include "core/log.h"
+#include "microvm/initramfs.h"
+#include "microvm/kernel.h"
+#include "microvm/vmm_seccomp.h"
 #include "vm/vm.h"
 
 static vs_vm *running_vm;
@@ -47,6 +51,35 @@ static int parse_vsock(char *arg, vs_vm_config *cfg)
 	return 0;
 }
 
+/* --fs TAG=DIR[,ro] and --vhost-user-fs TAG=SOCKET: arg is split in place
+ * (TAG, then the rest). */
+static int parse_fs(char *arg, bool with_ro, vs_vm_config *cfg)
+{
+	char *eq = strchr(arg, '=');
+	if (!eq || eq == arg || !eq[1])
+		return -1;
+	*eq = '\0';
+	if (strlen(arg) > 36)
+		return -1;
+	char *rest = eq + 1;
+	cfg->fs_tag = arg;
+	cfg->fs_readonly = false;
+	cfg->fs_dir = cfg->fs_socket = NULL;
+	if (!with_ro) {
+		cfg->fs_socket = rest;
+		return 0;
+	}
+	char *comma = strrchr(rest, ',');
+	if (comma && !strcmp(comma, ",ro")) {
+		*comma = '\0';
+		cfg->fs_readonly = true;
+	}
+	if (!*rest)
+		return -1;
+	cfg->fs_dir = rest;
+	return 0;
+}
+
 static int vm_run(const vs_command *cmd, int argc, char **argv)
 {
 	enum {
@@ -59,7 +92,11 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 		O_RNG,
 		O_CONSOLE,
 		O_NET,
-		O_VSOCK
+		O_VSOCK,
+		O_FS,
+		O_VHOST_USER_FS,
+		O_VIRTIOFSD,
+		O_CONFINE
 	};
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
@@ -71,12 +108,17 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 		{ "rng", no_argument, NULL, O_RNG },
 		{ "net", required_argument, NULL, O_NET },
 		{ "vsock", required_argument, NULL, O_VSOCK },
+		{ "fs", required_argument, NULL, O_FS },
+		{ "vhost-user-fs", required_argument, NULL, O_VHOST_USER_FS },
+		{ "virtiofsd", required_argument, NULL, O_VIRTIOFSD },
 		{ "console", required_argument, NULL, O_CONSOLE },
+		{ "confine", no_argument, NULL, O_CONFINE },
 		{ 0 },
 	};
 	vs_vm_config cfg;
 	vs_vm_config_init(&cfg);
-	char *disk = NULL, *vsock = NULL;
+	char *disk = NULL, *vsock = NULL, *fs = NULL;
+	bool confine = false;
 	uint64_t n;
 	int c;
 	optind = 1;
@@ -118,6 +160,9 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 		case O_RNG:
 			cfg.rng = true;
 			break;
+		case O_CONFINE: /* as the microvm backend's monitor: vmm_seccomp.h */
+			confine = true;
+			break;
 		case O_NET: /* parsed by the device (virtio/net.c) */
 			cfg.net = optarg;
 			break;
@@ -127,9 +172,32 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 			if (parse_vsock(vsock, &cfg) < 0) {
 				free(disk);
 				free(vsock);
+				free(fs);
 				return cli_usage_error(
 					cmd, "--vsock: PATH[,cid=N], N from 3 to 4294967294");
 			}
+			break;
+		case O_FS:
+		case O_VHOST_USER_FS:
+			if (fs) {
+				free(disk);
+				free(vsock);
+				free(fs);
+				return cli_usage_error(cmd, "only one --fs or --vhost-user-fs");
+			}
+			fs = strdup(optarg);
+			if (!fs || parse_fs(fs, c == O_FS, &cfg) < 0) {
+				free(disk);
+				free(vsock);
+				free(fs);
+				return cli_usage_error(
+					cmd, c == O_FS ? "--fs: TAG=DIR[,ro], TAG of 1 to 36 bytes"
+						       : "--vhost-user-fs: TAG=SOCKET, TAG of 1 to "
+							 "36 bytes");
+			}
+			break;
+		case O_VIRTIOFSD:
+			cfg.virtiofsd = optarg;
 			break;
 		case O_CONSOLE:
 			if (!strcmp(optarg, "stdio")) {
@@ -144,25 +212,31 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 		default:
 			free(disk);
 			free(vsock);
+			free(fs);
 			return cli_usage_error(cmd, "unknown option");
 		}
 	}
 	if (optind < argc) {
 		free(disk);
 		free(vsock);
+		free(fs);
 		return cli_usage_error(cmd, "unexpected argument \"%s\"", argv[optind]);
 	}
 	if (!cfg.kernel) {
 		free(disk);
 		free(vsock);
+		free(fs);
 		return cli_usage_error(cmd, "--kernel is required");
 	}
 
 	vs_err err = { 0 };
-	vs_vm *vm;
-	if (vs_vm_create(&cfg, &vm, &err) < 0) {
+	vs_vm *vm = NULL;
+	if (vs_vm_create(&cfg, &vm, &err) < 0 || (confine && vs_vmm_confine(&err) < 0)) {
+		if (vm)
+			vs_vm_destroy(vm);
 		free(disk);
 		free(vsock);
+		free(fs);
 		return cli_fail(&err);
 	}
 	/* A terminal on stdin goes raw so keys reach the guest as typed;
@@ -205,6 +279,9 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 		case VS_VM_EXIT_STOPPED:
 			vs_info("vm: %s", res.detail);
 			break;
+		case VS_VM_EXIT_DEVICE:
+			vs_error("vm: %s", res.detail);
+			break;
 		case VS_VM_EXIT_CRASH:
 		case VS_VM_EXIT_INTERNAL:
 			vs_error("vm: %s (rip 0x%llx)", res.detail, (unsigned long long)res.rip);
@@ -214,7 +291,90 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 	vs_vm_destroy(vm);
 	free(disk);
 	free(vsock);
+	free(fs);
 	return rc;
+}
+
+/* `vessel vm fetch-kernel [--cache-dir DIR] [--deb FILE]`: prints the
+ * cached kernel's directory. */
+static int vm_fetch_kernel(const vs_command *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "cache-dir", required_argument, NULL, 'c' },
+		{ "deb", required_argument, NULL, 'd' },
+		{ 0 },
+	};
+	const char *cache = VS_KERNEL_CACHE, *deb = NULL;
+	for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+		if (c == 'c')
+			cache = optarg;
+		else if (c == 'd')
+			deb = optarg;
+		else
+			return cli_usage_error(cmd, "fetch-kernel: invalid option");
+	}
+	if (optind != argc)
+		return cli_usage_error(cmd, "fetch-kernel: unexpected argument \"%s\"",
+				       argv[optind]);
+	vs_err err = { 0 };
+	vs_guest_kernel k;
+	if (vs_kernel_fetch(cache, deb, &k, &err) < 0)
+		return cli_fail(&err);
+	printf("%s\n", k.modules);
+	return 0;
+}
+
+/* `vessel vm initramfs --agent PATH [--kernel-dir DIR] [--cache-dir DIR]
+ * [--initramfs-dir DIR | --output FILE]`: the initramfs create would use
+ * (for inspection and tests); prints its path. */
+static int vm_initramfs(const vs_command *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "agent", required_argument, NULL, 'a' },
+		{ "kernel-dir", required_argument, NULL, 'k' },
+		{ "cache-dir", required_argument, NULL, 'c' },
+		{ "initramfs-dir", required_argument, NULL, 'i' },
+		{ "output", required_argument, NULL, 'o' },
+		{ 0 },
+	};
+	const char *agent = NULL, *kdir = NULL, *cache = VS_KERNEL_CACHE,
+		   *idir = VS_INITRAMFS_CACHE, *output = NULL;
+	for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+		switch (c) {
+		case 'a':
+			agent = optarg;
+			break;
+		case 'k':
+			kdir = optarg;
+			break;
+		case 'c':
+			cache = optarg;
+			break;
+		case 'i':
+			idir = optarg;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		default:
+			return cli_usage_error(cmd, "initramfs: invalid option");
+		}
+	}
+	if (!agent)
+		return cli_usage_error(cmd, "initramfs: --agent is required");
+	if (optind != argc)
+		return cli_usage_error(cmd, "initramfs: unexpected argument \"%s\"", argv[optind]);
+	vs_err err = { 0 };
+	vs_guest_kernel k;
+	char path[4096];
+	if ((kdir ? vs_kernel_from_dir(kdir, &k, &err)
+		  : vs_kernel_lookup(NULL, NULL, cache, &k, &err)) < 0)
+		return cli_fail(&err);
+	if (output ? vs_initramfs_write(agent, &k, output, &err)
+		   : vs_initramfs_get(agent, &k, idir, path, sizeof(path), &err))
+		return cli_fail(&err);
+	printf("%s\n", output ? output : path);
+	return 0;
 }
 
 int cmd_vm(vs_cli *cli, int argc, char **argv)
@@ -222,8 +382,12 @@ int cmd_vm(vs_cli *cli, int argc, char **argv)
 	(void)cli;
 	const vs_command *cmd = cli_find_command("vm");
 	if (argc < 2)
-		return cli_usage_error(cmd, "missing subcommand (run)");
+		return cli_usage_error(cmd, "missing subcommand (run, fetch-kernel, initramfs)");
 	if (!strcmp(argv[1], "run"))
 		return vm_run(cmd, argc - 1, argv + 1);
+	if (!strcmp(argv[1], "fetch-kernel"))
+		return vm_fetch_kernel(cmd, argc - 1, argv + 1);
+	if (!strcmp(argv[1], "initramfs"))
+		return vm_initramfs(cmd, argc - 1, argv + 1);
 	return cli_usage_error(cmd, "unknown subcommand \"%s\"", argv[1]);
 }
