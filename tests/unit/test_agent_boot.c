@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <linux/module.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -104,13 +105,45 @@ static void test_modules_list_errors(void **state)
 	modules_bad("ok.ko\n///\n", "modules.list:2: not a module path");
 }
 
+static void test_module_params(void **state)
+{
+	(void)state;
+	const char *cmdline = "console=hvc0 virtio_mmio.device=4K@0xd0000000:5 "
+			      "virtio-mmio.device=4K@0xd0001000:6 vessel.root=virtiofs:r "
+			      "virtio_mmio_x.device=bad virtio_mmio.flag virtio_mmio.=x "
+			      "overlay.redirect_dir=\"on off\"\n";
+	char out[256];
+	assert_int_equal(vs_boot_module_params(cmdline, "/lib/modules/6.1/kernel/virtio_mmio.ko",
+					       out, sizeof(out)),
+			 0);
+	assert_string_equal(out, "device=4K@0xd0000000:5 device=4K@0xd0001000:6");
+	/* A compressed module, and a hyphen in the file name. */
+	assert_int_equal(vs_boot_module_params(cmdline, "/x/virtio-mmio.ko.xz", out, sizeof(out)),
+			 0);
+	assert_string_equal(out, "device=4K@0xd0000000:5 device=4K@0xd0001000:6");
+	assert_int_equal(vs_boot_module_params(cmdline, "/x/overlay.ko", out, sizeof(out)), 0);
+	assert_string_equal(out, "redirect_dir=\"on off\"");
+	assert_int_equal(vs_boot_module_params(cmdline, "/x/vsock.ko", out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(vs_boot_module_params(cmdline, "/x/virtio_mmio.ko", out, 10), -1);
+}
+
+static void test_module_flags(void **state)
+{
+	(void)state;
+	assert_int_equal(vs_boot_module_flags("/a/b.ko"), 0);
+	assert_int_equal(vs_boot_module_flags("/a/b.ko.xz"), MODULE_INIT_COMPRESSED_FILE);
+	assert_int_equal(vs_boot_module_flags("/a/b.ko.zst"), MODULE_INIT_COMPRESSED_FILE);
+	assert_int_equal(vs_boot_module_flags("/a/b.ko.gz"), MODULE_INIT_COMPRESSED_FILE);
+	assert_int_equal(vs_boot_module_flags("/a/b.xz"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cmdline_root),
-		cmocka_unit_test(test_cmdline_root_errors),
-		cmocka_unit_test(test_modules_list),
-		cmocka_unit_test(test_modules_list_errors),
+		cmocka_unit_test(test_cmdline_root),  cmocka_unit_test(test_cmdline_root_errors),
+		cmocka_unit_test(test_modules_list),  cmocka_unit_test(test_modules_list_errors),
+		cmocka_unit_test(test_module_params), cmocka_unit_test(test_module_flags),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

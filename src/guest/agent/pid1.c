@@ -47,7 +47,7 @@ static void console_stdio(void)
 		close(fd);
 }
 
-static int load_modules(vs_err *err)
+static int load_modules(const char *cmdline, vs_err *err)
 {
 	char *text = NULL;
 	if (vs_read_file(VS_BOOT_MODULES_LIST, &text, NULL, err) < 0) {
@@ -65,7 +65,12 @@ static int load_modules(vs_err *err)
 					   VS_BOOT_MODULES_LIST);
 			break;
 		}
-		if (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST)
+		char params[4096];
+		if (vs_boot_module_params(cmdline, mods[i], params, sizeof(params)) < 0)
+			rc = vs_fail(err, E2BIG, "boot: module %s: parameters on the command line",
+				     mods[i]);
+		else if (syscall(SYS_finit_module, fd, params, vs_boot_module_flags(mods[i])) < 0 &&
+			 errno != EEXIST)
 			rc = vs_fail_errno(err, "boot: finit_module %s", mods[i]);
 		close(fd);
 	}
@@ -133,11 +138,13 @@ int pid1_boot(vs_err *err)
 		err) < 0 ||
 	    mnt("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", err) < 0)
 		return -1;
-	if (load_modules(err) < 0)
-		return -1;
 	char *cmdline = NULL;
 	if (vs_read_file("/proc/cmdline", &cmdline, NULL, err) < 0)
 		return -1;
+	if (load_modules(cmdline, err) < 0) {
+		free(cmdline);
+		return -1;
+	}
 	vs_boot_root root;
 	int r = vs_boot_parse_cmdline(cmdline, &root, err);
 	free(cmdline);

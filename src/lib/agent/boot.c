@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <linux/module.h>
 #include <string.h>
 
 #include "core/strv.h"
@@ -127,5 +128,72 @@ int vs_boot_parse_modules(const char *text, char ***out, size_t *count, vs_err *
 	*out = v;
 	if (count)
 		*count = n;
+	return 0;
+}
+
+static const char *const compressed[] = { ".ko.xz", ".ko.zst", ".ko.gz" };
+
+int vs_boot_module_flags(const char *path)
+{
+	size_t n = strlen(path);
+	for (size_t i = 0; i < 3; i++) {
+		size_t sl = strlen(compressed[i]);
+		if (n > sl && !strcmp(path + n - sl, compressed[i]))
+			return MODULE_INIT_COMPRESSED_FILE;
+	}
+	return 0;
+}
+
+/* The module name of path, '-' as '_': "virtio_mmio" for .../virtio-mmio.ko.xz. */
+static void module_name(const char *path, char *out, size_t len)
+{
+	const char *b = strrchr(path, '/');
+	b = b ? b + 1 : path;
+	size_t n = strcspn(b, ".");
+	if (n >= len)
+		n = len - 1;
+	for (size_t i = 0; i < n; i++)
+		out[i] = b[i] == '-' ? '_' : b[i];
+	out[n] = '\0';
+}
+
+int vs_boot_module_params(const char *cmdline, const char *path, char *out, size_t len)
+{
+	char name[128];
+	module_name(path, name, sizeof(name));
+	size_t nl = strlen(name), at = 0;
+	if (!len)
+		return -1;
+	out[0] = '\0';
+	const char *p = cmdline;
+	while (*p) {
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		const char *w = p;
+		bool quoted = false;
+		while (*p && (quoted || (*p != ' ' && *p != '\t' && *p != '\n'))) {
+			if (*p == '"')
+				quoted = !quoted;
+			p++;
+		}
+		size_t wl = (size_t)(p - w);
+		if (wl <= nl + 1 || w[nl] != '.')
+			continue;
+		bool same = true;
+		for (size_t i = 0; i < nl && same; i++)
+			same = (w[i] == '-' ? '_' : w[i]) == name[i];
+		/* "name.param" with a value: "name.=x" and "name.param" alone are not. */
+		const char *param = w + nl + 1;
+		size_t pl = wl - nl - 1;
+		if (!same || !memchr(param, '=', pl) || param[0] == '=')
+			continue;
+		if (at + (at ? 1 : 0) + pl + 1 > len)
+			return -1;
+		if (at)
+			out[at++] = ' ';
+		memcpy(out + at, param, pl);
+		at += pl;
+		out[at] = '\0';
+	}
 	return 0;
 }

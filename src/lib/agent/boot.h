@@ -28,4 +28,17 @@ int vs_boot_parse_cmdline(const char *cmdline, vs_boot_root *out, vs_err *err);
  * (vs_strv_free). */
 int vs_boot_parse_modules(const char *text, char ***out, size_t *count, vs_err *err);
 
+/* The module's parameters from the kernel command line: the words
+ * "<name>.<param>=<value>" (name from the path's basename without .ko and
+ * compression suffix; '-' and '_' alike, as the kernel treats them), as
+ * "param=value ..." into out. The kernel applies them only to built-in
+ * code, so the agent passes them to finit_module as modprobe does
+ * (virtio_mmio.device= is how vessel's devices are found). -1 when out is
+ * too small. */
+int vs_boot_module_params(const char *cmdline, const char *path, char *out, size_t len);
+
+/* finit_module flags for path: MODULE_INIT_COMPRESSED_FILE for .ko.xz,
+ * .ko.zst and .ko.gz (the kernel decompresses), else 0. */
+int vs_boot_module_flags(const char *path);
+
 #endif
