@@ -585,3 +585,24 @@ def test_bad_arguments(agent_path):
         p = subprocess.run([agent_path] + args, capture_output=True, text=True, timeout=30,
                            stdin=subprocess.DEVNULL)
         assert p.returncode != 0 and text in p.stderr, (args, p.stderr)
+
+
+def test_client_that_never_reads_is_dropped(agent):
+    # Requests whose replies are never read: the agent queues at most
+    # 16 MiB for a connection, then drops it, and serves the others.
+    c = agent.control()
+    hog = agent.control()
+    req = frame({"type": "wait", "id": 7, "process_id": "p" * 64})
+    batch = req * 2000
+    hog.sock.settimeout(5)
+    dropped = False
+    for _ in range(400):  # up to 800k requests, ~125 MiB of replies
+        try:
+            hog.sock.sendall(batch)
+        except (BrokenPipeError, ConnectionResetError):
+            dropped = True
+            break
+        except socket.timeout:
+            break  # the agent stopped reading: it has not dropped us
+    assert dropped
+    assert c.ok("ps")["type"] == "reply"
