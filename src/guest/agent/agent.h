@@ -72,7 +72,7 @@ typedef struct conn {
 	vs_agent_decoder dec;
 	bool control; /* after hello */
 	char *out;
-	size_t out_len, out_off;
+	size_t out_len, out_off, out_cap;
 	bool closing; /* close once out is flushed */
 	struct conn *next;
 } conn;

@@ -125,13 +125,21 @@ void conn_send(agent *a, conn *c, json_object *msg)
 		c->out_off = c->out_len = 0;
 		return;
 	}
-	char *n = realloc(c->out, c->out_len + len);
-	if (!n) {
-		free(buf);
-		c->closing = true;
-		return;
+	if (c->out_len + len > c->out_cap) {
+		/* Doubling: one reply at a time must not cost a copy of them all. */
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+		while (cap < c->out_len + len)
+			cap *= 2;
+		char *n = realloc(c->out, cap);
+		if (!n) {
+			free(buf);
+			c->closing = true;
+			c->out_off = c->out_len = 0;
+			return;
+		}
+		c->out = n;
+		c->out_cap = cap;
 	}
-	c->out = n;
 	memcpy(c->out + c->out_len, buf, len);
 	c->out_len += len;
 	free(buf);
