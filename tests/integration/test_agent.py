@@ -10,6 +10,7 @@ import socket
 import struct
 import subprocess
 import time
+import uuid
 
 import pytest
 
@@ -491,7 +492,7 @@ def memory_cgroup(tmp_name):
 
 
 def test_oom_watch_answers_after_an_oom_kill(agent, tmp_path):
-    cg = memory_cgroup("vessel-agent-oom-" + os.path.basename(str(tmp_path)))
+    cg = memory_cgroup("vessel-agent-oom-" + uuid.uuid4().hex[:12])
     if cg is None:
         pytest.skip("no writable memory cgroup for an OOM kill")
     try:
@@ -504,7 +505,24 @@ def test_oom_watch_answers_after_an_oom_kill(agent, tmp_path):
         rep = c.reply(w)
         assert rep["type"] == "reply" and rep["count"] >= 1
     finally:
-        os.rmdir(cg)
+        remove_cgroup(cg)
+
+
+def remove_cgroup(cg):
+    """The OOM kill ends the shell; its pipeline may linger a moment."""
+    for _ in range(3000):
+        with open(os.path.join(cg, "cgroup.procs")) as f:
+            for pid in f.read().split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        try:
+            os.rmdir(cg)
+            return
+        except OSError:
+            time.sleep(0.01)
+    os.rmdir(cg)
 
 
 def pid1_namespace():
