@@ -624,3 +624,21 @@ def test_client_that_never_reads_is_dropped(agent):
             break  # the agent stopped reading: it has not dropped us
     assert dropped
     assert c.ok("ps")["type"] == "reply"
+
+
+def test_capabilities_and_oom_score_adj(agent):
+    if os.geteuid() != 0:
+        pytest.skip("capabilities and a raised oomScoreAdj need root")
+    c = agent.control()
+    p = sh("grep -E '^Cap(Eff|Prm|Bnd):' /proc/self/status; cat /proc/self/oom_score_adj")
+    kill = ["CAP_KILL"]
+    p["capabilities"] = {"bounding": kill, "effective": kill, "permitted": kill}
+    p["oomScoreAdj"] = 500
+    c.ok("create", process_id="init", process=p, stdio=["stdout"])
+    o = agent.stdio("init", "stdout")
+    c.ok("start", process_id="init")
+    out = read_all(o).decode().split("\n")
+    caps = dict(line.split(":") for line in out[:3])
+    assert {k: int(v, 16) for k, v in caps.items()} == {"CapPrm": 1 << 5, "CapEff": 1 << 5,
+                                                        "CapBnd": 1 << 5}
+    assert out[3] == "500"
