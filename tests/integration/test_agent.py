@@ -642,3 +642,57 @@ def test_capabilities_and_oom_score_adj(agent):
     assert {k: int(v, 16) for k, v in caps.items()} == {"CapPrm": 1 << 5, "CapEff": 1 << 5,
                                                         "CapBnd": 1 << 5}
     assert out[3] == "500"
+
+
+def test_random_garbage_never_stops_the_agent(agent):
+    import random
+    rnd = random.Random(1234)
+    c = agent.control()
+    run(c, "init", process(BB, "sleep", "1000"))
+    for n in range(200):
+        s = agent.connect()
+        kind = n % 4
+        if kind == 0:
+            data = bytes(rnd.getrandbits(8) for _ in range(rnd.randrange(1, 64)))
+        elif kind == 1:  # a plausible length, random body
+            body = bytes(rnd.getrandbits(8) for _ in range(rnd.randrange(1, 64)))
+            data = struct.pack(">I", len(body)) + body
+        elif kind == 2:  # a control session with mangled requests
+            data = frame({"type": "hello", "id": 1, "version": 1})
+            req = {"type": rnd.choice(["create", "start", "exec", "signal", "wait", "resize",
+                                       "ps", "stats", "network"]),
+                   "id": rnd.choice([2, -1, "x", None, 2 ** 70]),
+                   "process_id": rnd.choice(["init", "", None, 5, "x" * 100]),
+                   "process": rnd.choice([None, {}, [], {"args": []}, {"args": ["a"], "cwd": 5}]),
+                   "stdio": rnd.choice([None, ["pty"], ["stdin", "stdin"], [1], "stdin"]),
+                   "signal": rnd.choice([0, 9999, "TERM", None]),
+                   "rows": rnd.choice([-1, 70000, None]), "cols": 1,
+                   "interfaces": rnd.choice([None, [{}], [{"name": 5}]])}
+            data += frame(req)
+        else:  # a stdio header with odd fields, then raw bytes
+            data = frame({"type": "stdio", "process": rnd.choice(["init", None, 1]),
+                          "stream": rnd.choice(["stdin", "pty", None, []])}) + b"raw bytes"
+        try:
+            s.sendall(data)
+        except OSError:
+            pass
+        s.close()
+    # Still serving, and init was never touched by the malformed signals.
+    assert init_running(c)
+    c.ok("signal", process_id="init", signal=9)
+    assert c.ok("wait", process_id="init")["exit_code"] == 137
+
+
+def init_running(c):
+    return bool(c.ok("ps")["pids"])
+
+
+def test_wait_pending_on_a_closed_connection(agent):
+    c = agent.control()
+    run(c, "init", process(BB, "sleep", "1000"))
+    other = agent.control()
+    other.send("wait", process_id="init")
+    other.send("oom_watch")
+    other.close()
+    c.ok("signal", process_id="init", signal=9)
+    assert c.ok("wait", process_id="init")["exit_code"] == 137
