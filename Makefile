@@ -34,7 +34,9 @@ endef
 # loader's work each time (about 2 ms per `run` here). ASan needs a dynamic
 # binary.
 $(eval $(call tree,build,,-static))
-$(eval $(call tree,build-asan,$(SAN),))
+# VS_TEST_HOOKS: test-only code paths (the microvm stand-in,
+# src/lib/microvm/standin.h), never in the release binary.
+$(eval $(call tree,build-asan,$(SAN) -DVS_TEST_HOOKS,))
 
 UNIT_BINS      := $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRC))
 UNIT_BINS_ASAN := $(patsubst tests/unit/%.c,build-asan/tests/%,$(UNIT_SRC))

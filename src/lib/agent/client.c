@@ -317,14 +317,15 @@ int vs_agent_exec(vs_agent_client *c, const vs_agent_proc *p, pid_t *pid, vs_err
 	return proc_call(c, "exec", p, pid, err);
 }
 
-int vs_agent_exec_send(vs_agent_client *c, const vs_agent_proc *p, uint64_t *id, vs_err *err)
+int vs_agent_proc_send(vs_agent_client *c, const char *type, const vs_agent_proc *p, uint64_t *id,
+		       vs_err *err)
 {
-	return vs_agent_call_send(c, "exec", proc_fields(p), id, err);
+	return vs_agent_call_send(c, type, proc_fields(p), id, err);
 }
 
-int vs_agent_exec_await(vs_agent_client *c, uint64_t id, pid_t *pid, vs_err *err)
+int vs_agent_proc_await(vs_agent_client *c, const char *type, uint64_t id, pid_t *pid, vs_err *err)
 {
-	return pid_reply(c, "exec", id, pid, err);
+	return pid_reply(c, type, id, pid, err);
 }
 
 static json_object *id_fields(const char *id)

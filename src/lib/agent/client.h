@@ -63,9 +63,10 @@ typedef struct vs_agent_proc {
 
 int vs_agent_create(vs_agent_client *c, const vs_agent_proc *p, pid_t *pid, vs_err *err);
 int vs_agent_exec(vs_agent_client *c, const vs_agent_proc *p, pid_t *pid, vs_err *err);
-/* exec in halves: send, attach the streams, then take the pid. */
-int vs_agent_exec_send(vs_agent_client *c, const vs_agent_proc *p, uint64_t *id, vs_err *err);
-int vs_agent_exec_await(vs_agent_client *c, uint64_t id, pid_t *pid, vs_err *err);
+/* create or exec (type) in halves: send, attach the streams, take the pid. */
+int vs_agent_proc_send(vs_agent_client *c, const char *type, const vs_agent_proc *p, uint64_t *id,
+		       vs_err *err);
+int vs_agent_proc_await(vs_agent_client *c, const char *type, uint64_t id, pid_t *pid, vs_err *err);
 int vs_agent_start(vs_agent_client *c, const char *id, vs_err *err);
 int vs_agent_signal(vs_agent_client *c, const char *id, int sig, bool all, vs_err *err);
 /* Blocks until the process exits: *code is 0..255 (128+N for signal N). */

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "microvm/backend.h"
+
 #define VS_BACKEND_ANNOTATION "io.vessel.backend"
 
 static const vs_backend_ops *extra;
@@ -17,8 +19,8 @@ const vs_backend_ops *vs_backend_by_name(const char *name, vs_err *err)
 		return &vs_container_backend;
 	if (extra && !strcmp(name, extra->name))
 		return extra;
-	if (!strcmp(name, "microvm"))
-		return vs_fail(err, 0, "backend \"microvm\" is not available yet"), NULL;
+	if (!strcmp(name, vs_microvm_backend.name))
+		return &vs_microvm_backend;
 	vs_fail(err, 0, "unknown backend \"%s\" (expected container or microvm)", name);
 	return NULL;
 }
