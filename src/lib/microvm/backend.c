@@ -26,6 +26,14 @@ static int state_path(const vs_container *c, const char *name, char *out, size_t
 	return vs_path_join(out, len, c->dir, name, err);
 }
 
+/* The stand-in's agent listens on a plain socket; a VM's is behind vsock. */
+static bool standin(const vs_container *c)
+{
+	char path[PATH_MAX];
+	return state_path(c, VS_MICROVM_AGENT_SOCK, path, sizeof(path), NULL) == 0 &&
+	       access(path, F_OK) == 0;
+}
+
 int vs_microvm_agent_dial(vs_container *c, int *fd, vs_err *err)
 {
 	char path[PATH_MAX];
@@ -100,7 +108,8 @@ static int agent_create_init(vs_container *c, const vs_config *cfg, const vs_cre
 		.type = "create",
 		.id = INIT_ID,
 		.process = proc,
-		.hostname = cfg->hostname,
+		/* The stand-in's container has set it already, in its own UTS namespace. */
+		.hostname = standin(c) ? NULL : cfg->hostname,
 		.terminal = p->terminal,
 		.rows = p->has_console_size ? p->console_height : 0,
 		.cols = p->has_console_size ? p->console_width : 0,

@@ -1,0 +1,421 @@
+"""The microvm backend's host-side lifecycle, driven as the runc shim and
+podman drive it, with the test-only stand-in: vessel-agent runs as the
+container's init in place of the VM (docs/microvm.md "The test stand-in").
+
+The stand-in exists only in the ASan build (VS_TEST_HOOKS); under the
+release binary these tests skip, except the two that prove the release
+binary ignores the stand-in's variable and that a microvm workload on a
+KVM without VT-x/AMD-V fails at once, naming why."""
+import ctypes
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+
+import pytest
+
+import cgroup_util
+from conftest import REPO, VESSEL, make_rootfs
+
+STANDIN_ENV = "VESSEL_TEST_MICROVM_STANDIN"
+# The agent must be static: it is exec'd inside a busybox rootfs.
+AGENT = os.environ.get("VESSEL_AGENT", os.path.join(REPO, "build", "vessel-agent"))
+RELEASE = os.path.join(REPO, "build", "vessel")
+IS_ASAN = os.path.basename(os.path.dirname(os.path.abspath(VESSEL))) == "build-asan"
+LIMITS = ["--ulimit", "nofile=10000:10000", "--ulimit", "nproc=4000:4000"]
+
+
+def kvm_emulated():
+    with open("/proc/cpuinfo") as f:
+        return not any(w in ("vmx", "svm") for line in f if line.startswith("flags")
+                       for w in line.split())
+
+
+standin = pytest.mark.skipif(not IS_ASAN, reason="the stand-in exists only in the ASan build "
+                             "(VS_TEST_HOOKS); this is the release binary")
+needs_agent = pytest.mark.skipif(not os.access(AGENT, os.X_OK), reason=f"no agent at {AGENT} "
+                                 "(make all builds build/vessel-agent)")
+no_vtx = pytest.mark.skipif(not kvm_emulated(), reason="this host has VT-x/AMD-V")
+
+
+def microvm(bundle):
+    bundle.config.setdefault("annotations", {})["io.vessel.backend"] = "microvm"
+    return bundle
+
+
+@pytest.fixture
+def env():
+    e = dict(os.environ)
+    e[STANDIN_ENV] = AGENT
+    return e
+
+
+def run(vessel, env, *args, **kw):
+    return vessel.run(*args, env=env, **kw)
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def wait_for(cond, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return cond()
+
+
+def status(vessel, env, cid):
+    return json.loads(run(vessel, env, "state", cid, check=True).stdout)["status"]
+
+
+def cmdline(pid):
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        return f.read().split(b"\0")
+
+
+# ---- hosts without hardware virtualization (any build) ---------------------------
+
+@no_vtx
+def test_without_vtx_create_fails_first_naming_why(vessel, bundle, cid):
+    # The program does not exist: a check past the VT-x one would name it.
+    microvm(bundle).args("/no/such/program").write()
+    env = dict(os.environ)
+    env.pop(STANDIN_ENV, None)
+    p = vessel.run("create", "--bundle", bundle.path, cid, env=env)
+    assert p.returncode != 0
+    assert p.stderr.count("\n") == 1, p.stderr
+    assert "no VT-x/AMD-V" in p.stderr
+    assert "io.vessel.vm.allow-emulated=true" in p.stderr
+    assert "no/such/program" not in p.stderr
+    assert not os.path.exists(os.path.join(vessel.root, cid))
+
+
+@no_vtx
+def test_release_binary_ignores_the_standin_variable(tmp_path, bundle, cid):
+    if not os.access(RELEASE, os.X_OK):
+        pytest.skip(f"no release binary at {RELEASE}")
+    microvm(bundle).args("true").write()
+    env = dict(os.environ)
+    env[STANDIN_ENV] = AGENT if os.access(AGENT, os.X_OK) else "/bin/busybox"
+    root = str(tmp_path / "release-state")
+    p = subprocess.run([RELEASE, "--root", root, "run", "--bundle", bundle.path, cid], env=env,
+                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert p.returncode != 0
+    assert "no VT-x/AMD-V" in p.stderr, p.stderr
+    assert not os.path.exists(os.path.join(root, cid))
+
+
+@no_vtx
+def test_allow_emulated_goes_past_the_check(vessel, bundle, cid):
+    microvm(bundle).args("true")
+    bundle.config["annotations"]["io.vessel.vm.allow-emulated"] = "true"
+    bundle.write()
+    env = dict(os.environ)
+    env.pop(STANDIN_ENV, None)
+    p = vessel.run("create", "--bundle", bundle.path, cid, env=env)
+    assert p.returncode != 0
+    assert "no VT-x/AMD-V" not in p.stderr
+    assert not os.path.exists(os.path.join(vessel.root, cid))
+
+
+# ---- the stand-in: create, start, state, kill, delete ----------------------------
+
+@standin
+@needs_agent
+def test_run_output_and_exit_code(vessel, bundle, cid, env):
+    microvm(bundle).sh("echo out; echo err >&2; exit 7").write()
+    p = run(vessel, env, "run", "--bundle", bundle.path, cid)
+    assert p.returncode == 7, p.stderr
+    assert p.stdout == "out\n"
+    assert p.stderr == "err\n"
+    assert not os.path.exists(os.path.join(vessel.root, cid))
+
+
+@standin
+@needs_agent
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_exit_by_signal_is_128_plus_it(vessel, bundle, cid, env, sig):
+    microvm(bundle).sh(f"kill -{int(sig)} $$").write()
+    p = run(vessel, env, "run", "--bundle", bundle.path, cid)
+    assert p.returncode == 128 + sig, p.stderr
+
+
+@standin
+@needs_agent
+def test_stdin_reaches_the_program(vessel, bundle, cid, env, tmp_path):
+    microvm(bundle).sh("read line; echo got:$line").write()
+    inp = tmp_path / "in"
+    inp.write_text("hello\n")
+    with open(inp) as f:
+        p = run(vessel, env, "run", "--bundle", bundle.path, cid, stdin=f)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "got:hello\n"
+
+
+@standin
+@needs_agent
+def test_create_start_state_kill_delete(vessel, bundle, cid, env):
+    microvm(bundle).sh("trap 'exit 3' TERM; echo started > /tmp/started; "
+                       "while :; do sleep 0.05; done").write()
+    run(vessel, env, "create", "--bundle", bundle.path, cid, check=True)
+    st = json.loads(run(vessel, env, "state", cid, check=True).stdout)
+    assert st["status"] == "created"
+    pid = st["pid"]
+    # The container's pid is its init on the host: the agent (the monitor in a VM).
+    assert os.path.basename(cmdline(pid)[0]) == b"vessel-agent"
+    # Parked: the program has not run yet.
+    root = os.path.join(bundle.rootfs, "tmp", "started")
+    assert not os.path.exists(root)
+    run(vessel, env, "start", cid, check=True)
+    assert status(vessel, env, cid) == "running"
+    assert wait_for(lambda: os.path.exists(root))
+    run(vessel, env, "kill", cid, "TERM", check=True)
+    assert wait_for(lambda: status(vessel, env, cid) == "stopped")
+    run(vessel, env, "delete", cid, check=True)
+    assert not os.path.exists(os.path.join(vessel.root, cid))
+    assert not alive(pid)
+
+
+@standin
+@needs_agent
+def test_sigkill_ends_the_workload(vessel, bundle, cid, env):
+    microvm(bundle).sh("trap '' TERM; while :; do sleep 0.05; done").write()
+    run(vessel, env, "run", "--detach", "--bundle", bundle.path, cid, check=True)
+    pid = json.loads(run(vessel, env, "state", cid, check=True).stdout)["pid"]
+    run(vessel, env, "kill", cid, "KILL", check=True)
+    assert wait_for(lambda: not alive(pid))
+    assert status(vessel, env, cid) == "stopped"
+    run(vessel, env, "delete", cid, check=True)
+
+
+@standin
+@needs_agent
+def test_exit_code_reaches_the_parent_of_the_init(vessel, bundle, cid, env):
+    # conmon and the shim reap the init: its status is the program's.
+    microvm(bundle).sh("exit 9").write()
+    proc = subprocess.Popen([VESSEL, "--root", vessel.root, "run", "--bundle", bundle.path, cid],
+                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    assert proc.wait(timeout=60) == 9
+
+
+@standin
+@needs_agent
+def test_failed_create_leaves_nothing(vessel, bundle, cid, env):
+    microvm(bundle).args("/no/such/program").write()
+    before = set(os.listdir("/proc"))
+    p = run(vessel, env, "create", "--bundle", bundle.path, cid)
+    assert p.returncode != 0
+    assert "no/such/program" in p.stderr
+    assert not os.path.exists(os.path.join(vessel.root, cid))
+    new = [d for d in set(os.listdir("/proc")) - before if d.isdigit() and alive(int(d))]
+    leftovers = [d for d in new if os.path.basename(cmdline(int(d))[0] or b"") == b"vessel-agent"]
+    assert leftovers == []
+
+
+@standin
+@needs_agent
+def test_delete_force_leaves_nothing(vessel, bundle, cid, env):
+    microvm(bundle).sh("sleep 1000").write()
+    run(vessel, env, "run", "--detach", "--bundle", bundle.path, cid, check=True)
+    pid = json.loads(run(vessel, env, "state", cid, check=True).stdout)["pid"]
+    pids = json.loads(run(vessel, env, "ps", "--format", "json", cid, check=True).stdout)
+    sock = os.path.join(vessel.root, cid, "agent.sock")
+    assert os.path.exists(sock)
+    run(vessel, env, "delete", "--force", cid, check=True)
+    assert not os.path.exists(os.path.join(vessel.root, cid))
+    assert wait_for(lambda: not any(alive(p) for p in pids + [pid]))
+    assert cgroup_util.leftovers(cid) == []
+
+
+@standin
+@needs_agent
+def test_agent_socket_is_outside_the_rootfs(vessel, bundle, cid, env):
+    # The workload looks for any socket it could reach; the agent's is in
+    # the state dir, which the container never sees.
+    microvm(bundle).sh("find / -type s 2>/dev/null; echo done").write()
+    p = run(vessel, env, "run", "--bundle", bundle.path, cid)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.endswith("done\n")
+    assert "agent.sock" not in p.stdout
+
+
+# ---- exec ------------------------------------------------------------------------
+
+@pytest.fixture
+def running(vessel, bundle, cid, env):
+    microvm(bundle).sh("sleep 1000").write()
+    run(vessel, env, "run", "--detach", "--bundle", bundle.path, cid, check=True)
+    yield cid
+    run(vessel, env, "delete", "--force", cid)
+
+
+@standin
+@needs_agent
+def test_exec_output_and_exit_code(vessel, running, env):
+    p = run(vessel, env, "exec", "--env", "X=1", "--cwd", "/tmp", running, "sh", "-c",
+            "echo $X; pwd; echo err >&2; exit 5")
+    assert p.returncode == 5
+    assert p.stdout == "1\n/tmp\n"
+    assert p.stderr == "err\n"
+
+
+@standin
+@needs_agent
+def test_exec_killed_by_signal(vessel, running, env):
+    p = run(vessel, env, "exec", running, "sh", "-c", "kill -9 $$")
+    assert p.returncode == 128 + 9
+
+
+@standin
+@needs_agent
+def test_exec_runs_in_the_guest_not_on_the_host(vessel, running, env):
+    # The exec'd program's pid 1 is the agent: it runs in the workload's
+    # pid namespace, behind the relay.
+    p = run(vessel, env, "exec", running, "cat", "/proc/1/cmdline")
+    assert p.returncode == 0
+    assert p.stdout.split("\0")[0].endswith("vessel-agent")
+
+
+@standin
+@needs_agent
+def test_signal_to_vessel_exec_reaches_the_guest_process(vessel, running, env):
+    proc = subprocess.Popen([VESSEL, "--root", vessel.root, "exec", running, "sh", "-c",
+                             "trap 'exit 42' TERM; echo ready; while :; do sleep 0.05; done"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        assert proc.stdout.readline() == b"ready\n"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 42
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+@pytest.fixture
+def subreaper():
+    """As the runc shim: orphans (the detached exec's relay) become ours."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    yield
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+
+
+@standin
+@needs_agent
+def test_exec_detach_pid_file_as_the_shim(vessel, running, env, tmp_path, subreaper):
+    pidfile = tmp_path / "exec.pid"
+    run(vessel, env, "exec", "--detach", "--pid-file", pidfile, running, "sh", "-c",
+        "trap 'exit 42' TERM; while :; do sleep 0.05; done", check=True)
+    pid = int(pidfile.read_text())
+    assert alive(pid)
+    # A host process, outside the workload: the shim signals and reaps it.
+    pids = json.loads(run(vessel, env, "ps", "--format", "json", running, check=True).stdout)
+    assert pid not in pids
+    os.kill(pid, signal.SIGTERM)
+    _, st = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(st) == 42
+
+
+@standin
+@needs_agent
+def test_exec_tty_in_the_foreground(vessel, running, monkeypatch):
+    # Without a console socket a foreground `exec -t` relays the pty itself.
+    from pty_util import on_pty
+    monkeypatch.setenv(STANDIN_ENV, AGENT)
+    out, rc = on_pty([VESSEL, "--root", vessel.root, "exec", "-t", running, "sh", "-c",
+                      "tty; [ -t 1 ] && echo is-a-tty; exit 4"])
+    assert rc == 4, out
+    assert "is-a-tty" in out
+
+
+# ---- ps, events, pause/resume, update ----------------------------------------------
+
+@standin
+@needs_agent
+def test_ps_lists_the_workload(vessel, running, env):
+    pid = json.loads(run(vessel, env, "state", running, check=True).stdout)["pid"]
+    pids = json.loads(run(vessel, env, "ps", "--format", "json", running, check=True).stdout)
+    assert pid in pids
+    assert any(cmdline(p)[0] == b"sleep" for p in pids if p != pid)
+
+
+@standin
+@needs_agent
+def test_events_stats_has_the_cgroup_and_the_guest(vessel, running, env):
+    p = run(vessel, env, "events", "--stats", running, check=True)
+    ev = json.loads(p.stdout)
+    assert ev["type"] == "stats"
+    assert ev["data"]["memory"]["usage"]["usage"] > 0
+    assert ev["data"]["guest"]["pids"] >= 1
+
+
+@standin
+@needs_agent
+def test_pause_resume(vessel, running, env):
+    run(vessel, env, "pause", running, check=True)
+    assert status(vessel, env, running) == "paused"
+    p = run(vessel, env, "exec", running, "true")
+    assert p.returncode != 0 and "paused" in p.stderr
+    run(vessel, env, "resume", running, check=True)
+    assert status(vessel, env, running) == "running"
+    assert run(vessel, env, "exec", running, "true").returncode == 0
+
+
+def pids_max_file(name):
+    root, has = cgroup_util.v2_has("pids")
+    if root and has:
+        return os.path.join(root, name, "pids.max")
+    return os.path.join(cgroup_util.v1("pids"), name, "pids.max")
+
+
+@standin
+@needs_agent
+def test_update_changes_the_monitors_cgroup(vessel, bundle, cid, env):
+    microvm(bundle).sh("sleep 1000")
+    bundle.config["linux"]["cgroupsPath"] = "/" + cid
+    bundle.write()
+    run(vessel, env, "run", "--detach", "--bundle", bundle.path, cid, check=True)
+    try:
+        run(vessel, env, "update", "--pids-limit", "77", cid, check=True)
+        with open(pids_max_file(cid)) as f:
+            assert f.read().strip() == "77"
+    finally:
+        run(vessel, env, "delete", "--force", cid)
+    assert cgroup_util.leftovers(cid) == []
+
+
+# ---- podman -------------------------------------------------------------------------
+
+@standin
+@needs_agent
+@pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed")
+def test_podman_run_with_the_annotation(tmp_path):
+    rootfs = str(tmp_path / "rootfs")
+    make_rootfs(rootfs)
+    # conmon does not pass podman's environment on: the variable travels
+    # in a wrapper named as the runtime.
+    runtime = tmp_path / "vessel-standin"
+    runtime.write_text(f"#!/bin/sh\nexport {STANDIN_ENV}={AGENT}\nexec {VESSEL} \"$@\"\n")
+    runtime.chmod(0o755)
+    cmd = ["podman", "--runtime", str(runtime), "run", "--rm", *LIMITS, "--network", "none",
+           "--annotation", "io.vessel.backend=microvm", "--rootfs", rootfs,
+           "/bin/sh", "-c", "echo hi; cat /proc/1/cmdline | tr '\\0' ' '; exit 6"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert p.returncode == 6, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0] == "hi"
+    assert "vessel-agent" in lines[1]
