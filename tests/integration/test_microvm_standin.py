@@ -419,3 +419,49 @@ def test_podman_run_with_the_annotation(tmp_path):
     lines = p.stdout.splitlines()
     assert lines[0] == "hi"
     assert "vessel-agent" in lines[1]
+
+
+# ---- terminals ----------------------------------------------------------------------
+
+@standin
+@needs_agent
+def test_run_with_a_terminal(vessel, bundle, cid, monkeypatch):
+    # process.terminal: the guest's pty, carried to ours by the relay.
+    from pty_util import on_pty
+    microvm(bundle).sh("tty; [ -t 0 ] && [ -t 1 ] && echo is-a-tty; exit 3")
+    bundle.config["process"]["terminal"] = True
+    bundle.write()
+    monkeypatch.setenv(STANDIN_ENV, AGENT)
+    out, rc = on_pty([VESSEL, "--root", vessel.root, "run", "--bundle", bundle.path, cid])
+    assert rc == 3, out
+    assert "/dev/pts/" in out
+    assert "is-a-tty" in out
+
+
+@standin
+@needs_agent
+def test_terminal_without_console_socket_when_detached_is_refused(vessel, bundle, cid, env):
+    microvm(bundle).args("true")
+    bundle.config["process"]["terminal"] = True
+    bundle.write()
+    p = run(vessel, env, "create", "--bundle", bundle.path, cid)
+    assert p.returncode != 0
+    assert "needs --console-socket" in p.stderr
+    assert not os.path.exists(os.path.join(vessel.root, cid))
+
+
+@standin
+@needs_agent
+@pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed")
+def test_podman_run_t_with_the_annotation(tmp_path):
+    rootfs = str(tmp_path / "rootfs")
+    make_rootfs(rootfs)
+    runtime = tmp_path / "vessel-standin"
+    runtime.write_text(f"#!/bin/sh\nexport {STANDIN_ENV}={AGENT}\nexec {VESSEL} \"$@\"\n")
+    runtime.chmod(0o755)
+    cmd = ["podman", "--runtime", str(runtime), "run", "--rm", "-t", *LIMITS, "--network", "none",
+           "--annotation", "io.vessel.backend=microvm", "--rootfs", rootfs,
+           "/bin/sh", "-c", "[ -t 1 ] && echo is-a-tty; exit 2"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert p.returncode == 2, p.stderr
+    assert "is-a-tty" in p.stdout
