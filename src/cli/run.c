@@ -64,7 +64,7 @@ int cmd_run(vs_cli *cli, int argc, char **argv)
 		vs_container_close(c);
 		return 0;
 	}
-	cli_forward_signals(c->state.pid);
+	cli_forward_signals(c->signal_pid > 0 ? c->signal_pid : c->state.pid);
 	vs_container_unlock(c);
 	if (c->console_fd >= 0)
 		cli_tty_proxy(c->console_fd, c->state.pid);

@@ -250,6 +250,35 @@ def test_agent_socket_is_outside_the_rootfs(vessel, bundle, cid, env):
     assert "agent.sock" not in p.stdout
 
 
+@standin
+@needs_agent
+def test_signal_to_a_foreground_run_reaches_the_program(vessel, bundle, cid, env):
+    # A pid namespace's init ignores what its parent sends; the init's relay
+    # takes the signal and passes it to the guest program.
+    microvm(bundle).sh("trap 'exit 42' TERM; echo ready; while :; do sleep 0.05; done").write()
+    proc = subprocess.Popen([VESSEL, "--root", vessel.root, "run", "--bundle", bundle.path, cid],
+                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+    try:
+        assert proc.stdout.readline() == b"ready\n"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 42
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@standin
+@needs_agent
+def test_the_program_holds_no_fd_of_the_agent(vessel, bundle, cid, env):
+    # With the agent's listener a workload could answer the host as if it
+    # were the agent. It gets its stdio and nothing else.
+    microvm(bundle).sh("ls /proc/$$/fd; true").write()
+    p = run(vessel, env, "run", "--bundle", bundle.path, cid)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["0", "1", "2"]
+
+
 # ---- exec ------------------------------------------------------------------------
 
 @pytest.fixture
@@ -328,6 +357,20 @@ def test_exec_detach_pid_file_as_the_shim(vessel, running, env, tmp_path, subrea
     os.kill(pid, signal.SIGTERM)
     _, st = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(st) == 42
+
+
+@standin
+@needs_agent
+def test_relays_do_not_hold_the_container_lock(vessel, running, env, tmp_path):
+    # The relays are forks of a vessel that held the lock: kept, the lock
+    # would block every later command on the container until they end.
+    pidfile = tmp_path / "exec.pid"
+    run(vessel, env, "exec", "--detach", "--pid-file", pidfile, running, "sleep", "1000",
+        check=True)
+    assert run(vessel, env, "pause", running, timeout=20).returncode == 0
+    assert run(vessel, env, "resume", running, timeout=20).returncode == 0
+    assert run(vessel, env, "delete", "--force", running, timeout=20).returncode == 0
+    assert wait_for(lambda: not alive(int(pidfile.read_text())))
 
 
 @standin

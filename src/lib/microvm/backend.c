@@ -122,6 +122,9 @@ static int agent_create_init(vs_container *c, const vs_config *cfg, const vs_cre
 		return -1;
 	}
 	vs_debug("container %s: stdio relay pid %d", c->state.id, (int)relay);
+	/* The init (agent or monitor) ignores what a foreground run passes
+	 * on, as a pid namespace's init does; the relay sends it to the guest. */
+	c->signal_pid = relay;
 	return 0;
 }
 

@@ -332,6 +332,8 @@ int vs_microvm_relay_spawn(vs_container *c, const vs_microvm_relay *spec, pid_t 
 		if (sfd < 0)
 			_exit(255);
 		signal(SIGPIPE, SIG_IGN); /* a reader gone is a stream ended */
+		if (chdir("/") < 0)	  /* hold no mount of the caller's busy */
+			_exit(255);
 		if (master >= 0)
 			close(master);
 		/* Its own session: the pty slave as controlling terminal brings
