@@ -9,6 +9,8 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 LIB_SRC := $(shell find src/lib -name '*.c' | sort)
 CLI_SRC := $(wildcard src/cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
+# The guest agent (docs/agent-protocol.md): PID 1 of vessel's initramfs.
+AGENT_SRC := $(wildcard src/guest/agent/*.c)
 
 # Two trees: build/ (release) and build-asan/ (ASan+UBSan), same rules.
 define tree
@@ -22,6 +24,9 @@ $(1)/libvessel.a: $$(patsubst %.c,$(1)/obj/%.o,$$(LIB_SRC))
 	ar rcs $$@ $$^
 
 $(1)/vessel: $$(patsubst %.c,$(1)/obj/%.o,$$(CLI_SRC)) $(1)/libvessel.a
+	$$(CC) $$(CFLAGS) $(2) $(3) -o $$@ $$^ $$(LDLIBS)
+
+$(1)/vessel-agent: $$(patsubst %.c,$(1)/obj/%.o,$$(AGENT_SRC)) $(1)/libvessel.a
 	$$(CC) $$(CFLAGS) $(2) $(3) -o $$@ $$^ $$(LDLIBS)
 
 $(1)/tests/%: $(1)/obj/tests/unit/%.o $(1)/libvessel.a
@@ -55,8 +60,8 @@ build-fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 .PHONY: all asan unit-bins deps test demo bench fuzz format clean
 fuzz: $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
 
-all: build/vessel
-asan: build-asan/vessel
+all: build/vessel build/vessel-agent
+asan: build-asan/vessel build-asan/vessel-agent
 unit-bins: $(UNIT_BINS) $(UNIT_BINS_ASAN)
 
 deps:

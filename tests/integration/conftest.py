@@ -11,6 +11,8 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VESSEL = os.environ.get("VESSEL", os.path.join(REPO, "build", "vessel"))
+# The guest agent built next to the vessel under test (build/ or build-asan/).
+VESSEL_AGENT = os.environ.get("VESSEL_AGENT", os.path.join(os.path.dirname(VESSEL), "vessel-agent"))
 BUSYBOX = "/bin/busybox"
 
 
@@ -94,6 +96,14 @@ def vessel(tmp_path):
     if os.path.isdir(root):
         for cid in os.listdir(root):
             v.run("delete", "--force", cid)
+
+
+@pytest.fixture
+def agent_path():
+    """The vessel-agent binary that matches VESSEL (override: VESSEL_AGENT)."""
+    if not os.access(VESSEL_AGENT, os.X_OK):
+        pytest.fail(f"{VESSEL_AGENT} is missing: make all asan")
+    return VESSEL_AGENT
 
 
 @pytest.fixture

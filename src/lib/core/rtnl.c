@@ -141,3 +141,68 @@ int vs_rtnl_move_link(int sock, int ifindex, int ns_fd, const char *name, vs_err
 	snprintf(what, sizeof(what), "move to the namespace as %s", name);
 	return vs_rtnl_send(sock, &r, what, err);
 }
+
+int vs_rtnl_link_set(int sock, int ifindex, const unsigned char *mac, unsigned mtu, bool up,
+		     vs_err *err)
+{
+	char buf[NLMSG_SPACE(sizeof(struct ifinfomsg)) + 2 * RTA_SPACE(8)]
+		__attribute__((aligned(NLMSG_ALIGNTO)));
+	struct ifinfomsg ifm = { .ifi_family = AF_UNSPEC,
+				 .ifi_index = ifindex,
+				 .ifi_flags = up ? IFF_UP : 0,
+				 .ifi_change = IFF_UP };
+	vs_rtnl_req r;
+	vs_rtnl_req_init(&r, buf, sizeof(buf), RTM_NEWLINK, 0, &ifm, sizeof(ifm));
+	if (mac)
+		vs_rtnl_put(&r, IFLA_ADDRESS, mac, 6);
+	if (mtu) {
+		uint32_t m = mtu;
+		vs_rtnl_put(&r, IFLA_MTU, &m, sizeof(m));
+	}
+	return vs_rtnl_send(sock, &r, up ? "set link up" : "set link", err);
+}
+
+static size_t addr_len(int family)
+{
+	return family == AF_INET6 ? 16 : 4;
+}
+
+int vs_rtnl_addr_add(int sock, int ifindex, int family, const void *addr, int prefix, vs_err *err)
+{
+	char buf[NLMSG_SPACE(sizeof(struct ifaddrmsg)) + 2 * RTA_SPACE(16)]
+		__attribute__((aligned(NLMSG_ALIGNTO)));
+	struct ifaddrmsg ifa = { .ifa_family = (unsigned char)family,
+				 .ifa_prefixlen = (unsigned char)prefix,
+				 .ifa_index = (unsigned)ifindex };
+	vs_rtnl_req r;
+	vs_rtnl_req_init(&r, buf, sizeof(buf), RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, &ifa,
+			 sizeof(ifa));
+	vs_rtnl_put(&r, IFA_LOCAL, addr, addr_len(family));
+	vs_rtnl_put(&r, IFA_ADDRESS, addr, addr_len(family));
+	return vs_rtnl_send(sock, &r, "add address", err);
+}
+
+int vs_rtnl_route_add(int sock, int family, const void *dst, int dst_len, const void *gw, int oif,
+		      vs_err *err)
+{
+	char buf[NLMSG_SPACE(sizeof(struct rtmsg)) + 3 * RTA_SPACE(16)]
+		__attribute__((aligned(NLMSG_ALIGNTO)));
+	struct rtmsg rtm = { .rtm_family = (unsigned char)family,
+			     .rtm_dst_len = (unsigned char)(dst ? dst_len : 0),
+			     .rtm_table = RT_TABLE_MAIN,
+			     .rtm_protocol = RTPROT_BOOT,
+			     .rtm_scope = gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK,
+			     .rtm_type = RTN_UNICAST };
+	vs_rtnl_req r;
+	vs_rtnl_req_init(&r, buf, sizeof(buf), RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, &rtm,
+			 sizeof(rtm));
+	if (dst && dst_len)
+		vs_rtnl_put(&r, RTA_DST, dst, addr_len(family));
+	if (gw)
+		vs_rtnl_put(&r, RTA_GATEWAY, gw, addr_len(family));
+	if (oif) {
+		uint32_t o = (uint32_t)oif;
+		vs_rtnl_put(&r, RTA_OIF, &o, sizeof(o));
+	}
+	return vs_rtnl_send(sock, &r, "add route", err);
+}

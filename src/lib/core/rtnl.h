@@ -43,4 +43,18 @@ int vs_rtnl_open(vs_err *err);
  * name it `name` there, and wait for the kernel's answer. */
 int vs_rtnl_move_link(int sock, int ifindex, int ns_fd, const char *name, vs_err *err);
 
+/* RTM_NEWLINK for ifindex: its MAC (mac may be NULL), MTU (0: leave it)
+ * and whether it is up. */
+int vs_rtnl_link_set(int sock, int ifindex, const unsigned char *mac, unsigned mtu, bool up,
+		     vs_err *err);
+
+/* RTM_NEWADDR: addr (4 or 16 bytes for family AF_INET/AF_INET6)/prefix on
+ * ifindex. */
+int vs_rtnl_addr_add(int sock, int ifindex, int family, const void *addr, int prefix, vs_err *err);
+
+/* RTM_NEWROUTE in the main table: dst/dst_len (dst NULL or dst_len 0: the
+ * default route) via gw (may be NULL: on-link) out of oif (0: any). */
+int vs_rtnl_route_add(int sock, int family, const void *dst, int dst_len, const void *gw, int oif,
+		      vs_err *err);
+
 #endif
