@@ -301,6 +301,21 @@ def test_exec_output_and_exit_code(vessel, running, env):
 
 @standin
 @needs_agent
+def test_exec_user_and_capabilities_reach_the_guest(vessel, running, env):
+    # The exec'd process goes to the agent as an OCI process object: user,
+    # groups and capabilities (the config's plus --cap) apply in the guest.
+    p = run(vessel, env, "exec", "--user", "1000:100", "--additional-gids", "7",
+            "--cap", "CAP_NET_RAW", running, "sh", "-c",
+            "id -u; id -g; id -G; grep CapBnd /proc/self/status")
+    assert p.returncode == 0, p.stderr
+    uid, gid, groups, bnd = p.stdout.strip().split("\n")
+    assert (uid, gid) == ("1000", "100")
+    assert "7" in groups.split()
+    assert int(bnd.split()[1], 16) & (1 << 13)  # CAP_NET_RAW
+
+
+@standin
+@needs_agent
 def test_exec_killed_by_signal(vessel, running, env):
     p = run(vessel, env, "exec", running, "sh", "-c", "kill -9 $$")
     assert p.returncode == 128 + 9
