@@ -74,6 +74,19 @@ def wait_for(cond, timeout=10):
     return cond()
 
 
+def with_id(cid):
+    """Live processes whose command line names cid (vessel and its relays)."""
+    found = []
+    for d in os.listdir("/proc"):
+        if d.isdigit() and int(d) != os.getpid() and alive(int(d)):
+            try:
+                if cid.encode() in cmdline(int(d)):
+                    found.append(int(d))
+            except OSError:
+                pass
+    return found
+
+
 def status(vessel, env, cid):
     return json.loads(run(vessel, env, "state", cid, check=True).stdout)["status"]
 
@@ -221,6 +234,7 @@ def test_failed_create_leaves_nothing(vessel, bundle, cid, env):
     new = [d for d in set(os.listdir("/proc")) - before if d.isdigit() and alive(int(d))]
     leftovers = [d for d in new if os.path.basename(cmdline(int(d))[0] or b"") == b"vessel-agent"]
     assert leftovers == []
+    assert with_id(cid) == []
 
 
 @standin
@@ -236,6 +250,8 @@ def test_delete_force_leaves_nothing(vessel, bundle, cid, env):
     assert not os.path.exists(os.path.join(vessel.root, cid))
     assert wait_for(lambda: not any(alive(p) for p in pids + [pid]))
     assert cgroup_util.leftovers(cid) == []
+    # The init's stdio relay (a fork of `vessel run`) ends with the streams.
+    assert wait_for(lambda: with_id(cid) == [])
 
 
 @standin
