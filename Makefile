@@ -57,7 +57,7 @@ build-fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -Isrc/lib -Isrc $(shell pkg-config --cflags $(PKGS)) \
 		-fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
 
-.PHONY: all asan unit-bins deps test demo bench fuzz format clean
+.PHONY: all asan unit-bins deps test demo bench fuzz format clean install
 fuzz: $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
 
 all: build/vessel build/vessel-agent
@@ -78,6 +78,14 @@ demo: deps
 bench: deps
 	$(MAKE) all
 	@bench/run-container-bench.sh
+
+# vessel, and vessel-vm beside it: the same binary, which makes every
+# workload a microVM when invoked by that name (docs/microvm.md, Selection).
+PREFIX ?= /usr/local
+install: build/vessel build/vessel-agent
+	install -D -m 0755 build/vessel $(DESTDIR)$(PREFIX)/bin/vessel
+	install -D -m 0755 build/vessel-agent $(DESTDIR)$(PREFIX)/libexec/vessel/vessel-agent
+	ln -sfn vessel $(DESTDIR)$(PREFIX)/bin/vessel-vm
 
 format:
 	clang-format -i $(shell find src tests -name '*.[ch]')

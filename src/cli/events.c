@@ -8,7 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "cgroup/stats.h"
 #include "cli/cli.h"
 #include "core/log.h"
 #include "lifecycle/control.h"
@@ -147,7 +146,7 @@ int cmd_events(vs_cli *cli, int argc, char **argv)
 	}
 	/* Watch for OOM before the first sample: a reader that saw a sample
 	 * knows an OOM from then on will be reported. */
-	vs_cgroup_oom *oom = NULL;
+	vs_oom_watch *oom = NULL;
 	vs_err oerr = { 0 };
 	if (vs_container_oom_watch(ct, &oom, &oerr) < 0)
 		vs_warn("%s (OOM events will not be reported)", oerr.msg);
@@ -171,7 +170,7 @@ int cmd_events(vs_cli *cli, int argc, char **argv)
 				break;
 			next = now + interval;
 		}
-		struct pollfd p = { .fd = oom ? vs_cgroup_oom_fd(oom) : -1, .events = POLLIN };
+		struct pollfd p = { .fd = oom ? vs_oom_watch_fd(oom) : -1, .events = POLLIN };
 		int wait = (int)(next - now_ms());
 		int n = poll(&p, 1, wait > 0 ? wait : 0);
 		if (n < 0 && errno != EINTR) {
@@ -181,7 +180,7 @@ int cmd_events(vs_cli *cli, int argc, char **argv)
 		}
 		if (n > 0 && oom) {
 			uint64_t count = 0;
-			int gone = vs_cgroup_oom_read(oom, &count, &err);
+			int gone = vs_oom_watch_read(oom, &count, &err);
 			for (uint64_t i = 0; i < count; i++)
 				emit("oom", id, NULL);
 			if (gone == 1) {
@@ -190,6 +189,6 @@ int cmd_events(vs_cli *cli, int argc, char **argv)
 			}
 		}
 	}
-	vs_cgroup_oom_close(oom);
+	vs_oom_watch_close(oom);
 	return rc;
 }

@@ -8,6 +8,7 @@
 #include "core/fs.h"
 #include "core/log.h"
 #include "core/sealed_exe.h"
+#include "microvm/select.h"
 #include "oci/version.h"
 
 static const vs_command commands[] = {
@@ -45,12 +46,15 @@ static const vs_command commands[] = {
 	  "vessel events [--interval DURATION] [--stats] ID" },
 	{ "ps", cmd_ps, "list the processes of a container",
 	  "vessel ps [--format table|json] ID [ps options]" },
-	{ "vm", cmd_vm, "boot a KVM microVM from a kernel image and wait for it",
+	{ "vm", cmd_vm, "boot a KVM microVM from a kernel image; fetch and prepare guest kernels",
 	  "vessel vm run --kernel PATH [--initrd PATH] [--cmdline STR] [--cpus N] [--memory MiB]\n"
 	  "              [--disk PATH[,ro]] [--rng] [--console stdio|none|FILE]\n"
-	  "              [--net tap=NAME|fd=N[,mac=MAC]]\n"
+	  "              [--net tap=NAME|fd=N[,mac=MAC]] [--vsock PATH[,cid=N]] [--confine]\n"
 	  "exit status: 0 power-off, 80 reset, 81 crash, 82 KVM internal error, 83 stopped,\n"
-	  "             or the byte a guest wrote to the debug-exit port 0xf4" },
+	  "             or the byte a guest wrote to the debug-exit port 0xf4\n"
+	  "vessel vm fetch-kernel [--cache-dir DIR] [--deb FILE]\n"
+	  "vessel vm initramfs --agent PATH [--kernel-dir DIR] [--cache-dir DIR]\n"
+	  "                    [--initramfs-dir DIR | --output FILE]" },
 };
 
 const vs_command *cli_find_command(const char *name)
@@ -134,7 +138,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	vs_cli cli = { .rt = { .root = "/run/vessel" } };
+	vs_cli cli = { .rt = { .root = "/run/vessel", .vm_default = vs_invoked_as_vm(argv[0]) } };
 	char **orig_argv = argv;
 	const char *log_path = NULL;
 	vs_log_format fmt = VS_LOG_TEXT;

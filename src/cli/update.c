@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cgroup/resources.h"
 #include "cli/cli.h"
 #include "core/cleanup.h"
 #include "core/fs.h"
 #include "core/log.h"
 #include "lifecycle/control.h"
+#include "oci/resources.h"
 
 /* "512m", "1G", "1048576", "-1": sizes as runc (docker's RAMInBytes) takes them. */
 static int parse_bytes(const char *s, int64_t *out)

@@ -2,6 +2,7 @@
  * it to power off, reset or crash; the exit status says which. */
 #include <getopt.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
@@ -9,6 +10,9 @@
 
 #include "cli/cli.h"
 #include "core/log.h"
+#include "microvm/initramfs.h"
+#include "microvm/kernel.h"
+#include "microvm/vmm_seccomp.h"
 #include "vm/vm.h"
 
 static vs_vm *running_vm;
@@ -59,7 +63,8 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 		O_RNG,
 		O_CONSOLE,
 		O_NET,
-		O_VSOCK
+		O_VSOCK,
+		O_CONFINE
 	};
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
@@ -72,11 +77,13 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 		{ "net", required_argument, NULL, O_NET },
 		{ "vsock", required_argument, NULL, O_VSOCK },
 		{ "console", required_argument, NULL, O_CONSOLE },
+		{ "confine", no_argument, NULL, O_CONFINE },
 		{ 0 },
 	};
 	vs_vm_config cfg;
 	vs_vm_config_init(&cfg);
 	char *disk = NULL, *vsock = NULL;
+	bool confine = false;
 	uint64_t n;
 	int c;
 	optind = 1;
@@ -117,6 +124,9 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 		}
 		case O_RNG:
 			cfg.rng = true;
+			break;
+		case O_CONFINE: /* as the microvm backend's monitor: vmm_seccomp.h */
+			confine = true;
 			break;
 		case O_NET: /* parsed by the device (virtio/net.c) */
 			cfg.net = optarg;
@@ -160,7 +170,9 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 
 	vs_err err = { 0 };
 	vs_vm *vm;
-	if (vs_vm_create(&cfg, &vm, &err) < 0) {
+	if (vs_vm_create(&cfg, &vm, &err) < 0 || (confine && vs_vmm_confine(&err) < 0)) {
+		if (confine)
+			vs_vm_destroy(vm);
 		free(disk);
 		free(vsock);
 		return cli_fail(&err);
@@ -217,13 +229,99 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 	return rc;
 }
 
+/* `vessel vm fetch-kernel [--cache-dir DIR] [--deb FILE]`: prints the
+ * cached kernel's directory. */
+static int vm_fetch_kernel(const vs_command *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "cache-dir", required_argument, NULL, 'c' },
+		{ "deb", required_argument, NULL, 'd' },
+		{ 0 },
+	};
+	const char *cache = VS_KERNEL_CACHE, *deb = NULL;
+	for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+		if (c == 'c')
+			cache = optarg;
+		else if (c == 'd')
+			deb = optarg;
+		else
+			return cli_usage_error(cmd, "fetch-kernel: invalid option");
+	}
+	if (optind != argc)
+		return cli_usage_error(cmd, "fetch-kernel: unexpected argument \"%s\"",
+				       argv[optind]);
+	vs_err err = { 0 };
+	vs_guest_kernel k;
+	if (vs_kernel_fetch(cache, deb, &k, &err) < 0)
+		return cli_fail(&err);
+	printf("%s\n", k.modules);
+	return 0;
+}
+
+/* `vessel vm initramfs --agent PATH [--kernel-dir DIR] [--cache-dir DIR]
+ * [--initramfs-dir DIR | --output FILE]`: the initramfs create would use
+ * (for inspection and tests); prints its path. */
+static int vm_initramfs(const vs_command *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "agent", required_argument, NULL, 'a' },
+		{ "kernel-dir", required_argument, NULL, 'k' },
+		{ "cache-dir", required_argument, NULL, 'c' },
+		{ "initramfs-dir", required_argument, NULL, 'i' },
+		{ "output", required_argument, NULL, 'o' },
+		{ 0 },
+	};
+	const char *agent = NULL, *kdir = NULL, *cache = VS_KERNEL_CACHE,
+		   *idir = VS_INITRAMFS_CACHE, *output = NULL;
+	for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+		switch (c) {
+		case 'a':
+			agent = optarg;
+			break;
+		case 'k':
+			kdir = optarg;
+			break;
+		case 'c':
+			cache = optarg;
+			break;
+		case 'i':
+			idir = optarg;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		default:
+			return cli_usage_error(cmd, "initramfs: invalid option");
+		}
+	}
+	if (!agent)
+		return cli_usage_error(cmd, "initramfs: --agent is required");
+	if (optind != argc)
+		return cli_usage_error(cmd, "initramfs: unexpected argument \"%s\"", argv[optind]);
+	vs_err err = { 0 };
+	vs_guest_kernel k;
+	char path[4096];
+	if ((kdir ? vs_kernel_from_dir(kdir, &k, &err)
+		  : vs_kernel_lookup(NULL, NULL, cache, &k, &err)) < 0)
+		return cli_fail(&err);
+	if (output ? vs_initramfs_write(agent, &k, output, &err)
+		   : vs_initramfs_get(agent, &k, idir, path, sizeof(path), &err))
+		return cli_fail(&err);
+	printf("%s\n", output ? output : path);
+	return 0;
+}
+
 int cmd_vm(vs_cli *cli, int argc, char **argv)
 {
 	(void)cli;
 	const vs_command *cmd = cli_find_command("vm");
 	if (argc < 2)
-		return cli_usage_error(cmd, "missing subcommand (run)");
+		return cli_usage_error(cmd, "missing subcommand (run, fetch-kernel, initramfs)");
 	if (!strcmp(argv[1], "run"))
 		return vm_run(cmd, argc - 1, argv + 1);
+	if (!strcmp(argv[1], "fetch-kernel"))
+		return vm_fetch_kernel(cmd, argc - 1, argv + 1);
+	if (!strcmp(argv[1], "initramfs"))
+		return vm_initramfs(cmd, argc - 1, argv + 1);
 	return cli_usage_error(cmd, "unknown subcommand \"%s\"", argv[1]);
 }

@@ -23,14 +23,15 @@ def pytest_configure(config):
 class Vessel:
     """Runs build/vessel with a private state root."""
 
-    def __init__(self, root):
+    def __init__(self, root, binary=None):
         self.root = root
+        self.binary = binary or VESSEL  # e.g. a vessel-vm symlink to it
 
     def run(self, *args, check=False, timeout=60, stdin=subprocess.DEVNULL, **kw):
         """Runs vessel; stdout/stderr go to files, not pipes, because a
         created container keeps our stdio open (as with runc) and a pipe
         would never reach EOF."""
-        cmd = [VESSEL, "--root", self.root] + [str(a) for a in args]
+        cmd = [self.binary, "--root", self.root] + [str(a) for a in args]
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             rc = subprocess.run(cmd, stdin=stdin, stdout=out, stderr=err, timeout=timeout, **kw).returncode
             out.seek(0)

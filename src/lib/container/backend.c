@@ -647,10 +647,38 @@ static int container_pids(vs_container *c, pid_t **pids, size_t *n, vs_err *err)
 	return cg ? vs_cgroup_pids(cg, pids, n, err) : -1;
 }
 
-static int container_oom_watch(vs_container *c, vs_cgroup_oom **w, vs_err *err)
+/* The cgroup's OOM watcher behind the backend-neutral handle. */
+typedef struct cgroup_oom_watch {
+	vs_oom_watch base;
+	vs_cgroup_oom *cg;
+} cgroup_oom_watch;
+
+static int cgroup_oom_read(vs_oom_watch *w, uint64_t *count, vs_err *err)
+{
+	return vs_cgroup_oom_read(((cgroup_oom_watch *)w)->cg, count, err);
+}
+
+static void cgroup_oom_close(vs_oom_watch *w)
+{
+	vs_cgroup_oom_close(((cgroup_oom_watch *)w)->cg);
+	free(w);
+}
+
+static int container_oom_watch(vs_container *c, vs_oom_watch **out, vs_err *err)
 {
 	vs_autocgroup vs_cgroup *cg = load_cgroup(c, err);
-	return cg ? vs_cgroup_oom_open(cg, w, err) : -1;
+	if (!cg)
+		return -1;
+	cgroup_oom_watch *w = calloc(1, sizeof(*w));
+	if (!w)
+		return vs_fail(err, ENOMEM, "OOM watch");
+	if (vs_cgroup_oom_open(cg, &w->cg, err) < 0) {
+		free(w);
+		return -1;
+	}
+	w->base = (vs_oom_watch){ vs_cgroup_oom_fd(w->cg), cgroup_oom_read, cgroup_oom_close };
+	*out = &w->base;
+	return 0;
 }
 
 const vs_backend_ops vs_container_backend = {

@@ -2,9 +2,9 @@
 
 #include <string.h>
 
+#include "microvm/annotations.h"
 #include "microvm/backend.h"
-
-#define VS_BACKEND_ANNOTATION "io.vessel.backend"
+#include "microvm/select.h"
 
 static const vs_backend_ops *extra;
 
@@ -17,19 +17,22 @@ const vs_backend_ops *vs_backend_by_name(const char *name, vs_err *err)
 {
 	if (!strcmp(name, vs_container_backend.name))
 		return &vs_container_backend;
-	if (extra && !strcmp(name, extra->name))
-		return extra;
 	if (!strcmp(name, vs_microvm_backend.name))
 		return &vs_microvm_backend;
+	if (extra && !strcmp(name, extra->name))
+		return extra;
 	vs_fail(err, 0, "unknown backend \"%s\" (expected container or microvm)", name);
 	return NULL;
 }
 
-const vs_backend_ops *vs_backend_for_config(const vs_config *cfg, vs_err *err)
+const vs_backend_ops *vs_backend_for_config(const vs_config *cfg, bool vm_default, vs_err *err)
 {
-	json_object *v;
-	if (cfg->annotations &&
-	    json_object_object_get_ex(cfg->annotations, VS_BACKEND_ANNOTATION, &v))
-		return vs_backend_by_name(json_object_get_string(v), err);
-	return &vs_container_backend;
+	const char *name;
+	if (vs_backend_select(cfg->annotations, vm_default, &name, err) < 0)
+		return NULL;
+	const vs_backend_ops *ops = vs_backend_by_name(name, err);
+	/* The defaults always exist: an unknown name is the annotation's. */
+	if (!ops)
+		vs_err_wrap(err, "annotation %s", VS_ANN_BACKEND);
+	return ops;
 }

@@ -6,15 +6,27 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "core/error.h"
 #include "oci/config.h"
+#include "oci/resources.h"
 #include "oci/state.h"
 
 typedef struct vs_container vs_container;
-struct vs_resources;
-struct vs_cgroup_oom;
+
+/* OOM notifications of a live workload, whatever produces them (a cgroup's
+ * memory events, a guest agent): the backend allocates a larger struct that
+ * starts with this one. Poll fd for POLLIN, then read: *count is the number
+ * of OOM kills since the last read (0 for a spurious wakeup); it returns 1
+ * once the workload is gone, 0 else, -1 on error. close frees it all. */
+typedef struct vs_oom_watch vs_oom_watch;
+struct vs_oom_watch {
+	int fd;
+	int (*read)(vs_oom_watch *w, uint64_t *count, vs_err *err);
+	void (*close)(vs_oom_watch *w);
+};
 
 /* For a backend built on the container backend (the microvm backend's test
  * stand-in, docs/microvm.md): the container init execs this program in
@@ -76,7 +88,7 @@ typedef struct vs_backend_ops {
 	int (*pause)(vs_container *c, vs_err *err);
 	int (*resume)(vs_container *c, vs_err *err);
 	/* Apply the given linux.resources to the live workload. */
-	int (*update)(vs_container *c, const struct vs_resources *r, vs_err *err);
+	int (*update)(vs_container *c, const vs_resources *r, vs_err *err);
 	/* runc's `events --stats` data object. */
 	int (*stats)(vs_container *c, json_object **out, vs_err *err);
 	/* Every pid of the workload, sorted, malloc'd. */
@@ -85,15 +97,16 @@ typedef struct vs_backend_ops {
 	 * the new process, a child of the caller, once its program is exec'd. */
 	int (*exec)(vs_container *c, const vs_config *cfg, const vs_exec_process *x, pid_t *pid,
 		    vs_err *err);
-	/* OOM notifications (cgroup/stats.h). */
-	int (*oom_watch)(vs_container *c, struct vs_cgroup_oom **w, vs_err *err);
+	/* OOM notifications (see vs_oom_watch). */
+	int (*oom_watch)(vs_container *c, vs_oom_watch **w, vs_err *err);
 } vs_backend_ops;
 
 extern const vs_backend_ops vs_container_backend;
 
-/* Pick the backend for a config: the annotation "io.vessel.backend"
- * ("container" or "microvm") or the default, the container backend. */
-const vs_backend_ops *vs_backend_for_config(const vs_config *cfg, vs_err *err);
+/* Pick the backend for a config by the selection rules (microvm/select.h:
+ * the annotation "io.vessel.backend", Kubernetes sandboxes, and vm_default
+ * when vessel runs as vessel-vm). */
+const vs_backend_ops *vs_backend_for_config(const vs_config *cfg, bool vm_default, vs_err *err);
 const vs_backend_ops *vs_backend_by_name(const char *name, vs_err *err);
 
 /* One more backend, found by its name like the built-in ones: for tests

@@ -130,7 +130,8 @@ int vs_container_create(const vs_runtime *rt, const char *id, const vs_create_op
 		vs_fail_errno(err, "bundle %s", opts->bundle ? opts->bundle : ".");
 		goto fail_free;
 	}
-	if (vs_config_load(bundle, &cfg, err) < 0 || !(c->ops = vs_backend_for_config(cfg, err)))
+	if (vs_config_load(bundle, &cfg, err) < 0 ||
+	    !(c->ops = vs_backend_for_config(cfg, rt->vm_default, err)))
 		goto fail_free;
 	if (!cfg->has_process) {
 		vs_fail(err, 0, "config.json: process: required to create a container");

@@ -12,6 +12,7 @@
 typedef struct vs_runtime {
 	const char *root; /* state root, e.g. /run/vessel */
 	bool systemd_cgroup;
+	bool vm_default; /* invoked as vessel-vm: workloads are microVMs */
 } vs_runtime;
 
 struct vs_container {

@@ -45,7 +45,7 @@ int vs_container_resume(vs_container *c, vs_err *err)
 
 static const vs_status live[] = { VS_STATUS_CREATED, VS_STATUS_RUNNING, VS_STATUS_PAUSED };
 
-int vs_container_update(vs_container *c, const struct vs_resources *r, vs_err *err)
+int vs_container_update(vs_container *c, const vs_resources *r, vs_err *err)
 {
 	if (need(c, "update", err, 3, live) < 0)
 		return -1;
@@ -78,7 +78,7 @@ int vs_container_pids(vs_container *c, pid_t **pids, size_t *n, vs_err *err)
 	return 0;
 }
 
-int vs_container_oom_watch(vs_container *c, struct vs_cgroup_oom **w, vs_err *err)
+int vs_container_oom_watch(vs_container *c, vs_oom_watch **w, vs_err *err)
 {
 	if (need(c, "watch", err, 3, live) < 0)
 		return -1;
@@ -87,4 +87,20 @@ int vs_container_oom_watch(vs_container *c, struct vs_cgroup_oom **w, vs_err *er
 	if (c->ops->oom_watch(c, w, err) < 0)
 		return vs_err_wrap(err, "events %s", c->state.id);
 	return 0;
+}
+
+int vs_oom_watch_fd(const vs_oom_watch *w)
+{
+	return w->fd;
+}
+
+int vs_oom_watch_read(vs_oom_watch *w, uint64_t *count, vs_err *err)
+{
+	return w->read(w, count, err);
+}
+
+void vs_oom_watch_close(vs_oom_watch *w)
+{
+	if (w)
+		w->close(w);
 }

@@ -15,8 +15,11 @@
 #include "core/fs.h"
 #include "core/log.h"
 #include "lifecycle/container.h"
+#include "microvm/hwvirt.h"
+#include "microvm/initramfs.h"
+#include "microvm/kernel.h"
+#include "microvm/sizing.h"
 #include "microvm/standin.h"
-#include "vm/vm.h"
 
 #define INIT_ID	  "init"
 #define EXEC_FIFO "exec.fifo" /* the container backend's: present while created */
@@ -54,36 +57,34 @@ int vs_microvm_agent_open(vs_container *c, vs_agent_client *ac, vs_err *err)
 	return vs_agent_client_open(ac, fd, VS_AGENT_TIMEOUT_MS, err);
 }
 
-static bool annotation_true(const vs_config *cfg, const char *key)
-{
-	json_object *v;
-	return cfg->annotations && json_object_object_get_ex(cfg->annotations, key, &v) &&
-	       !strcmp(json_object_get_string(v), "true");
-}
-
-/* Before anything else: a Linux guest never reaches userspace on a KVM
- * that emulates every instruction, so say so at once. */
-static int check_hwvirt(const vs_config *cfg, vs_err *err)
-{
-	if (!vs_kvm_is_emulated() || annotation_true(cfg, VS_MICROVM_ALLOW_EMULATED))
-		return 0;
-	return vs_fail(err, 0,
-		       "microvm: /dev/kvm has no hardware virtualization (no VT-x/AMD-V): a "
-		       "Linux guest cannot boot here; the annotation %s=true tries anyway",
-		       VS_MICROVM_ALLOW_EMULATED);
-}
-
-/* The VM path: the container's init would carry on as the monitor. What
- * it needs (a guest kernel, the initramfs, the monitor's seccomp filter)
- * comes with the microvm host work; until then create stops here. */
+/* The VM path, as far as it goes without a monitor inside the container:
+ * the host pieces in their order (docs/microvm.md "The host pieces a microvm
+ * create uses"), so a host that lacks one fails naming it. The container's
+ * init carrying on as the monitor (vs_create_opts.instead with an in-process
+ * step instead of an fd, the hybrid vsock socket VS_MICROVM_VSOCK_SOCK bound
+ * by the host side and passed in) is what is left; until then create stops
+ * after these checks. */
 static int vm_create(vs_container *c, const vs_config *cfg, const vs_create_opts *opts, vs_err *err)
 {
-	(void)c;
-	(void)cfg;
 	(void)opts;
+	vs_resources res = { 0 };
+	vs_microvm_size size;
+	vs_guest_kernel k;
+	char initrd[PATH_MAX];
+	if (vs_resources_parse(cfg->resources, "config.json: linux.resources", &res, err) < 0)
+		return -1;
+	int rc = vs_microvm_sizing(&res, cfg->annotations, &size, err);
+	vs_resources_clear(&res);
+	if (rc < 0 ||
+	    vs_kernel_lookup(cfg->annotations, VS_CONFIG_FILE, VS_KERNEL_CACHE, &k, err) < 0 ||
+	    vs_initramfs_get(VS_AGENT_PATH, &k, VS_INITRAMFS_CACHE, initrd, sizeof(initrd), err) <
+		    0)
+		return -1;
+	vs_debug("container %s: guest %s with %s, %llu MiB, %u vCPUs", c->state.id, k.image, initrd,
+		 (unsigned long long)size.memory_mib, size.cpus);
 	return vs_fail(err, ENOSYS,
-		       "microvm: no guest kernel or monitor in this build (docs/microvm.md); "
-		       "use io.vessel.backend=container");
+		       "microvm: the monitor does not run inside the container in this build "
+		       "(docs/microvm.md \"Lifecycle\"); use io.vessel.backend=container");
 }
 
 /* Why the agent went away before answering: the init's exec error. */
@@ -155,7 +156,7 @@ static int microvm_create(vs_container *c, const vs_config *cfg, const vs_create
 			     : vs_microvm_standin_create(c, cfg, opts, agent, err);
 	else
 #endif
-		rc = check_hwvirt(cfg, err) < 0 || check_console(cfg, opts, err) < 0
+		rc = vs_hwvirt_check(cfg->annotations, err) < 0 || check_console(cfg, opts, err) < 0
 			     ? -1
 			     : vm_create(c, cfg, opts, err);
 	if (rc < 0)
@@ -245,7 +246,7 @@ static int microvm_resume(vs_container *c, vs_err *err)
 	return vs_container_backend.resume(c, err);
 }
 
-static int microvm_update(vs_container *c, const struct vs_resources *r, vs_err *err)
+static int microvm_update(vs_container *c, const vs_resources *r, vs_err *err)
 {
 	return vs_container_backend.update(c, r, err);
 }
@@ -256,7 +257,7 @@ static int microvm_pids(vs_container *c, pid_t **pids, size_t *n, vs_err *err)
 	return vs_container_backend.pids(c, pids, n, err);
 }
 
-static int microvm_oom_watch(vs_container *c, struct vs_cgroup_oom **w, vs_err *err)
+static int microvm_oom_watch(vs_container *c, vs_oom_watch **w, vs_err *err)
 {
 	return vs_container_backend.oom_watch(c, w, err);
 }

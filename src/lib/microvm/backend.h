@@ -11,8 +11,8 @@
 
 extern const vs_backend_ops vs_microvm_backend;
 
-/* Opting in to a VM on a KVM that emulates every instruction. */
-#define VS_MICROVM_ALLOW_EMULATED "io.vessel.vm.allow-emulated"
+/* The agent the guest's initramfs is built around (`make install`). */
+#define VS_AGENT_PATH "/usr/local/libexec/vessel/vessel-agent"
 
 /* State-dir names: the stand-in agent's listener, the VM's hybrid vsock
  * socket. Both outside anything shared with the workload. */
