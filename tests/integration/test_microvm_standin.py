@@ -539,3 +539,60 @@ def test_podman_run_t_with_the_annotation(tmp_path):
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert p.returncode == 2, p.stderr
     assert "is-a-tty" in p.stdout
+
+
+# ---- containerd's runc v2 shim ----------------------------------------------------
+
+needs_ctr = pytest.mark.skipif(shutil.which("containerd") is None or shutil.which("ctr") is None,
+                               reason="containerd is not installed")
+if shutil.which("containerd") and shutil.which("ctr"):
+    from test_containerd import IMAGE, ctr  # noqa: F401 (the module's daemon fixture)
+
+
+@pytest.fixture
+def standin_runc(tmp_path):
+    # The shim passes its own environment on, but not ours: a wrapper.
+    runtime = tmp_path / "vessel-standin"
+    runtime.write_text(f"#!/bin/sh\nexport {STANDIN_ENV}={AGENT}\nexec {VESSEL} \"$@\"\n")
+    runtime.chmod(0o755)
+    return str(runtime)
+
+
+@standin
+@needs_agent
+@needs_ctr
+def test_ctr_run_with_the_annotation(ctr, cid, standin_runc):  # noqa: F811
+    p = ctr("run", "--rm", "--runc-binary", standin_runc, "--annotation",
+            "io.vessel.backend=microvm", IMAGE, cid, "/bin/sh", "-c",
+            "echo hello; cat /proc/1/cmdline; exit 6")
+    assert p.returncode == 6, p.stderr
+    out = p.stdout.split("\n")
+    assert out[0] == "hello"
+    assert "vessel-agent" in out[1]
+
+
+@standin
+@needs_agent
+@needs_ctr
+def test_ctr_task_exec_and_kill(ctr, cid, standin_runc):  # noqa: F811
+    ctr("run", "-d", "--runc-binary", standin_runc, "--annotation", "io.vessel.backend=microvm",
+        IMAGE, cid, "/bin/sh", "-c", "trap 'exit 4' TERM; while true; do sleep 0.1; done",
+        check=True)
+    try:
+        p = ctr("task", "exec", "--exec-id", "e1", cid, "/bin/sh", "-c", "echo in-exec; exit 9")
+        assert p.returncode == 9, p.stderr
+        assert p.stdout.strip() == "in-exec"
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            ctr("task", "kill", "-s", "TERM", cid)
+            tasks = ctr("task", "ls", check=True).stdout
+            if any(l.split()[0] == cid and l.split()[2] == "STOPPED"
+                   for l in tasks.splitlines()[1:]):
+                break
+            time.sleep(0.2)
+        p = ctr("task", "delete", cid)
+        assert p.returncode == 0, p.stderr
+        assert "exit code 4" in p.stderr
+    finally:
+        ctr("task", "delete", "-f", cid)
+        ctr("containers", "delete", cid)
