@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -99,11 +100,15 @@ static int send_master(const char *path, int fd, vs_err *err)
 /* Connections, the request, the streams, the pid: all before the fork. */
 static int relay_open(vs_container *c, const vs_microvm_relay *spec, relay *r, vs_err *err)
 {
-	static unsigned seq;
-	if (spec->id)
+	if (spec->id) {
 		snprintf(r->id, sizeof(r->id), "%s", spec->id);
-	else
-		snprintf(r->id, sizeof(r->id), "exec-%d-%u", (int)getpid(), seq++);
+	} else {
+		/* Unique for the agent's lifetime, whatever pids are reused. */
+		uint64_t rnd = 0;
+		if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+			return vs_fail_errno(err, "%s: getrandom", spec->type);
+		snprintf(r->id, sizeof(r->id), "exec-%016llx", (unsigned long long)rnd);
+	}
 	const char *names[4] = { 0 };
 	if (spec->terminal)
 		names[0] = stream_names[S_PTY];
@@ -123,18 +128,25 @@ static int relay_open(vs_container *c, const vs_microvm_relay *spec, relay *r, v
 		int s = spec->terminal ? S_PTY : i;
 		if (vs_microvm_agent_dial(c, &r->streams[s], err) < 0 ||
 		    vs_agent_stdio_open(r->streams[s], r->id, names[i], err) < 0)
-			return -1;
+			goto undo;
 	}
 	pid_t gpid;
 	if (vs_agent_proc_await(&r->ctl, spec->type, id, &gpid, err) < 0)
-		return -1;
+		goto undo;
 	vs_debug("%s %s: guest pid %d", spec->type, r->id, (int)gpid);
 	r->wait = spec->wait;
 	if (!r->wait)
 		return 0;
 	json_object *f = json_object_new_object();
 	json_object_object_add(f, "process_id", json_object_new_string(r->id));
-	return vs_agent_call_send(&r->ctl, "wait", f, &r->wait_id, err);
+	if (vs_agent_call_send(&r->ctl, "wait", f, &r->wait_id, err) < 0)
+		goto undo;
+	return 0;
+undo:;
+	/* Whatever the agent made of the request must not linger, parked. */
+	vs_err e = { 0 };
+	vs_agent_signal(&r->sig, r->id, SIGKILL, false, &e);
+	return -1;
 }
 
 /* Copy what is there from one fd to another; 0 at EOF. */
