@@ -596,3 +596,21 @@ def test_ctr_task_exec_and_kill(ctr, cid, standin_runc):  # noqa: F811
     finally:
         ctr("task", "delete", "-f", cid)
         ctr("containers", "delete", cid)
+
+
+@standin
+@needs_agent
+@needs_ctr
+def test_ctr_task_exec_tty_through_the_console_socket(ctr, cid, standin_runc):  # noqa: F811
+    from test_containerd import ctr_on_pty
+    ctr("run", "-d", "--runc-binary", standin_runc, "--annotation", "io.vessel.backend=microvm",
+        IMAGE, cid, "/bin/sleep", "1000", check=True)
+    try:
+        out, rc = ctr_on_pty(ctr, "task", "exec", "-t", "--exec-id", "t1", cid, "/bin/sh", "-c",
+                             "tty; [ -t 0 ] && echo is-a-tty; exit 3")
+        assert rc == 3, out
+        assert "/dev/pts/" in out and "is-a-tty" in out, out
+    finally:
+        ctr("task", "kill", "-s", "KILL", cid)
+        ctr("task", "delete", "-f", cid)
+        ctr("containers", "delete", cid)
