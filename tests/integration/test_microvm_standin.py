@@ -614,3 +614,37 @@ def test_ctr_task_exec_tty_through_the_console_socket(ctr, cid, standin_runc):  
         ctr("task", "kill", "-s", "KILL", cid)
         ctr("task", "delete", "-f", cid)
         ctr("containers", "delete", cid)
+
+
+@standin
+@needs_agent
+def test_console_socket_size_and_resize(vessel, bundle, cid, env, tmp_path):
+    # The master goes over --console-socket as runc sends it; consoleSize is
+    # the guest pty's size, and a resize of the master reaches the guest
+    # (relay: SIGWINCH on its slave -> agent resize).
+    import fcntl
+    import struct
+    import termios
+    from test_terminal import ConsoleReceiver
+    receiver = ConsoleReceiver(str(tmp_path / "console.sock"))
+    try:
+        microvm(bundle).sh("stty size; echo ready; read x; stty size")
+        bundle.config["process"]["terminal"] = True
+        bundle.config["process"]["consoleSize"] = {"height": 33, "width": 77}
+        bundle.write()
+        run(vessel, env, "create", "--console-socket", receiver.path, "--bundle", bundle.path,
+            cid, check=True)
+        run(vessel, env, "start", cid, check=True)
+        receiver.thread.join(10)
+        assert receiver.name == b"/dev/ptmx"
+        out = b""
+        end = time.time() + 10
+        while b"ready" not in out and time.time() < end:
+            out += os.read(receiver.master, 4096)
+        assert out.replace(b"\r", b"").split(b"\n")[0] == b"33 77", out
+        fcntl.ioctl(receiver.master, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+        os.write(receiver.master, b"go\n")
+        out = receiver.read_until_closed().replace("\r", "")
+        assert "40 100" in out.split("\n"), out
+    finally:
+        receiver.close()
