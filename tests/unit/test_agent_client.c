@@ -21,6 +21,8 @@
 #include "agent/client.h"
 #include "agent/frame.h"
 
+#include "../fuzz/fuzz_agent_client.c"
+
 typedef void (*agent_script)(int fd);
 
 static pid_t fake_pid;
@@ -549,6 +551,50 @@ static void test_dial_missing(void **state)
 	assert_non_null(strstr(err.msg, "connect to the agent at /nonexistent/agent.sock"));
 }
 
+/* ---- replay: mutated reply streams through the fuzz target ---- */
+
+static size_t add_frame(uint8_t *buf, size_t at, const char *json)
+{
+	uint32_t n = (uint32_t)strlen(json);
+	buf[at] = (uint8_t)(n >> 24);
+	buf[at + 1] = (uint8_t)(n >> 16);
+	buf[at + 2] = (uint8_t)(n >> 8);
+	buf[at + 3] = (uint8_t)n;
+	memcpy(buf + at + 4, json, n);
+	return at + 4 + n;
+}
+
+static void test_fuzz_replay(void **state)
+{
+	(void)state;
+	static const char *const replies[] = {
+		"{\"type\":\"reply\",\"id\":1,\"version\":1}",
+		"{\"type\":\"reply\",\"id\":2,\"pid\":5}",
+		"{\"type\":\"reply\",\"id\":3}",
+		"{\"type\":\"reply\",\"id\":4,\"pids\":[1,2,3]}",
+		"{\"type\":\"reply\",\"id\":5,\"memory\":{\"usage\":1},\"pids\":2}",
+		"{\"type\":\"error\",\"id\":6,\"message\":\"m\",\"errno\":3}",
+		"{\"type\":\"reply\",\"id\":7}",
+		"{\"type\":\"reply\",\"id\":8,\"pid\":9}",
+		"{\"type\":\"reply\",\"id\":9,\"exit_code\":3,\"signal\":0}",
+		"{\"type\":\"reply\",\"id\":10}",
+	};
+	srand(4321);
+	uint8_t buf[1024];
+	for (int iter = 0; iter < 400; iter++) {
+		size_t n = 0;
+		/* The replies, some swapped, some repeated, then a few bytes changed. */
+		for (size_t i = 0; i < sizeof(replies) / sizeof(replies[0]); i++) {
+			size_t k = rand() % 4 ? i : (size_t)rand() % 10;
+			n = add_frame(buf, n, replies[k]);
+		}
+		int flips = iter % 5;
+		for (int f = 0; f < flips; f++)
+			buf[(size_t)rand() % n] = (uint8_t)rand();
+		LLVMFuzzerTestOneInput(buf, n);
+	}
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -561,7 +607,7 @@ int main(void)
 		cmocka_unit_test(test_timeout),	      cmocka_unit_test(test_agent_gone),
 		cmocka_unit_test(test_garbage_reply), cmocka_unit_test(test_stdio_open),
 		cmocka_unit_test(test_vsock_ok),      cmocka_unit_test(test_vsock_refused),
-		cmocka_unit_test(test_dial_missing),
+		cmocka_unit_test(test_dial_missing),  cmocka_unit_test(test_fuzz_replay),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
