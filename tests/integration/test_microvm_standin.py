@@ -648,3 +648,17 @@ def test_console_socket_size_and_resize(vessel, bundle, cid, env, tmp_path):
         assert "40 100" in out.split("\n"), out
     finally:
         receiver.close()
+
+
+@standin
+@needs_agent
+def test_exec_options_that_cannot_cross_are_refused(vessel, running, env, tmp_path):
+    p = run(vessel, env, "exec", "--preserve-fds", "1", running, "true")
+    assert p.returncode != 0 and "--preserve-fds" in p.stderr
+    p = run(vessel, env, "exec", "--cgroup", "sub", running, "true")
+    assert p.returncode != 0 and "--cgroup" in p.stderr
+    proc = tmp_path / "process.json"
+    proc.write_text(json.dumps({"args": ["true"], "cwd": "/", "user": {"uid": 0, "gid": 0},
+                                "ioPriority": {"class": "IOPRIO_CLASS_IDLE", "priority": 0}}))
+    p = run(vessel, env, "exec", "--process", proc, running)
+    assert p.returncode != 0 and "not supported for a microvm exec" in p.stderr

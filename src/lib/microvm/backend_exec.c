@@ -385,13 +385,42 @@ fail:
 	return -1;
 }
 
+/* Field by field (padding is not part of the value). */
+static bool same_attrs(const vs_process_attrs *a, const vs_process_attrs *b)
+{
+	return a->has_personality == b->has_personality && a->personality == b->personality &&
+	       a->has_scheduler == b->has_scheduler && a->sched_policy == b->sched_policy &&
+	       a->sched_nice == b->sched_nice && a->sched_priority == b->sched_priority &&
+	       a->sched_flags == b->sched_flags && a->sched_runtime == b->sched_runtime &&
+	       a->sched_deadline == b->sched_deadline && a->sched_period == b->sched_period &&
+	       a->has_io_priority == b->has_io_priority && a->ioprio == b->ioprio &&
+	       a->has_mem_policy == b->has_mem_policy && a->mpol_mode == b->mpol_mode &&
+	       a->mpol_has_nodes == b->mpol_has_nodes &&
+	       !memcmp(a->mpol_nodes, b->mpol_nodes, sizeof(a->mpol_nodes));
+}
+
 int vs_microvm_exec(vs_container *c, const vs_config *cfg, const vs_exec_process *x, pid_t *pid,
 		    vs_err *err)
 {
-	(void)cfg;
 	if (x->preserve_fds)
 		return vs_fail(err, 0, "--preserve-fds: fds do not cross into a microvm guest");
-	json_object *proc = vs_microvm_process_json(&x->process);
+	if (x->cgroups && x->cgroups[0])
+		return vs_fail(
+			err, 0,
+			"--cgroup: a microvm guest's processes are not in the host's cgroups");
+	/* The scheduler and I/O priority travel as the config has them (the
+	 * agent reads them from the process object); other ones (--process)
+	 * are not sent yet, so refused rather than dropped. */
+	if (!same_attrs(&x->attrs, &cfg->process_attrs))
+		return vs_fail(err, 0,
+			       "--process: scheduler, ioPriority or personality other than the "
+			       "config's are not supported for a microvm exec yet");
+	json_object *proc = vs_microvm_process_json(&x->process), *cp = NULL, *v;
+	json_object_object_get_ex(cfg->doc, "process", &cp);
+	static const char *const attrs[] = { "scheduler", "ioPriority" };
+	for (size_t i = 0; cp && i < sizeof(attrs) / sizeof(attrs[0]); i++)
+		if (json_object_object_get_ex(cp, attrs[i], &v))
+			json_object_object_add(proc, attrs[i], json_object_get(v));
 	vs_microvm_relay spec = {
 		.type = "exec",
 		.process = proc,
