@@ -662,3 +662,32 @@ def test_exec_options_that_cannot_cross_are_refused(vessel, running, env, tmp_pa
                                 "ioPriority": {"class": "IOPRIO_CLASS_IDLE", "priority": 0}}))
     p = run(vessel, env, "exec", "--process", proc, running)
     assert p.returncode != 0 and "not supported for a microvm exec" in p.stderr
+
+
+@standin
+@needs_agent
+def test_with_a_user_namespace(vessel, cid, env, tmp_path):
+    # The init (the agent) is the mapped root; it still gets its listener
+    # and the agent binary, both opened on the host before the user
+    # namespace could stand in the way.
+    from conftest import Bundle
+    os.chmod(tmp_path, 0o755)
+    d = str(tmp_path)
+    while d != "/":
+        d = os.path.dirname(d)
+        os.chmod(d, os.stat(d).st_mode | 0o011)
+    bundle = microvm(Bundle(str(tmp_path / "userns-bundle")))
+    bundle.config["linux"]["namespaces"].append({"type": "user"})
+    bundle.config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    bundle.config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    bundle.sh("sleep 1000").write()
+    run(vessel, env, "run", "--detach", "--bundle", bundle.path, cid, check=True)
+    try:
+        pid = json.loads(run(vessel, env, "state", cid, check=True).stdout)["pid"]
+        with open(f"/proc/{pid}/status") as f:
+            uid_line = [l for l in f if l.startswith("Uid:")][0]
+        assert uid_line.split()[1] == "100000"
+        p = run(vessel, env, "exec", "--user", "5", cid, "id", "-u")
+        assert (p.returncode, p.stdout) == (0, "5\n"), p.stderr
+    finally:
+        run(vessel, env, "delete", "--force", cid)
