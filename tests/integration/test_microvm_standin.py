@@ -691,3 +691,39 @@ def test_with_a_user_namespace(vessel, cid, env, tmp_path):
         assert (p.returncode, p.stdout) == (0, "5\n"), p.stderr
     finally:
         run(vessel, env, "delete", "--force", cid)
+
+
+@standin
+@needs_agent
+@pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed")
+def test_podman_exec_stop_rm_with_the_annotation(tmp_path):
+    rootfs = str(tmp_path / "rootfs")
+    make_rootfs(rootfs)
+    runtime = tmp_path / "vessel-standin"
+    runtime.write_text(f"#!/bin/sh\nexport {STANDIN_ENV}={AGENT}\nexec {VESSEL} \"$@\"\n")
+    runtime.chmod(0o755)
+
+    def podman(*args):
+        return subprocess.run(["podman", "--runtime", str(runtime)] + list(args),
+                              capture_output=True, text=True, timeout=120,
+                              stdin=subprocess.DEVNULL)
+
+    p = podman("run", "-d", *LIMITS, "--network", "none", "--annotation",
+               "io.vessel.backend=microvm", "--rootfs", rootfs, "/bin/sh", "-c",
+               "trap 'exit 3' TERM; while true; do sleep 0.1; done")
+    assert p.returncode == 0, p.stderr
+    ctr_id = p.stdout.strip()
+    try:
+        p = podman("exec", "-e", "X=1", "-w", "/tmp", ctr_id, "/bin/sh", "-c",
+                   "echo $X; pwd; exit 4")
+        assert p.returncode == 4, p.stderr
+        assert p.stdout.split() == ["1", "/tmp"]
+        p = podman("exec", "-t", ctr_id, "/bin/sh", "-c", "[ -t 1 ] && echo is-a-tty")
+        assert p.returncode == 0, p.stderr
+        assert "is-a-tty" in p.stdout
+        assert podman("stop", "-t", "10", ctr_id).returncode == 0
+        st = podman("inspect", ctr_id, "--format", "{{.State.Status}} {{.State.ExitCode}}")
+        assert st.stdout.split() == ["exited", "3"]
+    finally:
+        podman("rm", "-f", ctr_id)
+    assert podman("inspect", ctr_id).returncode != 0
