@@ -126,6 +126,9 @@ def test_release_binary_ignores_the_standin_variable(tmp_path, bundle, cid):
     assert p.returncode != 0
     assert "no VT-x/AMD-V" in p.stderr, p.stderr
     assert not os.path.exists(os.path.join(root, cid))
+    # Not merely unused: the code that reads the variable is not there.
+    with open(RELEASE, "rb") as f:
+        assert STANDIN_ENV.encode() not in f.read()
 
 
 @no_vtx

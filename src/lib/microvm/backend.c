@@ -30,7 +30,7 @@ static int state_path(const vs_container *c, const char *name, char *out, size_t
 }
 
 /* The stand-in's agent listens on a plain socket; a VM's is behind vsock. */
-static bool standin(const vs_container *c)
+static bool plain_agent_socket(const vs_container *c)
 {
 	char path[PATH_MAX];
 	return state_path(c, VS_MICROVM_AGENT_SOCK, path, sizeof(path), NULL) == 0 &&
@@ -110,7 +110,7 @@ static int agent_create_init(vs_container *c, const vs_config *cfg, const vs_cre
 		.id = INIT_ID,
 		.process = proc,
 		/* The stand-in's container has set it already, in its own UTS namespace. */
-		.hostname = standin(c) ? NULL : cfg->hostname,
+		.hostname = plain_agent_socket(c) ? NULL : cfg->hostname,
 		.terminal = p->terminal,
 		.rows = p->has_console_size ? p->console_height : 0,
 		.cols = p->has_console_size ? p->console_width : 0,
