@@ -730,3 +730,18 @@ def test_podman_exec_stop_rm_with_the_annotation(tmp_path):
     finally:
         podman("rm", "-f", ctr_id)
     assert podman("inspect", ctr_id).returncode != 0
+
+
+@standin
+@needs_agent
+def test_delete_of_a_created_workload_leaves_nothing(vessel, bundle, cid, env):
+    # Never started: the parked program, the agent and the init's relay go.
+    microvm(bundle).sh("echo never > /tmp/ran").write()
+    run(vessel, env, "create", "--bundle", bundle.path, cid, check=True)
+    pid = json.loads(run(vessel, env, "state", cid, check=True).stdout)["pid"]
+    assert with_id(cid) != []  # the relay, a fork of `vessel create`
+    run(vessel, env, "delete", cid, check=True)
+    assert not os.path.exists(os.path.join(vessel.root, cid))
+    assert wait_for(lambda: not alive(pid) and with_id(cid) == [])
+    assert not os.path.exists(os.path.join(bundle.rootfs, "tmp", "ran"))
+    assert cgroup_util.leftovers(cid) == []
