@@ -3,7 +3,7 @@
 # Idempotent: only calls apt-get when something is missing.
 set -e
 PKGS="build-essential pkg-config libjson-c-dev libcap-dev libcmocka-dev libseccomp-dev python3-pytest \
-busybox-static runc crun hyperfine qemu-system-x86 clang podman containerd \
+busybox-static runc crun hyperfine qemu-system-x86 qemu-system-common clang podman containerd \
 lz4 xz-utils zstd acpica-tools"
 missing=""
 for p in $PKGS; do

@@ -49,8 +49,11 @@ static const vs_command commands[] = {
 	{ "vm", cmd_vm, "boot a KVM microVM from a kernel image; fetch and prepare guest kernels",
 	  "vessel vm run --kernel PATH [--initrd PATH] [--cmdline STR] [--cpus N] [--memory MiB]\n"
 	  "              [--disk PATH[,ro]] [--rng] [--console stdio|none|FILE]\n"
-	  "              [--net tap=NAME|fd=N[,mac=MAC]] [--vsock PATH[,cid=N]] [--confine]\n"
+	  "              [--net tap=NAME|fd=N[,mac=MAC]] [--vsock PATH[,cid=N]]\n"
+	  "              [--fs TAG=DIR[,ro] | --vhost-user-fs TAG=SOCKET] [--virtiofsd PATH]\n"
+	  "              [--confine]\n"
 	  "exit status: 0 power-off, 80 reset, 81 crash, 82 KVM internal error, 83 stopped,\n"
+	  "             84 a device backend failed (virtiofsd),\n"
 	  "             or the byte a guest wrote to the debug-exit port 0xf4\n"
 	  "vessel vm fetch-kernel [--cache-dir DIR] [--deb FILE]\n"
 	  "vessel vm initramfs --agent PATH [--kernel-dir DIR] [--cache-dir DIR]\n"

@@ -51,6 +51,35 @@ static int parse_vsock(char *arg, vs_vm_config *cfg)
 	return 0;
 }
 
+/* --fs TAG=DIR[,ro] and --vhost-user-fs TAG=SOCKET: arg is split in place
+ * (TAG, then the rest). */
+static int parse_fs(char *arg, bool with_ro, vs_vm_config *cfg)
+{
+	char *eq = strchr(arg, '=');
+	if (!eq || eq == arg || !eq[1])
+		return -1;
+	*eq = '\0';
+	if (strlen(arg) > 36)
+		return -1;
+	char *rest = eq + 1;
+	cfg->fs_tag = arg;
+	cfg->fs_readonly = false;
+	cfg->fs_dir = cfg->fs_socket = NULL;
+	if (!with_ro) {
+		cfg->fs_socket = rest;
+		return 0;
+	}
+	char *comma = strrchr(rest, ',');
+	if (comma && !strcmp(comma, ",ro")) {
+		*comma = '\0';
+		cfg->fs_readonly = true;
+	}
+	if (!*rest)
+		return -1;
+	cfg->fs_dir = rest;
+	return 0;
+}
+
 static int vm_run(const vs_command *cmd, int argc, char **argv)
 {
 	enum {
@@ -64,6 +93,9 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 		O_CONSOLE,
 		O_NET,
 		O_VSOCK,
+		O_FS,
+		O_VHOST_USER_FS,
+		O_VIRTIOFSD,
 		O_CONFINE
 	};
 	static const struct option opts[] = {
@@ -76,13 +108,16 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 		{ "rng", no_argument, NULL, O_RNG },
 		{ "net", required_argument, NULL, O_NET },
 		{ "vsock", required_argument, NULL, O_VSOCK },
+		{ "fs", required_argument, NULL, O_FS },
+		{ "vhost-user-fs", required_argument, NULL, O_VHOST_USER_FS },
+		{ "virtiofsd", required_argument, NULL, O_VIRTIOFSD },
 		{ "console", required_argument, NULL, O_CONSOLE },
 		{ "confine", no_argument, NULL, O_CONFINE },
 		{ 0 },
 	};
 	vs_vm_config cfg;
 	vs_vm_config_init(&cfg);
-	char *disk = NULL, *vsock = NULL;
+	char *disk = NULL, *vsock = NULL, *fs = NULL;
 	bool confine = false;
 	uint64_t n;
 	int c;
@@ -137,9 +172,32 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 			if (parse_vsock(vsock, &cfg) < 0) {
 				free(disk);
 				free(vsock);
+				free(fs);
 				return cli_usage_error(
 					cmd, "--vsock: PATH[,cid=N], N from 3 to 4294967294");
 			}
+			break;
+		case O_FS:
+		case O_VHOST_USER_FS:
+			if (fs) {
+				free(disk);
+				free(vsock);
+				free(fs);
+				return cli_usage_error(cmd, "only one --fs or --vhost-user-fs");
+			}
+			fs = strdup(optarg);
+			if (!fs || parse_fs(fs, c == O_FS, &cfg) < 0) {
+				free(disk);
+				free(vsock);
+				free(fs);
+				return cli_usage_error(
+					cmd, c == O_FS ? "--fs: TAG=DIR[,ro], TAG of 1 to 36 bytes"
+						       : "--vhost-user-fs: TAG=SOCKET, TAG of 1 to "
+							 "36 bytes");
+			}
+			break;
+		case O_VIRTIOFSD:
+			cfg.virtiofsd = optarg;
 			break;
 		case O_CONSOLE:
 			if (!strcmp(optarg, "stdio")) {
@@ -154,27 +212,31 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 		default:
 			free(disk);
 			free(vsock);
+			free(fs);
 			return cli_usage_error(cmd, "unknown option");
 		}
 	}
 	if (optind < argc) {
 		free(disk);
 		free(vsock);
+		free(fs);
 		return cli_usage_error(cmd, "unexpected argument \"%s\"", argv[optind]);
 	}
 	if (!cfg.kernel) {
 		free(disk);
 		free(vsock);
+		free(fs);
 		return cli_usage_error(cmd, "--kernel is required");
 	}
 
 	vs_err err = { 0 };
-	vs_vm *vm;
+	vs_vm *vm = NULL;
 	if (vs_vm_create(&cfg, &vm, &err) < 0 || (confine && vs_vmm_confine(&err) < 0)) {
-		if (confine)
+		if (vm)
 			vs_vm_destroy(vm);
 		free(disk);
 		free(vsock);
+		free(fs);
 		return cli_fail(&err);
 	}
 	/* A terminal on stdin goes raw so keys reach the guest as typed;
@@ -217,6 +279,9 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 		case VS_VM_EXIT_STOPPED:
 			vs_info("vm: %s", res.detail);
 			break;
+		case VS_VM_EXIT_DEVICE:
+			vs_error("vm: %s", res.detail);
+			break;
 		case VS_VM_EXIT_CRASH:
 		case VS_VM_EXIT_INTERNAL:
 			vs_error("vm: %s (rip 0x%llx)", res.detail, (unsigned long long)res.rip);
@@ -226,6 +291,7 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 	vs_vm_destroy(vm);
 	free(disk);
 	free(vsock);
+	free(fs);
 	return rc;
 }
 

@@ -85,6 +85,15 @@ class Agent:
             return f.read().decode(errors="replace")
 
     def close(self):
+        """A shutdown request first, so the agent exits by itself (and the
+        ASan build's leak check runs); kill only if that fails."""
+        if self.proc.poll() is None:
+            try:
+                c = self.control()
+                c.call("shutdown")
+                self.proc.wait(timeout=30)
+            except (OSError, AssertionError, subprocess.TimeoutExpired):
+                pass
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(timeout=30)

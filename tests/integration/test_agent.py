@@ -5,9 +5,12 @@ build-asan/)."""
 import os
 import select
 import shutil
+import signal
 import socket
 import struct
+import subprocess
 import time
+import uuid
 
 import pytest
 
@@ -489,7 +492,7 @@ def memory_cgroup(tmp_name):
 
 
 def test_oom_watch_answers_after_an_oom_kill(agent, tmp_path):
-    cg = memory_cgroup("vessel-agent-oom-" + os.path.basename(str(tmp_path)))
+    cg = memory_cgroup("vessel-agent-oom-" + uuid.uuid4().hex[:12])
     if cg is None:
         pytest.skip("no writable memory cgroup for an OOM kill")
     try:
@@ -502,4 +505,194 @@ def test_oom_watch_answers_after_an_oom_kill(agent, tmp_path):
         rep = c.reply(w)
         assert rep["type"] == "reply" and rep["count"] >= 1
     finally:
-        os.rmdir(cg)
+        remove_cgroup(cg)
+
+
+def remove_cgroup(cg):
+    """The OOM kill ends the shell; its pipeline may linger a moment."""
+    for _ in range(3000):
+        with open(os.path.join(cg, "cgroup.procs")) as f:
+            for pid in f.read().split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        try:
+            os.rmdir(cg)
+            return
+        except OSError:
+            time.sleep(0.01)
+    os.rmdir(cg)
+
+
+def pid1_namespace():
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare for a private pid namespace")
+    return ["unshare", "--pid", "--mount", "--net", "--fork", "--propagation", "private"]
+
+
+def run_as_pid1(cmd):
+    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    return p.returncode, p.stderr.decode(errors="replace")
+
+
+def test_pid1_without_vessel_root_says_so_and_powers_off(agent_path):
+    # PID 1 of a private pid namespace (no --listen): the boot mounts the
+    # API filesystems in its own mount namespace, finds no vessel.root= on
+    # this host's kernel command line and powers off, which reboot(2)
+    # turns into SIGINT for a namespace's init.
+    rc, err = run_as_pid1(pid1_namespace() + [agent_path])
+    assert "kernel command line: vessel.root: required" in err, err
+    assert rc == -signal.SIGINT, (rc, err)  # unshare re-raises its child's signal
+
+
+def test_pid1_missing_module_is_an_error_on_the_console(agent_path, tmp_path):
+    if "asan" in agent_path:
+        pytest.skip("the ASan build is dynamic and cannot run alone in a chroot")
+    root = tmp_path / "initramfs"
+    (root / "vessel").mkdir(parents=True)
+    shutil.copy(agent_path, root / "init")
+    (root / "vessel" / "modules.list").write_text("# in order\nlib/modules/virtio_mmio.ko\n")
+    rc, err = run_as_pid1(pid1_namespace() + ["chroot", str(root), "/init"])
+    assert "boot: module /lib/modules/virtio_mmio.ko (/vessel/modules.list)" in err, err
+    assert "No such file or directory" in err
+    assert rc == -signal.SIGINT, (rc, err)  # unshare re-raises its child's signal
+
+
+def test_more_execs_than_the_process_table_holds(agent):
+    c = agent.control()
+    run(c, "init", process(BB, "sleep", "1000"))
+    # Exited and waited-for execs make room; init is never forgotten.
+    for n in range(300):
+        c.ok("exec", process_id=f"x{n}", process=process(BB, "true"), stdio=[])
+        assert c.ok("wait", process_id=f"x{n}")["exit_code"] == 0
+    c.ok("signal", process_id="init", signal=9)
+    assert c.ok("wait", process_id="init")["exit_code"] == 137
+
+
+def test_listen_fd(agent_path, tmp_path):
+    path = str(tmp_path / "fd.sock")
+    lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    lsock.bind(path)
+    lsock.listen(8)
+    p = subprocess.Popen([agent_path, "--listen-fd", str(lsock.fileno())],
+                         pass_fds=[lsock.fileno()], stdin=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    lsock.close()
+    try:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(30)
+        s.connect(path)
+        s.sendall(frame({"type": "hello", "id": 1, "version": 1}))
+        assert recv_frame(s)["type"] == "reply"
+        s.sendall(frame({"type": "shutdown", "id": 2}))
+        assert recv_frame(s)["type"] == "reply"
+        assert p.wait(timeout=30) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert b"Sanitizer" not in p.stderr.read()
+
+
+def test_bad_arguments(agent_path):
+    for args, text in [(["--listen", "tcp:1"], "expected unix:PATH"),
+                       (["--listen-fd", "x"], "not an fd number"),
+                       (["--listen-fd", "0"], "--listen-fd 0"),
+                       (["--bogus"], "unknown argument")]:
+        p = subprocess.run([agent_path] + args, capture_output=True, text=True, timeout=30,
+                           stdin=subprocess.DEVNULL)
+        assert p.returncode != 0 and text in p.stderr, (args, p.stderr)
+
+
+def test_client_that_never_reads_is_dropped(agent):
+    # Requests whose replies are never read: the agent queues at most
+    # 16 MiB for a connection, then drops it, and serves the others.
+    c = agent.control()
+    hog = agent.control()
+    req = frame({"type": "wait", "id": 7, "process_id": "p" * 64})
+    batch = req * 2000
+    hog.sock.settimeout(30)
+    dropped = False
+    for _ in range(400):  # up to 800k requests, ~125 MiB of replies
+        try:
+            hog.sock.sendall(batch)
+        except (BrokenPipeError, ConnectionResetError):
+            dropped = True
+            break
+        except socket.timeout:
+            break  # the agent stopped reading: it has not dropped us
+    assert dropped
+    assert c.ok("ps")["type"] == "reply"
+
+
+def test_capabilities_and_oom_score_adj(agent):
+    if os.geteuid() != 0:
+        pytest.skip("capabilities and a raised oomScoreAdj need root")
+    c = agent.control()
+    p = sh("grep -E '^Cap(Eff|Prm|Bnd):' /proc/self/status; cat /proc/self/oom_score_adj")
+    kill = ["CAP_KILL"]
+    p["capabilities"] = {"bounding": kill, "effective": kill, "permitted": kill}
+    p["oomScoreAdj"] = 500
+    c.ok("create", process_id="init", process=p, stdio=["stdout"])
+    o = agent.stdio("init", "stdout")
+    c.ok("start", process_id="init")
+    out = read_all(o).decode().split("\n")
+    caps = dict(line.split(":") for line in out[:3])
+    assert {k: int(v, 16) for k, v in caps.items()} == {"CapPrm": 1 << 5, "CapEff": 1 << 5,
+                                                        "CapBnd": 1 << 5}
+    assert out[3] == "500"
+
+
+def test_random_garbage_never_stops_the_agent(agent):
+    import random
+    rnd = random.Random(1234)
+    c = agent.control()
+    run(c, "init", process(BB, "sleep", "1000"))
+    for n in range(200):
+        s = agent.connect()
+        kind = n % 4
+        if kind == 0:
+            data = bytes(rnd.getrandbits(8) for _ in range(rnd.randrange(1, 64)))
+        elif kind == 1:  # a plausible length, random body
+            body = bytes(rnd.getrandbits(8) for _ in range(rnd.randrange(1, 64)))
+            data = struct.pack(">I", len(body)) + body
+        elif kind == 2:  # a control session with mangled requests
+            data = frame({"type": "hello", "id": 1, "version": 1})
+            req = {"type": rnd.choice(["create", "start", "exec", "signal", "wait", "resize",
+                                       "ps", "stats", "network"]),
+                   "id": rnd.choice([2, -1, "x", None, 2 ** 70]),
+                   "process_id": rnd.choice(["init", "", None, 5, "x" * 100]),
+                   "process": rnd.choice([None, {}, [], {"args": []}, {"args": ["a"], "cwd": 5}]),
+                   "stdio": rnd.choice([None, ["pty"], ["stdin", "stdin"], [1], "stdin"]),
+                   "signal": rnd.choice([0, 9999, "TERM", None]),
+                   "rows": rnd.choice([-1, 70000, None]), "cols": 1,
+                   "interfaces": rnd.choice([None, [{}], [{"name": 5}]])}
+            data += frame(req)
+        else:  # a stdio header with odd fields, then raw bytes
+            data = frame({"type": "stdio", "process": rnd.choice(["init", None, 1]),
+                          "stream": rnd.choice(["stdin", "pty", None, []])}) + b"raw bytes"
+        try:
+            s.sendall(data)
+        except OSError:
+            pass
+        s.close()
+    # Still serving, and init was never touched by the malformed signals.
+    assert init_running(c)
+    c.ok("signal", process_id="init", signal=9)
+    assert c.ok("wait", process_id="init")["exit_code"] == 137
+
+
+def init_running(c):
+    return bool(c.ok("ps")["pids"])
+
+
+def test_wait_pending_on_a_closed_connection(agent):
+    c = agent.control()
+    run(c, "init", process(BB, "sleep", "1000"))
+    other = agent.control()
+    other.send("wait", process_id="init")
+    other.send("oom_watch")
+    other.close()
+    c.ok("signal", process_id="init", signal=9)
+    assert c.ok("wait", process_id="init")["exit_code"] == 137

@@ -40,7 +40,6 @@ typedef struct pump {
 	bool is_pty_master_in; /* EIO from a pty master is its EOF */
 	bool shut_out;	       /* shutdown(SHUT_WR) `out` at EOF, not close */
 	struct pump *next;
-	struct proc *owner;
 } pump;
 
 typedef struct waiter {
@@ -59,6 +58,7 @@ typedef struct proc {
 	int status; /* wait status once exited */
 	bool want[ST_COUNT], attached[ST_COUNT];
 	bool start_requested;
+	bool waited;	   /* an exit status was answered: may be evicted */
 	int fds[ST_COUNT]; /* the agent's ends until a stream attaches */
 	int pty_master;	   /* kept for resize (dup of fds[ST_PTY]) */
 	int go_w;	   /* one byte releases the waiting child */
@@ -72,7 +72,7 @@ typedef struct conn {
 	vs_agent_decoder dec;
 	bool control; /* after hello */
 	char *out;
-	size_t out_len, out_off;
+	size_t out_len, out_off, out_cap;
 	bool closing; /* close once out is flushed */
 	struct conn *next;
 } conn;

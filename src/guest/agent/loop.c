@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,13 +125,21 @@ void conn_send(agent *a, conn *c, json_object *msg)
 		c->out_off = c->out_len = 0;
 		return;
 	}
-	char *n = realloc(c->out, c->out_len + len);
-	if (!n) {
-		free(buf);
-		c->closing = true;
-		return;
+	if (c->out_len + len > c->out_cap) {
+		/* Doubling: one reply at a time must not cost a copy of them all. */
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+		while (cap < c->out_len + len)
+			cap *= 2;
+		char *n = realloc(c->out, cap);
+		if (!n) {
+			free(buf);
+			c->closing = true;
+			c->out_off = c->out_len = 0;
+			return;
+		}
+		c->out = n;
+		c->out_cap = cap;
 	}
-	c->out = n;
 	memcpy(c->out + c->out_len, buf, len);
 	c->out_len += len;
 	free(buf);
@@ -274,6 +283,20 @@ static bool done(const agent *a)
 	return !control_open(a) && !pumps_busy(a);
 }
 
+/* Before exiting: what is queued for each client (shutdown's reply, the
+ * last waits) gets up to a second to leave. */
+static void flush_all(agent *a)
+{
+	for (conn *c = a->conns; c; c = c->next) {
+		for (int tries = 0; c->out_off < c->out_len && tries < 10; tries++) {
+			struct pollfd pfd = { .fd = c->h.fd, .events = POLLOUT };
+			if (poll(&pfd, 1, 100) < 0 && errno != EINTR)
+				break;
+			conn_flush(c);
+		}
+	}
+}
+
 int agent_run(agent *a, int listen_fd, bool pid1, vs_err *err)
 {
 	a->pid1 = pid1;
@@ -315,5 +338,6 @@ int agent_run(agent *a, int listen_fd, bool pid1, vs_err *err)
 		}
 		graveyard(a);
 	}
+	flush_all(a);
 	return 0;
 }

@@ -259,6 +259,18 @@ static void proc_unlink_free(agent *a, proc *p)
 	free(p);
 }
 
+/* Room for one more: forget an exec'd process whose exit was answered
+ * (init stays: its status is the workload's). */
+static void evict_one(agent *a)
+{
+	proc *victim = NULL;
+	for (proc *p = a->procs; p; p = p->next)
+		if (p->state == P_EXITED && p->waited && !p->waits && strcmp(p->id, "init"))
+			victim = p; /* the list is newest first: the last is the oldest */
+	if (victim)
+		proc_unlink_free(a, victim);
+}
+
 int proc_create(agent *a, const char *id, json_object *process, const char *hostname,
 		json_object *stdio, bool start, proc **out, vs_err *err)
 {
@@ -267,6 +279,8 @@ int proc_create(agent *a, const char *id, json_object *process, const char *host
 		return vs_fail(err, EINVAL, "%s: process_id: 1 to 64 characters", type);
 	if (proc_find(a, id))
 		return vs_fail(err, EEXIST, "%s: process_id: \"%s\" exists", type, id);
+	if (a->n_procs >= AGENT_MAX_PROCS)
+		evict_one(a);
 	if (a->n_procs >= AGENT_MAX_PROCS)
 		return vs_fail(err, EAGAIN, "%s: too many processes", type);
 	char where[32];
@@ -413,6 +427,7 @@ void wait_reply(agent *a, proc *p, conn *c, uint64_t id)
 		sig = WTERMSIG(p->status);
 		code = 128 + sig;
 	}
+	p->waited = true;
 	json_object_object_add(rep, "exit_code", json_object_new_int(code));
 	json_object_object_add(rep, "signal", json_object_new_int(sig));
 	conn_reply(a, c, id, rep);

@@ -94,7 +94,7 @@ static int nonblock(int fd)
 }
 
 /* A pump owning in_fd and out_fd (closed here on failure). */
-static int pump_new(agent *a, proc *owner, int in_fd, int out_fd, bool shut_out, vs_err *err)
+static int pump_new(agent *a, int in_fd, int out_fd, bool shut_out, vs_err *err)
 {
 	pump *p = calloc(1, sizeof(*p));
 	if (!p || nonblock(in_fd) < 0 || nonblock(out_fd) < 0) {
@@ -106,7 +106,6 @@ static int pump_new(agent *a, proc *owner, int in_fd, int out_fd, bool shut_out,
 	p->in = (handler){ .fd = in_fd, .fn = on_in };
 	p->out = (handler){ .fd = out_fd, .fn = on_out };
 	p->shut_out = shut_out;
-	p->owner = owner;
 	p->next = a->pumps;
 	a->pumps = p;
 	pump_arm(a, p);
@@ -128,7 +127,7 @@ int stdio_attach(agent *a, proc *p, enum stream s, int sock, vs_err *err)
 	p->attached[s] = true;
 	int r; /* from here on sock is consumed: failures are -2 */
 	if (s == ST_STDIN) {
-		r = pump_new(a, p, sock, fd, false, err);
+		r = pump_new(a, sock, fd, false, err);
 	} else if (s == ST_PTY) {
 		int m2 = fcntl(fd, F_DUPFD_CLOEXEC, 0), s2 = fcntl(sock, F_DUPFD_CLOEXEC, 0);
 		if (m2 < 0 || s2 < 0) {
@@ -141,15 +140,15 @@ int stdio_attach(agent *a, proc *p, enum stream s, int sock, vs_err *err)
 			vs_fail_errno(err, "stdio: dup");
 			return -2;
 		}
-		r = pump_new(a, p, sock, fd, false, err);
+		r = pump_new(a, sock, fd, false, err);
 		if (r == 0)
-			r = pump_new(a, p, m2, s2, true, err);
+			r = pump_new(a, m2, s2, true, err);
 		else {
 			close(m2);
 			close(s2);
 		}
 	} else {
-		r = pump_new(a, p, fd, sock, true, err);
+		r = pump_new(a, fd, sock, true, err);
 	}
 	if (r < 0)
 		return -2;

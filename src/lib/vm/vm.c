@@ -39,6 +39,8 @@ const char *vs_vm_exit_name(vs_vm_exit reason)
 		return "guest exit code";
 	case VS_VM_EXIT_STOPPED:
 		return "stopped";
+	case VS_VM_EXIT_DEVICE:
+		return "device backend failed";
 	}
 	return "?";
 }
@@ -58,6 +60,8 @@ int vs_vm_exit_status(const vs_vm_result *res)
 		return res->guest_code;
 	case VS_VM_EXIT_STOPPED:
 		return VS_VM_STATUS_STOPPED;
+	case VS_VM_EXIT_DEVICE:
+		return VS_VM_STATUS_DEVICE;
 	}
 	return 1;
 }

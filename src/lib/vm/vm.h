@@ -25,11 +25,19 @@ typedef struct vs_vm_config {
 	uint64_t memory_mib;
 	const char *disk; /* raw image for virtio-blk, optional */
 	bool disk_readonly;
-	bool rng; /* attach virtio-rng */
+	bool rng;	 /* attach virtio-rng */
 	const char *net; /* virtio-net: "tap=NAME[,mac=MAC]" or "fd=N[,mac=MAC]" */
 	/* virtio-vsock: the hybrid host socket (NULL: none), guest CID (0: 3) */
 	const char *vsock_path;
 	uint64_t vsock_cid;
+	/* virtio-fs: the guest's mount tag (NULL: none), served by virtiofsd on
+	 * fs_dir (read-only with fs_readonly; virtiofsd: the binary, NULL for
+	 * the default) or by a backend already listening on fs_socket. */
+	const char *fs_tag;
+	const char *fs_dir;
+	bool fs_readonly;
+	const char *fs_socket;
+	const char *virtiofsd;
 	vs_vm_console console;
 	const char *console_path;
 	int console_in_fd, console_out_fd;
@@ -45,6 +53,7 @@ typedef enum vs_vm_exit {
 	VS_VM_EXIT_INTERNAL,	 /* KVM could not emulate an instruction */
 	VS_VM_EXIT_GUEST_CODE,	 /* the guest wrote a status to the debug-exit port */
 	VS_VM_EXIT_STOPPED,	 /* vs_vm_stop() from the host */
+	VS_VM_EXIT_DEVICE,	 /* a device's backend failed (virtiofsd died) */
 } vs_vm_exit;
 
 typedef struct vs_vm_result {
@@ -61,6 +70,7 @@ typedef struct vs_vm_result {
 #define VS_VM_STATUS_CRASH    81
 #define VS_VM_STATUS_INTERNAL 82
 #define VS_VM_STATUS_STOPPED  83
+#define VS_VM_STATUS_DEVICE   84
 
 typedef struct vs_vm vs_vm;
 

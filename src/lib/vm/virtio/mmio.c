@@ -40,6 +40,11 @@
 
 #define VENDOR_VESSEL 0x4c535356 /* "VSSL" */
 
+/* The virtio GSIs are declared edge-triggered (x86/acpi.c), so a pulse is
+ * the whole interrupt: KVM_IRQ_LINE 1 then 0, or one write to the irqfd
+ * (an irqfd without a resamplefd injects exactly such a pulse). That is
+ * also why a vhost-user backend can be given the irqfd itself as its call
+ * eventfd: its writes are the same pulses, with no resample to wire up. */
 static void interrupt(vs_virtio_dev *d, uint32_t why)
 {
 	d->isr |= why;
@@ -52,6 +57,11 @@ static void interrupt(vs_virtio_dev *d, uint32_t why)
 	}
 	d->ctx->set_irq(d->ctx->host, d->gsi, 1);
 	d->ctx->set_irq(d->ctx->host, d->gsi, 0);
+}
+
+void vs_virtio_interrupt(vs_virtio_dev *d, uint32_t why)
+{
+	interrupt(d, why);
 }
 
 bool vs_virtio_live(const vs_virtio_dev *d)
@@ -80,6 +90,8 @@ void vs_virtio_fail(vs_virtio_dev *d, const char *fmt, ...)
 	if (d->status & VIRTIO_STATUS_NEEDS_RESET)
 		return;
 	d->status |= VIRTIO_STATUS_NEEDS_RESET;
+	if (d->ops->needs_reset)
+		d->ops->needs_reset(d);
 	if (d->status & VIRTIO_STATUS_DRIVER_OK)
 		interrupt(d, VIRTIO_INT_CONFIG);
 }
@@ -140,6 +152,15 @@ void vs_virtio_mmio_read(void *dev, uint64_t off, void *data, unsigned len)
 		break;
 	case REG_INTERRUPT_STATUS:
 		v = d->isr;
+		/* A vhost-user backend signals used buffers through its call
+		 * eventfd and cannot set this register. Linux's virtio-mmio
+		 * handler returns IRQ_NONE for a status of 0, and after enough
+		 * of those disables the line, so while the backend runs the
+		 * queues every read says "used buffer" (Firecracker does the
+		 * same); the driver then checks its rings, which is harmless
+		 * when nothing is new. A pending config interrupt shows too. */
+		if (d->ops->vhost && (d->status & VIRTIO_STATUS_DRIVER_OK))
+			v |= VIRTIO_INT_VRING;
 		break;
 	case REG_STATUS:
 		v = d->status;
@@ -168,7 +189,10 @@ static void set_status(vs_virtio_dev *d, uint32_t v)
 	if ((v & VIRTIO_STATUS_DRIVER_OK) && !(v & VIRTIO_STATUS_FEATURES_OK))
 		v &= ~(uint32_t)VIRTIO_STATUS_DRIVER_OK;
 	/* The driver may add bits, never clear them (only reset does). */
+	bool was_ok = d->status & VIRTIO_STATUS_DRIVER_OK;
 	d->status |= v & ~(uint32_t)VIRTIO_STATUS_NEEDS_RESET;
+	if (!was_ok && (d->status & VIRTIO_STATUS_DRIVER_OK) && d->ops->driver_ok)
+		d->ops->driver_ok(d);
 }
 
 static void set_addr(vs_virtio_dev *d, vs_vq *q, uint64_t *field, bool high, uint32_t v)
@@ -223,7 +247,10 @@ void vs_virtio_mmio_write(void *dev, uint64_t off, const void *data, unsigned le
 		if (!q)
 			break;
 		if (!v) {
+			bool was = q->ready;
 			q->ready = false;
+			if (was && d->ops->queue_ready)
+				d->ops->queue_ready(d, d->queue_sel, false);
 			break;
 		}
 		if (q->ready)
@@ -234,6 +261,8 @@ void vs_virtio_mmio_write(void *dev, uint64_t off, const void *data, unsigned le
 			break;
 		}
 		q->ready = true;
+		if (d->ops->queue_ready)
+			d->ops->queue_ready(d, d->queue_sel, true);
 		break;
 	case REG_QUEUE_NOTIFY:
 		if (v < d->ops->nqueues && d->vq[v].ready && vs_virtio_live(d))
@@ -337,6 +366,8 @@ int vs_virtio_attach(vs_virtio_dev *d, vs_err *err)
 			continue;
 		}
 		d->ioeventfd[q] = fd;
+		if (d->ops->vhost)
+			continue; /* the backend reads it */
 		if (ctx->add_io(ctx->host, fd, kicked, d, err) < 0)
 			return -1;
 	}

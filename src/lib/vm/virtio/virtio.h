@@ -33,6 +33,19 @@ typedef struct vs_virtio_ops {
 	void (*config_read)(vs_virtio_dev *d, uint64_t off, void *data, unsigned len);
 	void (*reset)(vs_virtio_dev *d);
 	void (*destroy)(vs_virtio_dev *d);
+	/* Called (lock held) when the driver sets DRIVER_OK. */
+	void (*driver_ok)(vs_virtio_dev *d);
+	/* Called (lock held) when the driver enables a queue (checked) or
+	 * disables a ready one. */
+	void (*queue_ready)(vs_virtio_dev *d, unsigned queue, bool ready);
+	/* Called (lock held) when the device enters DEVICE_NEEDS_RESET, so a
+	 * device whose queues run elsewhere can stop them too. */
+	void (*needs_reset)(vs_virtio_dev *d);
+	/* The queues are served by another process (vhost-user): ioeventfds
+	 * are created but not watched here (the device hands them to the
+	 * backend), and InterruptStatus reads "used buffer" while the device
+	 * is running, since the backend cannot set it (see mmio.c). */
+	bool vhost;
 } vs_virtio_ops;
 
 struct vs_virtio_dev {
@@ -65,6 +78,8 @@ void vs_virtio_destroy_state(void *state);
 
 /* With the lock held: raise a used-buffer interrupt if the queue wants one. */
 void vs_virtio_notify_used(vs_virtio_dev *d, unsigned queue);
+/* With the lock held: set InterruptStatus bits and pulse the line. */
+void vs_virtio_interrupt(vs_virtio_dev *d, uint32_t why);
 /* With the lock held: the driver broke the protocol. Set DEVICE_NEEDS_RESET,
  * tell the driver (config interrupt), stop using the device until reset. */
 void vs_virtio_fail(vs_virtio_dev *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,0 +1,259 @@
+/* virtiofsd launcher; see virtiofsd.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "vm/vhost_user/virtiofsd.h"
+
+/* A listening socket with our own connection queued on it; nothing left
+ * in the file system. */
+static int socket_pair(int *listen_fd, int *conn, vs_err *err)
+{
+	const char *tmp = getenv("TMPDIR");
+	char dir[PATH_MAX];
+	if (snprintf(dir, sizeof(dir), "%s/vessel-vfs-XXXXXX", tmp && *tmp ? tmp : "/tmp") >=
+	    (int)sizeof(dir))
+		return vs_fail(err, ENAMETOOLONG, "virtiofsd socket directory");
+	if (!mkdtemp(dir))
+		return vs_fail_errno(err, "virtiofsd socket directory %s", dir);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/s", dir);
+	int l = -1, c = -1, rc = -1;
+	if (n < 0 || n >= (int)sizeof(sa.sun_path)) {
+		vs_fail(err, ENAMETOOLONG, "virtiofsd socket in %s", dir);
+		goto out;
+	}
+	l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l < 0 || c < 0) {
+		vs_fail_errno(err, "virtiofsd: socket");
+		goto out;
+	}
+	if (bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(l, 1) < 0) {
+		vs_fail_errno(err, "virtiofsd: listen on %s", sa.sun_path);
+		goto out;
+	}
+	if (connect(c, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		vs_fail_errno(err, "virtiofsd: connect to %s", sa.sun_path);
+		goto out;
+	}
+	*listen_fd = l;
+	*conn = c;
+	l = c = -1;
+	rc = 0;
+out:
+	unlink(sa.sun_path);
+	rmdir(dir);
+	if (l >= 0)
+		close(l);
+	if (c >= 0)
+		close(c);
+	return rc;
+}
+
+/* What the child tells the parent when it fails before exec. */
+struct child_report {
+	int err;
+	char what[64];
+};
+
+/* Between fork and exec only async-signal-safe calls: vs_vm_create may run
+ * in a threaded program. Everything formatted is prepared by the parent. */
+struct child_args {
+	pid_t parent;
+	int pipe_fd, listen_fd;
+	const char *bin, *dir;
+	bool readonly;
+	char *argv[8];
+};
+
+__attribute__((noreturn)) static void child_fail(int pipe_fd, const char *what)
+{
+	struct child_report r = { .err = errno };
+	size_t n = strlen(what);
+	memcpy(r.what, what, n < sizeof(r.what) - 1 ? n : sizeof(r.what) - 1);
+	if (write(pipe_fd, &r, sizeof(r)) < 0) {
+		/* nothing more to do */
+	}
+	_exit(127);
+}
+
+__attribute__((noreturn)) static void child(const struct child_args *a)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		child_fail(a->pipe_fd, "prctl(PR_SET_PDEATHSIG)");
+	if (getppid() != a->parent)
+		_exit(127); /* vessel died before the death signal was set */
+	sigset_t all;
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	/* Its own process group: Ctrl-C on vessel's terminal stops the VM
+	 * (which then stops virtiofsd), rather than killing the backend under
+	 * a running guest. */
+	if (setpgid(0, 0) < 0)
+		child_fail(a->pipe_fd, "setpgid");
+	if (a->readonly) {
+		if (unshare(CLONE_NEWNS) < 0)
+			child_fail(a->pipe_fd, "unshare(CLONE_NEWNS)");
+		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+			child_fail(a->pipe_fd, "making mounts private");
+		if (mount(a->dir, a->dir, NULL, MS_BIND | MS_REC, NULL) < 0)
+			child_fail(a->pipe_fd, "bind-mounting the shared directory");
+		if (mount(NULL, a->dir, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+			child_fail(a->pipe_fd, "remounting the shared directory read-only");
+	}
+	/* The listening socket is the one fd virtiofsd inherits. */
+	if (fcntl(a->listen_fd, F_SETFD, 0) < 0)
+		child_fail(a->pipe_fd, "fcntl");
+	execv(a->bin, a->argv);
+	child_fail(a->pipe_fd, "exec");
+}
+
+int vs_virtiofsd_start(vs_virtiofsd *v, const char *bin, const char *dir, bool readonly, int *conn,
+		       vs_err *err)
+{
+	v->pid = 0;
+	*conn = -1;
+	if (!bin)
+		bin = VS_VIRTIOFSD_PATH;
+	if (access(bin, X_OK) < 0)
+		return vs_fail_errno(err, "--fs: virtiofsd %s (Debian: qemu-system-common)", bin);
+	struct stat st;
+	if (stat(dir, &st) < 0)
+		return vs_fail_errno(err, "--fs: shared directory %s", dir);
+	if (!S_ISDIR(st.st_mode))
+		return vs_fail(err, ENOTDIR, "--fs: shared directory %s", dir);
+	char real[PATH_MAX];
+	if (!realpath(dir, real))
+		return vs_fail_errno(err, "--fs: shared directory %s", dir);
+	/* virtiofsd's -o parser splits at commas and takes backslashes as
+	 * escapes: such a path would name another directory. */
+	if (strpbrk(real, ",\\"))
+		return vs_fail(err, EINVAL,
+			       "--fs: shared directory %s: a comma or backslash in the path cannot "
+			       "be passed to virtiofsd",
+			       real);
+	int lfd = -1, p[2];
+	if (socket_pair(&lfd, conn, err) < 0)
+		return -1;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		vs_fail_errno(err, "virtiofsd: pipe");
+		goto fail;
+	}
+	char fdarg[32], src[PATH_MAX + 16];
+	snprintf(fdarg, sizeof(fdarg), "--fd=%d", lfd);
+	snprintf(src, sizeof(src), "source=%s", real);
+	struct child_args a = {
+		.parent = getpid(),
+		.pipe_fd = p[1],
+		.listen_fd = lfd,
+		.bin = bin,
+		.dir = real,
+		.readonly = readonly,
+		.argv = { (char *)bin, fdarg, "-o", src, "-o", "log_level=warn", NULL },
+	};
+	pid_t pid = fork();
+	if (pid < 0) {
+		vs_fail_errno(err, "virtiofsd: fork");
+		close(p[0]);
+		close(p[1]);
+		goto fail;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		child(&a);
+	}
+	close(p[1]);
+	close(lfd);
+	lfd = -1;
+	v->pid = pid;
+	/* The pipe closes on exec; a message means the child failed first. */
+	struct child_report r = { 0 };
+	ssize_t n;
+	do
+		n = read(p[0], &r, sizeof(r));
+	while (n < 0 && errno == EINTR);
+	close(p[0]);
+	if (n > 0) {
+		r.what[sizeof(r.what) - 1] = '\0';
+		vs_fail(err, r.err, "--fs: starting %s: %s", bin, r.what);
+		goto fail;
+	}
+	vs_debug("virtiofsd: pid %d sharing %s%s", (int)pid, real, readonly ? " read-only" : "");
+	return 0;
+fail:
+	if (lfd >= 0)
+		close(lfd);
+	close(*conn);
+	*conn = -1;
+	vs_virtiofsd_stop(v);
+	return -1;
+}
+
+/* Reap pid within ms milliseconds; true when it is gone. */
+static bool reap(pid_t pid, int ms, int *status)
+{
+	for (int i = 0; i <= ms; i += 10) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+		if (r == pid || (r < 0 && errno == ECHILD))
+			return true;
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+static void describe(int status, char *buf, size_t len)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
+}
+
+void vs_virtiofsd_reap_now(vs_virtiofsd *v, char *buf, size_t len)
+{
+	int status = 0;
+	if (v->pid <= 0) {
+		snprintf(buf, len, "not started by vessel");
+		return;
+	}
+	if (!reap(v->pid, 500, &status)) {
+		snprintf(buf, len, "still running");
+		return;
+	}
+	describe(status, buf, len);
+	v->pid = 0;
+}
+
+void vs_virtiofsd_stop(vs_virtiofsd *v)
+{
+	if (v->pid <= 0)
+		return;
+	int status = 0;
+	if (!reap(v->pid, 2000, &status)) {
+		kill(v->pid, SIGTERM);
+		if (!reap(v->pid, 1000, &status)) {
+			kill(v->pid, SIGKILL);
+			waitpid(v->pid, &status, 0);
+		}
+	}
+	char how[64];
+	describe(status, how, sizeof(how));
+	vs_debug("virtiofsd %d: %s", (int)v->pid, how);
+	v->pid = 0;
+}
