@@ -745,3 +745,30 @@ def test_delete_of_a_created_workload_leaves_nothing(vessel, bundle, cid, env):
     assert wait_for(lambda: not alive(pid) and with_id(cid) == [])
     assert not os.path.exists(os.path.join(bundle.rootfs, "tmp", "ran"))
     assert cgroup_util.leftovers(cid) == []
+
+
+@standin
+@needs_agent
+def test_hooks(vessel, bundle, cid, env, tmp_path):
+    # createRuntime and poststop run as for a container; startContainer,
+    # which has no place yet, is refused rather than skipped.
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    def hook(name):
+        return {"path": "/bin/sh", "args": ["sh", "-c", f"cat > {marks}/{name}"]}
+    microvm(bundle).args("true")
+    bundle.config["hooks"] = {"createRuntime": [hook("createRuntime")],
+                              "poststop": [hook("poststop")]}
+    bundle.write()
+    p = run(vessel, env, "run", "--bundle", bundle.path, cid)
+    assert p.returncode == 0, p.stderr
+    state = json.loads((marks / "createRuntime").read_text())
+    assert state["id"] == cid
+    assert (marks / "poststop").exists()
+    bundle.config["hooks"] = {"startContainer": [hook("startContainer")]}
+    bundle.write()
+    p = run(vessel, env, "run", "--bundle", bundle.path, cid)
+    assert p.returncode != 0
+    assert "hooks.startContainer: not supported by the microvm backend" in p.stderr
+    assert not (marks / "startContainer").exists()
+    assert not os.path.exists(os.path.join(vessel.root, cid))

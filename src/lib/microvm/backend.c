@@ -130,9 +130,15 @@ static int agent_create_init(vs_container *c, const vs_config *cfg, const vs_cre
 }
 
 /* As the container backend (and runc): a detached terminal needs a
- * receiver for its master, and a console socket needs a terminal. */
-static int check_console(const vs_config *cfg, const vs_create_opts *opts, vs_err *err)
+ * receiver for its master, and a console socket needs a terminal. And
+ * startContainer hooks, which would run in the init just before the
+ * program, have no place yet: refused, not skipped. */
+static int check_config(const vs_config *cfg, const vs_create_opts *opts, vs_err *err)
 {
+	if (cfg->hooks.n[VS_HOOK_START_CONTAINER])
+		return vs_fail(err, 0,
+			       "config.json: hooks.startContainer: not supported by the microvm "
+			       "backend yet");
 	if (cfg->process.terminal && !opts->console_socket && !opts->console_proxy)
 		return vs_fail(err, 0,
 			       "config.json: process.terminal: needs --console-socket when "
@@ -151,12 +157,12 @@ static int microvm_create(vs_container *c, const vs_config *cfg, const vs_create
 #ifdef VS_TEST_HOOKS
 	const char *agent = vs_microvm_standin_agent();
 	if (agent)
-		rc = check_console(cfg, opts, err) < 0
+		rc = check_config(cfg, opts, err) < 0
 			     ? -1
 			     : vs_microvm_standin_create(c, cfg, opts, agent, err);
 	else
 #endif
-		rc = vs_hwvirt_check(cfg->annotations, err) < 0 || check_console(cfg, opts, err) < 0
+		rc = vs_hwvirt_check(cfg->annotations, err) < 0 || check_config(cfg, opts, err) < 0
 			     ? -1
 			     : vm_create(c, cfg, opts, err);
 	if (rc < 0)
