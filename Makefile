@@ -39,7 +39,9 @@ endef
 # loader's work each time (about 2 ms per `run` here). ASan needs a dynamic
 # binary.
 $(eval $(call tree,build,,-static))
-$(eval $(call tree,build-asan,$(SAN),))
+# VS_TEST_HOOKS: test-only code paths (the microvm stand-in,
+# src/lib/microvm/standin.h), never in the release binary.
+$(eval $(call tree,build-asan,$(SAN) -DVS_TEST_HOOKS,))
 
 UNIT_BINS      := $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRC))
 UNIT_BINS_ASAN := $(patsubst tests/unit/%.c,build-asan/tests/%,$(UNIT_SRC))
@@ -80,8 +82,9 @@ bench: deps
 # vessel, and vessel-vm beside it: the same binary, which makes every
 # workload a microVM when invoked by that name (docs/microvm.md, Selection).
 PREFIX ?= /usr/local
-install: build/vessel
+install: build/vessel build/vessel-agent
 	install -D -m 0755 build/vessel $(DESTDIR)$(PREFIX)/bin/vessel
+	install -D -m 0755 build/vessel-agent $(DESTDIR)$(PREFIX)/libexec/vessel/vessel-agent
 	ln -sfn vessel $(DESTDIR)$(PREFIX)/bin/vessel-vm
 
 format:

@@ -52,7 +52,12 @@ int cmd_run(vs_cli *cli, int argc, char **argv)
 	vs_container *c;
 	if (vs_container_create(&cli->rt, id, &opts, &c, &err) < 0)
 		return cli_fail(&err);
+	/* A signal that comes once the program runs, before we forward, is
+	 * held and forwarded then (the init was cloned with our old mask). */
+	sigset_t old;
+	cli_hold_signals(&old);
 	if (vs_container_start(c, &err) < 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		rc = cli_fail(&err);
 		vs_err e2 = { 0 };
 		if (vs_container_delete(c, true, &e2) < 0)
@@ -61,10 +66,12 @@ int cmd_run(vs_cli *cli, int argc, char **argv)
 		return rc;
 	}
 	if (detach) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		vs_container_close(c);
 		return 0;
 	}
-	cli_forward_signals(c->state.pid);
+	cli_forward_signals(c->signal_pid > 0 ? c->signal_pid : c->state.pid);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	vs_container_unlock(c);
 	if (c->console_fd >= 0)
 		cli_tty_proxy(c->console_fd, c->state.pid);

@@ -375,7 +375,9 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 			    .fifo_fd = fifo_fd,
 			    .cgroup_path = cg_path,
 			    .cgroup = cg,
-			    .exec_error_fd = exec_error_fd };
+			    .exec_error_fd = exec_error_fd,
+			    .instead_fd = opts->instead ? opts->instead->fd : -1,
+			    .pass_fd = opts->instead ? opts->instead->pass_fd : -1 };
 	const vs_hooks *hooks = &cfg->hooks;
 	/* A realtime policy also stops there: the limits applied at that
 	 * point give the cgroup its RT budget before sched_setattr. */

@@ -97,7 +97,9 @@ static int setup(vs_init_ctx *ctx, char *exe, size_t exelen, vs_err *err)
 		return -1;
 	if (vs_rootfs_finalize(cfg, err) < 0)
 		return -1;
+	/* opts->instead: the program is an fd, not looked up in the root. */
 	vs_process_setup ps = { .p = p,
+				.no_lookup = ctx->instead_fd >= 0,
 				.seccomp = cfg->seccomp,
 				.attrs = &cfg->process_attrs,
 				.sync_fd = ctx->sync_fd,
@@ -121,12 +123,20 @@ static int move_above(int *fd, int floor)
 	return 0;
 }
 
+/* The first fd above what the program gets: the std fds, --preserve-fds
+ * and opts->instead's pass_fd. */
+static int fd_floor(const vs_init_ctx *ctx)
+{
+	return 3 + ctx->opts->preserve_fds + (ctx->pass_fd >= 0);
+}
+
 static int relocate_internal_fds(vs_init_ctx *ctx, vs_err *err)
 {
-	int floor = 3 + ctx->opts->preserve_fds;
+	int floor = fd_floor(ctx);
 	vs_log_close(); /* the init reports errors over the sync socket, not the log */
 	if (move_above(&ctx->sync_fd, floor) < 0 || move_above(&ctx->fifo_fd, floor) < 0 ||
-	    move_above(&ctx->exec_error_fd, floor) < 0)
+	    move_above(&ctx->exec_error_fd, floor) < 0 || move_above(&ctx->instead_fd, floor) < 0 ||
+	    move_above(&ctx->pass_fd, floor) < 0)
 		return vs_fail_errno(err, "move internal fds above %d", floor);
 	for (int t = 0; t < VS_NS_COUNT; t++)
 		if (move_above(&ctx->ns_fds[t], floor) < 0)
@@ -155,9 +165,10 @@ static int close_foreign_fds(vs_init_ctx *ctx, vs_err *err)
 			close(ctx->ns_fds[t]);
 			ctx->ns_fds[t] = -1;
 		}
-	int keep[3 + VS_NS_COUNT + (ctx->bind_fds ? ctx->cfg->n_mounts : 0)], n = 0;
-	int floor = 3 + ctx->opts->preserve_fds;
-	int mine[] = { ctx->sync_fd, ctx->fifo_fd, ctx->exec_error_fd };
+	int keep[5 + VS_NS_COUNT + (ctx->bind_fds ? ctx->cfg->n_mounts : 0)], n = 0;
+	int floor = fd_floor(ctx);
+	int mine[] = { ctx->sync_fd, ctx->fifo_fd, ctx->exec_error_fd, ctx->instead_fd,
+		       ctx->pass_fd };
 	for (size_t i = 0; i < sizeof(mine) / sizeof(mine[0]); i++)
 		if (mine[i] >= floor)
 			keep[n++] = mine[i];
@@ -199,6 +210,22 @@ __attribute__((noreturn)) static void fail_after_start(vs_init_ctx *ctx, const v
 	_exit(127);
 }
 
+/* opts->instead: exec the program now; it waits for start its own way. */
+__attribute__((noreturn)) static void exec_instead(vs_init_ctx *ctx)
+{
+	vs_err err = { 0 };
+	int to = 3 + ctx->opts->preserve_fds;
+	if (ctx->pass_fd >= 0 && dup2(ctx->pass_fd, to) < 0) {
+		vs_fail_errno(&err, "pass fd %d as %d", ctx->pass_fd, to);
+		fail_after_start(ctx, &err);
+	}
+	char **env = ctx->env ? ctx->env : ctx->cfg->process.env;
+	syscall(SYS_execveat, ctx->instead_fd, "", ctx->opts->instead->argv,
+		env ? env : (char *[]){ NULL }, AT_EMPTY_PATH);
+	vs_fail_errno(&err, "exec %s", ctx->opts->instead->argv[0]);
+	fail_after_start(ctx, &err);
+}
+
 void vs_container_init(vs_init_ctx *ctx)
 {
 	vs_err err = { 0 };
@@ -222,6 +249,8 @@ void vs_container_init(vs_init_ctx *ctx)
 	if (vs_sync_send(ctx->sync_fd, VS_SYNC_READY, NULL) < 0)
 		_exit(1);
 	close(ctx->sync_fd);
+	if (ctx->instead_fd >= 0)
+		exec_instead(ctx);
 
 	/* Block until `start` writes to the fifo (opened O_RDWR by us, so it
 	 * never blocks at open and start can tell whether we are still here). */

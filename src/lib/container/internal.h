@@ -27,6 +27,8 @@ typedef struct vs_init_ctx {
 	char **env;			/* process.env plus HOME, or NULL: process.env as is */
 	int *bind_fds;			/* per mount, a detached bind tree the runtime made, or
 					 * -1; NULL if none (container/mount_ext.h) */
+	int instead_fd;			/* opts->instead: the program to exec at READY, or -1 */
+	int pass_fd;			/* opts->instead->pass_fd, or -1 */
 } vs_init_ctx;
 
 /* sync.c, the init's side of the sync protocol (rootfs.c and init.c wait on

@@ -32,7 +32,7 @@ int vs_process_setup_apply(const vs_process_setup *s, char *exe, size_t len, vs_
 	bool nnp = p->no_new_privileges;
 	if (fchdir(s->cwd_fd) < 0)
 		return vs_fail_errno(err, "process.cwd: chdir %s", p->cwd);
-	if (vs_find_executable(p, s->root_fd, exe, len, err) < 0)
+	if (!s->no_lookup && vs_find_executable(p, s->root_fd, exe, len, err) < 0)
 		return -1;
 	if (vs_process_apply_rlimits(p, err) < 0)
 		return -1;

@@ -4,6 +4,7 @@
 #ifndef VESSEL_CONTAINER_PROCESS_SETUP_H
 #define VESSEL_CONTAINER_PROCESS_SETUP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/error.h"
@@ -19,6 +20,7 @@ typedef struct vs_process_setup {
 	int preserve_fds; /* fds 3..3+N-1 reach the program */
 	int root_fd;	  /* the container's root */
 	int cwd_fd;	  /* process.cwd, resolved inside root_fd */
+	bool no_lookup;	  /* the program is an fd (opts->instead): no args[0] lookup */
 } vs_process_setup;
 
 /* Apply everything in order; exe gets the program's path for execve. */

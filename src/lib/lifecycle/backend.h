@@ -28,6 +28,19 @@ struct vs_oom_watch {
 	void (*close)(vs_oom_watch *w);
 };
 
+/* For a backend built on the container backend (the microvm backend's test
+ * stand-in, docs/microvm.md): the container init execs this program in
+ * place of process.args, right after create (not at start), as root of the
+ * container with the init's capabilities: process (user, capabilities,
+ * seccomp, rlimits, terminal) is not applied, the program applies it to
+ * what it runs. The program is an fd opened on the host before pivot_root
+ * (execveat AT_EMPTY_PATH), so nothing is bind-mounted into the rootfs. */
+typedef struct vs_exec_instead {
+	int fd;		   /* the program (O_PATH or O_RDONLY) */
+	char *const *argv; /* its arguments (argv[0] first) */
+	int pass_fd;	   /* handed to it as fd 3+preserve_fds (argv names it), or -1 */
+} vs_exec_instead;
+
 typedef struct vs_create_opts {
 	const char *bundle;
 	const char *pid_file;
@@ -35,7 +48,8 @@ typedef struct vs_create_opts {
 	bool no_pivot;
 	bool no_new_keyring;
 	int preserve_fds;
-	bool console_proxy; /* foreground run: a pty master stays in c->console_fd */
+	bool console_proxy;		/* foreground run: a pty master stays in c->console_fd */
+	const vs_exec_instead *instead; /* NULL: run process.args (container backend only) */
 } vs_create_opts;
 
 /* A process to run in a live workload (`exec`), backend-neutral: the

@@ -21,8 +21,10 @@ struct vs_container {
 	int lock_fd;	    /* flock'ed fd on dir, -1 when unlocked */
 	vs_state state;
 	const vs_backend_ops *ops;
-	bool is_parent; /* this process cloned the workload (run) */
-	int console_fd; /* pty master kept for a foreground run, or -1 */
+	bool is_parent;	  /* this process cloned the workload (run) */
+	int console_fd;	  /* pty master kept for a foreground run, or -1 */
+	pid_t signal_pid; /* where a foreground run forwards signals, if not state.pid
+			   * (a backend whose init does not take them: microvm) */
 };
 
 /* Create the container: state dir, backend create, state "created". On any

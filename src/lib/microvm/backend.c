@@ -1,43 +1,287 @@
-/* Stand-in until the backend's lifecycle lands: create checks the host and
- * fails, so nothing else is ever called on a live microvm workload. */
+/* The microvm backend's host side (docs/microvm.md "Lifecycle"): the
+ * container backend makes the container, the agent (in the VM, or the
+ * test stand-in) runs the workload; every op below is the same for both. */
 #include "microvm/backend.h"
 
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+#include "core/fs.h"
+#include "core/log.h"
+#include "lifecycle/container.h"
 #include "microvm/hwvirt.h"
+#include "microvm/initramfs.h"
+#include "microvm/kernel.h"
+#include "microvm/sizing.h"
+#include "microvm/standin.h"
 
-static int stub_create(vs_container *c, const vs_config *cfg, const vs_create_opts *opts,
-		       vs_err *err)
+#define INIT_ID	  "init"
+#define EXEC_FIFO "exec.fifo" /* the container backend's: present while created */
+
+static int state_path(const vs_container *c, const char *name, char *out, size_t len, vs_err *err)
 {
-	(void)c;
-	(void)opts;
-	if (vs_hwvirt_check(cfg->annotations, err) < 0)
+	return vs_path_join(out, len, c->dir, name, err);
+}
+
+/* The stand-in's agent listens on a plain socket; a VM's is behind vsock. */
+static bool plain_agent_socket(const vs_container *c)
+{
+	char path[PATH_MAX];
+	return state_path(c, VS_MICROVM_AGENT_SOCK, path, sizeof(path), NULL) == 0 &&
+	       access(path, F_OK) == 0;
+}
+
+int vs_microvm_agent_dial(vs_container *c, int *fd, vs_err *err)
+{
+	char path[PATH_MAX];
+	if (state_path(c, VS_MICROVM_AGENT_SOCK, path, sizeof(path), err) < 0)
 		return -1;
-	return vs_fail(err, 0, "backend \"microvm\" is not available yet");
+	if (access(path, F_OK) == 0)
+		return vs_agent_dial_unix(path, fd, err);
+	if (state_path(c, VS_MICROVM_VSOCK_SOCK, path, sizeof(path), err) < 0)
+		return -1;
+	return vs_agent_dial_vsock(path, VS_AGENT_VSOCK_PORT, VS_AGENT_TIMEOUT_MS, fd, err);
 }
 
-static vs_status stub_status(vs_container *c)
+int vs_microvm_agent_open(vs_container *c, vs_agent_client *ac, vs_err *err)
 {
-	(void)c;
-	return VS_STATUS_STOPPED;
+	int fd;
+	if (vs_microvm_agent_dial(c, &fd, err) < 0)
+		return -1;
+	return vs_agent_client_open(ac, fd, VS_AGENT_TIMEOUT_MS, err);
 }
 
-static int stub_nothing(vs_container *c, vs_err *err)
+/* The VM path, as far as it goes without a monitor inside the container:
+ * the host pieces in their order (docs/microvm.md "The host pieces a microvm
+ * create uses"), so a host that lacks one fails naming it. The container's
+ * init carrying on as the monitor (vs_create_opts.instead with an in-process
+ * step instead of an fd, the hybrid vsock socket VS_MICROVM_VSOCK_SOCK bound
+ * by the host side and passed in) is what is left; until then create stops
+ * after these checks. */
+static int vm_create(vs_container *c, const vs_config *cfg, const vs_create_opts *opts, vs_err *err)
 {
-	(void)c;
-	(void)err;
+	(void)opts;
+	vs_resources res = { 0 };
+	vs_microvm_size size;
+	vs_guest_kernel k;
+	char initrd[PATH_MAX];
+	if (vs_resources_parse(cfg->resources, "config.json: linux.resources", &res, err) < 0)
+		return -1;
+	int rc = vs_microvm_sizing(&res, cfg->annotations, &size, err);
+	vs_resources_clear(&res);
+	if (rc < 0 ||
+	    vs_kernel_lookup(cfg->annotations, VS_CONFIG_FILE, VS_KERNEL_CACHE, &k, err) < 0 ||
+	    vs_initramfs_get(VS_AGENT_PATH, &k, VS_INITRAMFS_CACHE, initrd, sizeof(initrd), err) <
+		    0)
+		return -1;
+	vs_debug("container %s: guest %s with %s, %llu MiB, %u vCPUs", c->state.id, k.image, initrd,
+		 (unsigned long long)size.memory_mib, size.cpus);
+	return vs_fail(err, ENOSYS,
+		       "microvm: the monitor does not run inside the container in this build "
+		       "(docs/microvm.md \"Lifecycle\"); use io.vessel.backend=container");
+}
+
+/* Why the agent went away before answering: the init's exec error. */
+static void agent_gone(vs_container *c, vs_err *err)
+{
+	char file[PATH_MAX];
+	vs_autofree char *why = NULL;
+	if (state_path(c, "exec.error", file, sizeof(file), NULL) == 0 &&
+	    vs_read_file(file, &why, NULL, NULL) == 0 && why[0])
+		vs_err_wrap(err, "the agent did not start (%s)", why);
+}
+
+/* The workload's process, created in the guest behind a relay that carries
+ * its stdio (the caller's, or a host pty) for as long as it runs. */
+static int agent_create_init(vs_container *c, const vs_config *cfg, const vs_create_opts *opts,
+			     vs_err *err)
+{
+	json_object *proc = NULL;
+	json_object_object_get_ex(cfg->doc, "process", &proc);
+	const vs_process *p = &cfg->process;
+	vs_microvm_relay spec = {
+		.type = "create",
+		.id = INIT_ID,
+		.process = proc,
+		/* The stand-in's container has set it already, in its own UTS namespace. */
+		.hostname = plain_agent_socket(c) ? NULL : cfg->hostname,
+		.terminal = p->terminal,
+		.rows = p->has_console_size ? p->console_height : 0,
+		.cols = p->has_console_size ? p->console_width : 0,
+		.console_socket = opts->console_socket,
+		.console_fd = opts->console_proxy ? &c->console_fd : NULL,
+	};
+	pid_t relay;
+	if (vs_microvm_relay_spawn(c, &spec, &relay, err) < 0) {
+		agent_gone(c, err);
+		return -1;
+	}
+	vs_debug("container %s: stdio relay pid %d", c->state.id, (int)relay);
+	/* The init (agent or monitor) ignores what a foreground run passes
+	 * on, as a pid namespace's init does; the relay sends it to the guest. */
+	c->signal_pid = relay;
 	return 0;
 }
 
-static int stub_kill(vs_container *c, int sig, bool all, vs_err *err)
+/* As the container backend (and runc): a detached terminal needs a
+ * receiver for its master, and a console socket needs a terminal. And
+ * startContainer hooks, which would run in the init just before the
+ * program, have no place yet: refused, not skipped. */
+static int check_config(const vs_config *cfg, const vs_create_opts *opts, vs_err *err)
 {
-	(void)sig;
-	(void)all;
-	return stub_nothing(c, err);
+	if (cfg->hooks.n[VS_HOOK_START_CONTAINER])
+		return vs_fail(err, 0,
+			       "config.json: hooks.startContainer: not supported by the microvm "
+			       "backend yet");
+	if (cfg->process.terminal && !opts->console_socket && !opts->console_proxy)
+		return vs_fail(err, 0,
+			       "config.json: process.terminal: needs --console-socket when "
+			       "detached");
+	if (!cfg->process.terminal && opts->console_socket)
+		return vs_fail(err, 0,
+			       "--console-socket: process.terminal is false, there is no terminal "
+			       "to send");
+	return 0;
+}
+
+static int microvm_create(vs_container *c, const vs_config *cfg, const vs_create_opts *opts,
+			  vs_err *err)
+{
+	int rc;
+#ifdef VS_TEST_HOOKS
+	const char *agent = vs_microvm_standin_agent();
+	if (agent)
+		rc = check_config(cfg, opts, err) < 0
+			     ? -1
+			     : vs_microvm_standin_create(c, cfg, opts, agent, err);
+	else
+#endif
+		rc = vs_hwvirt_check(cfg->annotations, err) < 0 || check_config(cfg, opts, err) < 0
+			     ? -1
+			     : vm_create(c, cfg, opts, err);
+	if (rc < 0)
+		return -1;
+	return agent_create_init(c, cfg, opts, err);
+}
+
+static int microvm_start(vs_container *c, vs_err *err)
+{
+	char fifo[PATH_MAX];
+	if (state_path(c, EXEC_FIFO, fifo, sizeof(fifo), err) < 0)
+		return -1;
+	vs_agent_client ac;
+	if (vs_microvm_agent_open(c, &ac, err) < 0)
+		return -1;
+	int rc = vs_agent_start(&ac, INIT_ID, err);
+	vs_agent_client_close(&ac);
+	/* The fifo's existence means "created" (the container backend's status). */
+	if (rc == 0 && unlink(fifo) < 0)
+		return vs_fail_errno(err, "unlink %s", fifo);
+	return rc;
+}
+
+static vs_status microvm_status(vs_container *c)
+{
+	return vs_container_backend.status(c);
+}
+
+/* SIGKILL ends the VM (the init); anything else is the guest program's. */
+static int microvm_kill(vs_container *c, int sig, bool all, vs_err *err)
+{
+	if (sig == SIGKILL || vs_container_backend.status(c) == VS_STATUS_STOPPED)
+		return vs_container_backend.kill(c, sig, all, err);
+	vs_agent_client ac;
+	if (vs_microvm_agent_open(c, &ac, err) < 0)
+		return -1;
+	int rc = vs_agent_signal(&ac, INIT_ID, sig, all, err);
+	vs_agent_client_close(&ac);
+	return rc;
+}
+
+/* The cgroup's view, with the agent's (as "guest") where it answers. */
+static int microvm_stats(vs_container *c, json_object **out, vs_err *err)
+{
+	if (vs_container_backend.stats(c, out, err) < 0)
+		return -1;
+	vs_agent_client ac;
+	vs_err aerr = { 0 };
+	json_object *g = NULL;
+	if (vs_microvm_agent_open(c, &ac, &aerr) == 0) {
+		if (vs_agent_stats(&ac, &g, &aerr) == 0) {
+			json_object_object_del(g, "type");
+			json_object_object_del(g, "id");
+			json_object_object_add(*out, "guest", g);
+		}
+		vs_agent_client_close(&ac);
+	}
+	if (aerr.msg[0])
+		vs_debug("container %s: %s", c->state.id, aerr.msg);
+	return 0;
+}
+
+/* The container the VM lives in is the container backend's: its records,
+ * network devices, cgroup (the monitor's, which bounds the whole VM). */
+static int microvm_verify(vs_container *c, vs_err *err)
+{
+	return vs_container_backend.verify(c, err);
+}
+
+static int microvm_detach(vs_container *c, vs_err *err)
+{
+	return vs_container_backend.detach(c, err);
+}
+
+static int microvm_destroy(vs_container *c, vs_err *err)
+{
+	return vs_container_backend.destroy(c, err);
+}
+
+static int microvm_pause(vs_container *c, vs_err *err)
+{
+	return vs_container_backend.pause(c, err);
+}
+
+static int microvm_resume(vs_container *c, vs_err *err)
+{
+	return vs_container_backend.resume(c, err);
+}
+
+static int microvm_update(vs_container *c, const vs_resources *r, vs_err *err)
+{
+	return vs_container_backend.update(c, r, err);
+}
+
+/* Host pids (what ps(1) and kill need): the monitor's cgroup. */
+static int microvm_pids(vs_container *c, pid_t **pids, size_t *n, vs_err *err)
+{
+	return vs_container_backend.pids(c, pids, n, err);
+}
+
+static int microvm_oom_watch(vs_container *c, vs_oom_watch **w, vs_err *err)
+{
+	return vs_container_backend.oom_watch(c, w, err);
 }
 
 const vs_backend_ops vs_microvm_backend = {
 	.name = "microvm",
-	.create = stub_create,
-	.status = stub_status,
-	.kill = stub_kill,
-	.destroy = stub_nothing,
+	.create = microvm_create,
+	.start = microvm_start,
+	.verify = microvm_verify,
+	.status = microvm_status,
+	.kill = microvm_kill,
+	.detach = microvm_detach,
+	.destroy = microvm_destroy,
+	.pause = microvm_pause,
+	.resume = microvm_resume,
+	.update = microvm_update,
+	.stats = microvm_stats,
+	.pids = microvm_pids,
+	.exec = vs_microvm_exec,
+	.oom_watch = microvm_oom_watch,
 };

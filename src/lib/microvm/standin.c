@@ -1,0 +1,112 @@
+/* The test stand-in (standin.h): the agent runs as the container's init in
+ * place of the VM monitor. Nothing here exists without VS_TEST_HOOKS. */
+#ifdef VS_TEST_HOOKS
+
+#include "microvm/standin.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+#include "core/fs.h"
+#include "lifecycle/container.h"
+#include "microvm/backend.h"
+
+const char *vs_microvm_standin_agent(void)
+{
+	const char *p = getenv(VS_MICROVM_STANDIN_ENV);
+	return p && p[0] ? p : NULL;
+}
+
+/* The agent's listener in the state dir: the workload never sees it. */
+static int listen_socket(const vs_container *c, vs_err *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char path[PATH_MAX];
+	if (vs_path_join(path, sizeof(path), c->dir, VS_MICROVM_AGENT_SOCK, err) < 0)
+		return -1;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return vs_fail(err, ENAMETOOLONG, "agent socket %s", path);
+	strcpy(sa.sun_path, path);
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return vs_fail_errno(err, "socket");
+	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(s, 16) < 0) {
+		vs_fail_errno(err, "listen on %s", path);
+		close(s);
+		return -1;
+	}
+	return s;
+}
+
+/* Our permitted set: what the init can keep (a host may bound it). */
+static uint64_t own_caps(void)
+{
+	uint64_t bits = 0;
+	cap_t caps = cap_get_proc();
+	if (!caps)
+		return 0;
+	for (int c = 0; c < 64 && c < (int)cap_max_bits(); c++) {
+		cap_flag_value_t v = CAP_CLEAR;
+		if (cap_get_flag(caps, c, CAP_PERMITTED, &v) == 0 && v == CAP_SET)
+			bits |= 1ULL << c;
+	}
+	cap_free(caps);
+	return bits;
+}
+
+/* The init's own identity: root of the container with our capabilities,
+ * nothing of process applied (the agent applies it to the program), no
+ * terminal (the relay's host pty carries it). Shares every pointer with
+ * cfg: never freed. */
+static void monitor_config(const vs_config *cfg, vs_config *m, char **env)
+{
+	*m = *cfg;
+	vs_process *p = &m->process;
+	int oom = p->oom_score_adj;
+	bool has_oom = p->has_oom_score_adj;
+	memset(p, 0, sizeof(*p));
+	p->has_oom_score_adj = has_oom;
+	p->oom_score_adj = oom;
+	p->env = env;
+	p->cwd = "/";
+	p->has_caps = true;
+	uint64_t mine = own_caps();
+	for (int s = 0; s < VS_CAP_SETS; s++)
+		p->caps[s] = s == VS_CAP_AMBIENT ? 0 : mine;
+	m->seccomp = NULL;
+	memset(&m->process_attrs, 0, sizeof(m->process_attrs));
+}
+
+int vs_microvm_standin_create(vs_container *c, const vs_config *cfg, const vs_create_opts *opts,
+			      const char *agent, vs_err *err)
+{
+	vs_autoclose int agent_fd = open(agent, O_PATH | O_CLOEXEC);
+	if (agent_fd < 0)
+		return vs_fail_errno(err, "%s: open %s", VS_MICROVM_STANDIN_ENV, agent);
+	vs_autoclose int ls = listen_socket(c, err);
+	if (ls < 0)
+		return -1;
+	char fdnum[16];
+	snprintf(fdnum, sizeof(fdnum), "%d", 3 + opts->preserve_fds);
+	char *argv[] = { "vessel-agent", "--listen-fd", fdnum, NULL };
+	char *env[] = { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+	vs_exec_instead instead = { .fd = agent_fd, .argv = argv, .pass_fd = ls };
+	vs_create_opts o = *opts;
+	o.instead = &instead;
+	o.console_socket = NULL;
+	o.console_proxy = false;
+	vs_config m;
+	monitor_config(cfg, &m, env);
+	return vs_container_backend.create(c, &m, &o, err);
+}
+
+#endif
