@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -438,6 +439,27 @@ static const vs_virtio_ops vsock_ops = {
 	.destroy = vsock_destroy,
 };
 
+/* PATH left by a vessel that was killed (SIGKILL gives it no chance to
+ * unlink): a socket nobody listens on (connect says ECONNREFUSED) is
+ * removed so that the bind can be retried. Anything else (a regular file,
+ * a live listener, a socket we cannot probe) stays. True if removed. */
+static bool stale_socket(const struct sockaddr_un *sa)
+{
+	struct stat st;
+	if (lstat(sa->sun_path, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return false;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	bool stale =
+		connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0 && errno == ECONNREFUSED;
+	close(fd);
+	if (!stale || unlink(sa->sun_path) < 0)
+		return false;
+	vs_warn("virtio-vsock: %s: replaced a stale socket nobody listened on", sa->sun_path);
+	return true;
+}
+
 static int vsock_listen(vsock_dev *s, vs_err *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -449,11 +471,17 @@ static int vsock_listen(vsock_dev *s, vs_err *err)
 	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->listen_fd < 0)
 		return vs_fail_errno(err, "--vsock: socket");
-	if (bind(s->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	int rc = bind(s->listen_fd, (struct sockaddr *)&sa, sizeof(sa));
+	if (rc < 0 && errno == EADDRINUSE && stale_socket(&sa))
+		rc = bind(s->listen_fd, (struct sockaddr *)&sa, sizeof(sa));
+	if (rc < 0) {
 		int e = errno;
 		close(s->listen_fd);
 		s->listen_fd = -1; /* not ours: never unlinked */
-		return vs_fail(err, e, "--vsock: bind %s", s->path);
+		return vs_fail(err, e, "--vsock: bind %s%s", s->path,
+			       e == EADDRINUSE ? " (a file that is not a stale socket, or a "
+						 "socket someone listens on)"
+					       : "");
 	}
 	if (listen(s->listen_fd, 64) < 0)
 		return vs_fail_errno(err, "--vsock: listen on %s", s->path);
