@@ -3,7 +3,9 @@
  * and in two, and reads the host's checksum back; connects to a closed port
  * and gets RST; then accepts the host's `CONNECT 6000` with a small
  * advertised buffer and receives more than that buffer, checking that the
- * host never sends beyond the credit, and sends a checksum back. */
+ * host never sends beyond the credit, and sends a checksum back. With
+ * "linger": accept `CONNECT 6000`, then never answer the SHUTDOWN the host's
+ * close brings; the device's close timeout must end it with RST. */
 #include "vsock_guest.h"
 
 static uint8_t msg[2048], in[8192];
@@ -88,9 +90,25 @@ static void host_to_guest(void)
 	print("HCLOSE rc=%d op=%u\n", rc, h.op);
 }
 
+static void linger(void)
+{
+	struct hdr h;
+	print("LISTENING\n");
+	if (rx_next(&h, NULL, 0) < 0 || h.op != OP_REQUEST || h.dst_port != 6000) {
+		print("LINGER none\n");
+		return;
+	}
+	uint32_t peer = h.src_port;
+	send(OP_RESPONSE, 6000, peer, NULL, 0, 0, 0);
+	int shut = rx_next(&h, NULL, 0) == 0 && h.op == OP_SHUTDOWN;
+	/* No answer: the connection is left half closed on our side. */
+	int rst = rx_next(&h, NULL, 0) == 0 && h.op == OP_RST && h.src_port == peer;
+	print("LINGER shutdown=%d rst=%d\n", shut, rst);
+}
+
 void guest_main(const uint8_t *bp)
 {
-	(void)bp;
+	const char *cmdline = (const char *)(uintptr_t) * (const uint32_t *)(bp + 0x228);
 	uintptr_t base = virtio_find(19);
 	if (!base) {
 		print("NO_VSOCK\n");
@@ -98,8 +116,12 @@ void guest_main(const uint8_t *bp)
 	}
 	vsock_setup(base);
 	print("CID %u\n", (unsigned)cid);
-	guest_to_host();
-	host_to_guest();
+	if (cmdline_arg(cmdline, "linger")) {
+		linger();
+	} else {
+		guest_to_host();
+		host_to_guest();
+	}
 	print("DEVSTATUS %x\n", vreg(&dev, VREG_STATUS));
 	/* The test counts the VMM's sockets now, with every connection closed. */
 	print("IDLE\n");

@@ -25,18 +25,23 @@ typedef struct vs_vm_config {
 	uint64_t memory_mib;
 	const char *disk; /* raw image for virtio-blk, optional */
 	bool disk_readonly;
-	bool rng; /* attach virtio-rng */
+	bool rng;	 /* attach virtio-rng */
 	const char *net; /* virtio-net: "tap=NAME[,mac=MAC]" or "fd=N[,mac=MAC]" */
 	/* virtio-vsock: the hybrid host socket (NULL: none), guest CID (0: 3) */
 	const char *vsock_path;
 	uint64_t vsock_cid;
+	/* How long to wait on the guest (ms; 0: 2000 / 8000, vm/vsock/conn.h):
+	 * for its answer to a host CONNECT (and for a host program's CONNECT
+	 * line), and for it to finish a close. */
+	uint32_t vsock_connect_timeout_ms, vsock_close_timeout_ms;
 	vs_vm_console console;
 	const char *console_path;
 	int console_in_fd, console_out_fd;
 } vs_vm_config;
 
-#define VS_VM_MAX_CPUS	      64
-#define VS_VM_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=1"
+#define VS_VM_MAX_CPUS		   64
+#define VS_VM_VSOCK_MAX_TIMEOUT_MS 3600000 /* = VS_VSOCK_MAX_TIMEOUT_MS */
+#define VS_VM_DEFAULT_CMDLINE	   "console=ttyS0 reboot=k panic=1"
 
 typedef enum vs_vm_exit {
 	VS_VM_EXIT_POWEROFF = 0, /* ACPI S5 / power-off port */

@@ -12,7 +12,9 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -30,10 +32,12 @@
 #define KIND_LISTEN	      1ULL
 #define KIND_HANDSHAKE	      2ULL
 #define KIND_CONN	      3ULL
+#define KIND_TIMER	      4ULL
 #define EV_DATA(kind, fd)     (((kind) << 32) | (uint32_t)(fd))
 
 struct handshake {
 	int fd; /* -1: free */
+	uint64_t deadline;
 	vs_vsock_line line;
 };
 
@@ -47,7 +51,8 @@ typedef struct vsock_dev {
 	vs_vsock *v;
 	uint64_t cid;
 	char *path;
-	int listen_fd, epfd;
+	uint32_t connect_timeout_ms, close_timeout_ms;
+	int listen_fd, epfd, timer_fd;
 	bool was_live, event_pending;
 	struct handshake hs[MAX_HANDSHAKES];
 	struct watched conns[VS_VSOCK_DEFAULT_MAX_CONNS];
@@ -141,6 +146,8 @@ static int vsock_table_new(vsock_dev *s, vs_err *err)
 	vs_vsock_config cfg = {
 		.guest_cid = s->cid,
 		.max_conns = VS_VSOCK_DEFAULT_MAX_CONNS,
+		.connect_timeout_ms = s->connect_timeout_ms,
+		.close_timeout_ms = s->close_timeout_ms,
 		.ops = {
 			.host_connect = cb_host_connect,
 			.host_read = cb_host_read,
@@ -272,6 +279,47 @@ static void deliver_event(vsock_dev *s)
 	vs_virtio_notify_used(d, Q_EVENT);
 }
 
+static void handshake_close(struct handshake *h)
+{
+	close(h->fd);
+	h->fd = -1;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Deadlines: connections waiting on the guest (vs_vsock_expire) and host
+ * programs that have not finished their CONNECT line within the connect
+ * timeout. One timerfd in our epoll set fires at the nearest. */
+static void expire_and_arm(vsock_dev *s)
+{
+	int64_t next = s->v ? vs_vsock_expire(s->v) : -1;
+	uint64_t now = now_ms();
+	for (unsigned i = 0; i < MAX_HANDSHAKES; i++) {
+		struct handshake *h = &s->hs[i];
+		if (h->fd < 0)
+			continue;
+		if (h->deadline <= now) {
+			epoll_ctl(s->epfd, EPOLL_CTL_DEL, h->fd, NULL);
+			handshake_close(h);
+			continue;
+		}
+		int64_t left = (int64_t)(h->deadline - now);
+		if (next < 0 || left < next)
+			next = left;
+	}
+	struct itimerspec its = { 0 };
+	if (next >= 0) {
+		its.it_value.tv_sec = next / 1000;
+		its.it_value.tv_nsec = (next % 1000) * 1000000 + 1; /* 0 would disarm */
+	}
+	timerfd_settime(s->timer_fd, 0, &its, NULL);
+}
+
 static void vsock_notify(vs_virtio_dev *d, unsigned q)
 {
 	vsock_dev *s = d->priv;
@@ -282,14 +330,9 @@ static void vsock_notify(vs_virtio_dev *d, unsigned q)
 		process_tx(s);
 	if (q == Q_EVENT)
 		deliver_event(s);
+	expire_and_arm(s);
 	pump_rx(s);
 	refresh_interest(s);
-}
-
-static void handshake_close(struct handshake *h)
-{
-	close(h->fd);
-	h->fd = -1;
 }
 
 static void do_accept(vsock_dev *s)
@@ -306,6 +349,7 @@ static void do_accept(vsock_dev *s)
 		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 			break;
 		h->fd = fd;
+		h->deadline = now_ms() + s->connect_timeout_ms;
 		vs_vsock_line_init(&h->line);
 		return;
 	}
@@ -359,7 +403,10 @@ static int vsock_io(void *arg, int epfd)
 		uint64_t kind = evs[i].data.u64 >> 32;
 		int fd = (int)(uint32_t)evs[i].data.u64;
 		uint32_t e = evs[i].events;
-		if (kind == KIND_LISTEN) {
+		if (kind == KIND_TIMER) {
+			uint64_t ticks;
+			(void)!read(s->timer_fd, &ticks, sizeof(ticks));
+		} else if (kind == KIND_LISTEN) {
 			do_accept(s);
 		} else if (kind == KIND_HANDSHAKE) {
 			if (fd >= 0 && fd < MAX_HANDSHAKES && s->hs[fd].fd >= 0)
@@ -373,6 +420,7 @@ static int vsock_io(void *arg, int epfd)
 				vs_vsock_host_hangup(s->v, fd);
 		}
 	}
+	expire_and_arm(s);
 	if (s->v) {
 		pump_rx(s);
 		refresh_interest(s);
@@ -424,6 +472,8 @@ static void vsock_destroy(vs_virtio_dev *d)
 	}
 	if (s->epfd >= 0)
 		close(s->epfd);
+	if (s->timer_fd >= 0)
+		close(s->timer_fd);
 	free(s->path);
 	free(s);
 	d->priv = NULL;
@@ -501,12 +551,15 @@ static int vsock_create(vs_dev_ctx *ctx, const vs_vm_config *cfg, void **state, 
 	vsock_dev *s = calloc(1, sizeof(*s));
 	if (!s)
 		return vs_fail_errno(err, "allocating virtio-vsock");
-	s->listen_fd = s->epfd = -1;
+	s->listen_fd = s->epfd = s->timer_fd = -1;
 	for (unsigned i = 0; i < MAX_HANDSHAKES; i++)
 		s->hs[i].fd = -1;
 	for (unsigned i = 0; i < VS_VSOCK_DEFAULT_MAX_CONNS; i++)
 		s->conns[i].fd = -1;
 	s->cid = cfg->vsock_cid ? cfg->vsock_cid : VSOCK_DEFAULT_CID;
+	s->connect_timeout_ms = cfg->vsock_connect_timeout_ms ? cfg->vsock_connect_timeout_ms
+							      : VS_VSOCK_DEFAULT_CONNECT_TIMEOUT_MS;
+	s->close_timeout_ms = cfg->vsock_close_timeout_ms;
 	vs_virtio_dev *d = vs_virtio_new(ctx, &vsock_ops, 0, s);
 	if (!d) {
 		free(s);
@@ -520,6 +573,10 @@ static int vsock_create(vs_dev_ctx *ctx, const vs_vm_config *cfg, void **state, 
 		return -1;
 	if ((s->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		return vs_fail_errno(err, "virtio-vsock: epoll_create1");
+	s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	struct epoll_event tev = { .events = EPOLLIN, .data.u64 = EV_DATA(KIND_TIMER, 0) };
+	if (s->timer_fd < 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->timer_fd, &tev) < 0)
+		return vs_fail_errno(err, "virtio-vsock: timerfd");
 	if (vsock_listen(s, err) < 0)
 		return -1;
 	if (ctx->add_io(ctx->host, s->epfd, vsock_io, s, err) < 0)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vm/vsock/hybrid.h"
 
@@ -23,6 +24,7 @@ struct conn {
 	int handle; /* -1 once closed */
 	uint32_t guest_port, host_port;
 	unsigned pending;
+	uint64_t deadline;		  /* waiting on the guest until then (0: not waiting) */
 	bool guest_no_rcv, guest_no_send; /* the guest's SHUTDOWN flags */
 	bool host_eof, host_wr_shut;
 	/* Us -> guest: what we sent and the guest's advertised buffer. */
@@ -58,6 +60,10 @@ vs_vsock *vs_vsock_new(const vs_vsock_config *cfg, vs_err *err)
 		return vs_fail(err, EINVAL, "vsock: guest cid %llu is reserved (must be 3..2^32-2)",
 			       (unsigned long long)cfg->guest_cid),
 		       NULL;
+	if (cfg->connect_timeout_ms > VS_VSOCK_MAX_TIMEOUT_MS ||
+	    cfg->close_timeout_ms > VS_VSOCK_MAX_TIMEOUT_MS)
+		return vs_fail(err, EINVAL, "vsock: a timeout over %d ms", VS_VSOCK_MAX_TIMEOUT_MS),
+		       NULL;
 	if (!cfg->ops.host_connect || !cfg->ops.host_read || !cfg->ops.host_write ||
 	    !cfg->ops.host_shutdown_write || !cfg->ops.host_close)
 		return vs_fail(err, EINVAL, "vsock: every socket callback is required"), NULL;
@@ -69,6 +75,10 @@ vs_vsock *vs_vsock_new(const vs_vsock_config *cfg, vs_err *err)
 		v->cfg.max_conns = VS_VSOCK_DEFAULT_MAX_CONNS;
 	if (!v->cfg.buf_alloc)
 		v->cfg.buf_alloc = VS_VSOCK_DEFAULT_BUF_ALLOC;
+	if (!v->cfg.connect_timeout_ms)
+		v->cfg.connect_timeout_ms = VS_VSOCK_DEFAULT_CONNECT_TIMEOUT_MS;
+	if (!v->cfg.close_timeout_ms)
+		v->cfg.close_timeout_ms = VS_VSOCK_DEFAULT_CLOSE_TIMEOUT_MS;
 	v->conns = calloc(v->cfg.max_conns, sizeof(*v->conns));
 	if (!v->conns) {
 		free(v);
@@ -76,6 +86,23 @@ vs_vsock *vs_vsock_new(const vs_vsock_config *cfg, vs_err *err)
 	}
 	v->next_port = VS_VSOCK_EPHEMERAL_BASE;
 	return v;
+}
+
+uint64_t vs_vsock_now_ms(const vs_vsock *v)
+{
+	if (v->cfg.ops.now_ms)
+		return v->cfg.ops.now_ms(v->cfg.ctx);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* From now on we wait on the guest for at most ms (the first deadline set
+ * stands: a guest cannot extend it by half-answering). */
+static void wait_on_guest(vs_vsock *v, struct conn *c, uint32_t ms)
+{
+	if (!c->deadline)
+		c->deadline = vs_vsock_now_ms(v) + ms;
 }
 
 static void conn_free(vs_vsock *v, struct conn *c)
@@ -165,6 +192,7 @@ static void reset_conn(vs_vsock *v, struct conn *c)
 	c->buf_len = c->buf_off = c->buf_line = 0;
 	c->state = CLOSING;
 	c->pending = P_RST;
+	wait_on_guest(v, c, v->cfg.close_timeout_ms); /* for an rx buffer to carry the RST */
 }
 
 static uint32_t peer_credit(const struct conn *c)
@@ -317,6 +345,7 @@ static int guest_response(vs_vsock *v, struct conn *c, vs_err *err)
 			       c->guest_port);
 	}
 	c->state = ESTABLISHED;
+	c->deadline = 0;
 	char line[VS_VSOCK_LINE_MAX];
 	size_t n = vs_vsock_format_ok(line, c->host_port);
 	if (buffer(v, c, (const uint8_t *)line, n) < 0) {
@@ -426,6 +455,7 @@ static int emit_data(vs_vsock *v, struct conn *c, vs_vsock_hdr *h, uint8_t *payl
 		c->host_eof = true;
 		c->state = CLOSING;
 		c->pending = (c->pending & ~(unsigned)P_DATA) | P_SHUTDOWN;
+		wait_on_guest(v, c, v->cfg.close_timeout_ms);
 		return 0;
 	}
 	if (r < 0 || (size_t)r > n) {
@@ -518,6 +548,7 @@ int vs_vsock_host_connect(vs_vsock *v, int handle, uint32_t guest_port, uint32_t
 		return vs_fail(err, EAGAIN, "vsock: no free connection slot");
 	c->state = CONNECTING;
 	c->pending = P_REQUEST;
+	wait_on_guest(v, c, v->cfg.connect_timeout_ms);
 	*host_port = port;
 	return 0;
 }
@@ -549,6 +580,7 @@ void vs_vsock_host_hangup(vs_vsock *v, int handle)
 		c->host_eof = true;
 		c->state = CLOSING;
 		c->pending = (c->pending & ~(unsigned)P_DATA) | P_SHUTDOWN;
+		wait_on_guest(v, c, v->cfg.close_timeout_ms);
 	}
 }
 
@@ -563,4 +595,26 @@ bool vs_vsock_wants_write(const vs_vsock *v, int handle)
 {
 	const struct conn *c = find_handle(v, handle);
 	return c && c->buf_len > 0;
+}
+
+int64_t vs_vsock_expire(vs_vsock *v)
+{
+	uint64_t now = vs_vsock_now_ms(v);
+	int64_t next = -1;
+	for (unsigned i = 0; i < v->cfg.max_conns; i++) {
+		struct conn *c = &v->conns[i];
+		if (c->state == FREE || !c->deadline)
+			continue;
+		if (c->deadline > now) {
+			int64_t left = (int64_t)(c->deadline - now);
+			if (next < 0 || left < next)
+				next = left;
+			continue;
+		}
+		/* An RST still waiting for an rx buffer goes into the shared
+		 * queue instead; a live exchange ends with one. */
+		queue_rst(v, c->guest_port, c->host_port);
+		conn_free(v, c);
+	}
+	return next;
 }
