@@ -1,7 +1,9 @@
 """virtio-net on a tap, driven by the freestanding guest virtio_net: the MAC
 and link status in config space, a frame out to the tap, a NEEDS_CSUM frame
 that reaches the tap with a correct checksum, a frame in from the tap, a
-hostile driver, and no tap left behind. Each run happens in a throwaway
+hostile driver, and no tap left behind; TSO through the vnet header both
+ways, merged receive buffers, lying GSO headers, and offloads only when
+negotiated (the offload tests below). Each run happens in a throwaway
 network namespace (unshare --net) holding only the test's tap, so nothing is
 routed anywhere and nothing outlives the test."""
 import json
