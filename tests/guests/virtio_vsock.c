@@ -1,6 +1,7 @@
 /* virtio-vsock: the guest connects to host port 5000 (a listener the test
  * opens at PATH_5000), sends data with header and payload in one descriptor
- * and in two, and reads the host's checksum back; connects to a closed port
+ * and in two, and with the payload split across three descriptors (as newer
+ * kernels send page fragments), and reads the host's checksum back; connects to a closed port
  * and gets RST; then accepts the host's `CONNECT 6000` with a small
  * advertised buffer and receives more than that buffer, checking that the
  * host never sends beyond the credit, and sends a checksum back. With
@@ -24,8 +25,9 @@ static void guest_to_host(void)
 	print("CONNECT rc=%d op=%u\n", rc, h.op);
 	for (unsigned i = 0; i < sizeof(msg); i++)
 		msg[i] = (uint8_t)(i * 31 + 7);
-	send(OP_RW, 1235, 5000, msg, 1000, 0, 0);	 /* one descriptor */
-	send(OP_RW, 1235, 5000, msg + 1000, 1048, 1, 0); /* two descriptors */
+	send(OP_RW, 1235, 5000, msg, 1000, 0, 0);	/* one descriptor */
+	send(OP_RW, 1235, 5000, msg + 1000, 524, 1, 0); /* header, payload */
+	send(OP_RW, 1235, 5000, msg + 1524, 524, 2, 0); /* header, payload in three */
 	print("SENT fnv=%x\n", fnv1a(msg, sizeof(msg)));
 	/* The host answers with a line; it may come in several packets. */
 	uint32_t got = 0;

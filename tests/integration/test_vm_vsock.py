@@ -94,7 +94,7 @@ def test_vsock_both_ways(tmp_path):
     assert lines_with(out, "CLOSED") == ["rc=0 op=3 src=5999 dst=1234"]   # RST
     assert lines_with(out, "CONNECT") == ["rc=0 op=2"]                    # RESPONSE
     msg = bytes((i * 31 + 7) & 0xFF for i in range(2048))
-    assert result["got"] == msg  # one-descriptor and two-descriptor packets, in order
+    assert result["got"] == msg  # packets in one, two and four descriptors, in order
     assert lines_with(out, "REPLY") == [f"fnv={fnv1a(msg):x}"]
     assert result["eof"]
     assert lines_with(out, "CLOSE") == ["rc=0 op=3"]  # RST ends the guest's close()
@@ -143,6 +143,8 @@ def test_vsock_hostile_driver(tmp_path):
     assert p.returncode == 0, p.stderr
     # 10,000 requests: the first 256 connect (the cap), every other one is refused.
     assert lines_with(out, "FLOOD") == ["responses=256 rsts=9744 status=f"]
+    # Far beyond its credit: that connection is reset, the device stays up.
+    assert lines_with(out, "CREDIT") == ["connected=1 rst=1 beyond_buf_alloc=1 status=f"]
     assert lines_with(out, "BADIDX") == ["needs_reset=1"]
     assert lines_with(out, "LYING") == ["needs_reset=1"]
     assert lines_with(out, "OUTSIDE") == ["needs_reset=1"]
