@@ -337,3 +337,12 @@ def test_net_no_offload_unless_asked(tmp_path):
     assert res["sent"]
     assert lines_with(out, "RXF") == [f"nbuf=1 flags=0 gso=0 gso_size=0 len={12 + 54 + 1000} csum=1"] * 4
     assert lines_with(out, "RXDONE") == [f"bytes=4000 sum={HOST_SUM}"]
+
+
+def test_net_gso_needs_csum_negotiated(tmp_path):
+    """HOST_TSO4 accepted without the CSUM it depends on: the driver broke
+    the spec's rule, so its TSO frames are dropped like unnegotiated ones."""
+    res = run_gso(tmp_path, "gso offload nocsum")
+    assert tcp_segments(res) == []
+    assert any(bytes.fromhex(f)[10 + 12:10 + 14] == b"\x88\xb5" for f in res["frames"])
+    assert lines_with(res["stdout"], "RXDONE") == [f"bytes=4000 sum={HOST_SUM}"]

@@ -124,7 +124,7 @@ static const char *gso_problem(uint64_t f, const struct net_hdr *h, size_t len)
 							   : 0;
 	if (!need)
 		return "unknown gso_type";
-	if (!(f & need))
+	if (!(f & need) || !(f & VIRTIO_NET_F_CSUM)) /* HOST_TSO* needs CSUM too */
 		return "gso_type not negotiated";
 	if ((h->gso_type & VIRTIO_NET_HDR_GSO_ECN) && !(f & VIRTIO_NET_F_HOST_ECN))
 		return "ECN not negotiated";
