@@ -7,7 +7,8 @@
  * With "gso": send one TSO4 frame (4000 bytes, gso_size 1000) and the same
  * frame lying in six ways, then receive whatever the host sends as TCP from
  * port 4321 into eight 2048-byte buffers; with "offload" as well, negotiate
- * GUEST_CSUM, GUEST_TSO4, HOST_TSO4 and MRG_RXBUF first; "nocsum" leaves
+ * GUEST_CSUM, GUEST_TSO4, HOST_TSO4 and MRG_RXBUF first, and afterwards
+ * reset, renegotiate without them and receive again (RXAGAIN); "nocsum" leaves
  * CSUM out, which HOST_TSO4 depends on. */
 #include "virtio.h"
 
@@ -300,11 +301,11 @@ static int rx_next(uint32_t *len)
 
 /* Receive the host's TCP frames (from port 4321) until TSO_PAY payload
  * bytes came, each frame reassembled from its num_buffers buffers. */
-static void gso_receive(void)
+static void gso_receive(const char *ready)
 {
 	for (uint16_t i = 0; i < RXBUFS; i++)
 		rx_post(i);
-	print("RXREADY\n");
+	print("%s\n", ready);
 	uint32_t bytes = 0, sum = 0;
 	while (bytes < TSO_PAY) {
 		uint32_t len;
@@ -361,7 +362,15 @@ static void gso(uintptr_t base, int offload, int nocsum)
 	for (int lie = 0; lie <= 6; lie++)
 		send_tso(lie);
 	send_plain();
-	gso_receive();
+	gso_receive("RXREADY");
+	if (!offload)
+		return;
+	/* Reset and come back without offloads: the tap must be told. */
+	virtio_begin(&dev, base, F_CSUM | F_MAC | F_STATUS);
+	virtio_queue(&dev, 0, 16, rxring);
+	virtio_queue(&dev, 1, 8, txring);
+	virtio_driver_ok(&dev);
+	gso_receive("RXAGAIN");
 }
 
 void guest_main(const uint8_t *bp)
