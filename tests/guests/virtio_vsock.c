@@ -88,7 +88,11 @@ static void host_to_guest(void)
 	fwd_cnt += unacked;
 	send(OP_RW, 6000, peer, line, (uint32_t)n, 1, 0);
 	send(OP_SHUTDOWN, 6000, peer, NULL, 0, 0, 3);
-	int rc = rx_next(&h, NULL, 0);
+	/* The host's hang-up may cross our close: its SHUTDOWN RCV|SEND can
+	 * come before the RST that ends the connection. */
+	int rc;
+	while ((rc = rx_next(&h, NULL, 0)) == 0 && h.op == OP_SHUTDOWN)
+		;
 	print("HCLOSE rc=%d op=%u\n", rc, h.op);
 }
 
@@ -102,10 +106,16 @@ static void linger(void)
 	}
 	uint32_t peer = h.src_port;
 	send(OP_RESPONSE, 6000, peer, NULL, 0, 0, 0);
-	int shut = rx_next(&h, NULL, 0) == 0 && h.op == OP_SHUTDOWN;
-	/* No answer: the connection is left half closed on our side. */
-	int rst = rx_next(&h, NULL, 0) == 0 && h.op == OP_RST && h.src_port == peer;
-	print("LINGER shutdown=%d rst=%d\n", shut, rst);
+	/* The host's close: SHUTDOWN SEND at its end of stream, then RCV|SEND
+	 * at its hang-up. No answer: the connection is left half closed. */
+	unsigned flags = 0;
+	int rst = 0;
+	while (!rst && rx_next(&h, NULL, 0) == 0) {
+		if (h.op == OP_SHUTDOWN)
+			flags |= h.flags;
+		rst = h.op == OP_RST && h.src_port == peer;
+	}
+	print("LINGER shutdown_flags=%u rst=%d\n", flags, rst);
 }
 
 void guest_main(const uint8_t *bp)

@@ -210,7 +210,7 @@ def test_vsock_close_timeout(tmp_path):
             proc.wait()
     assert proc.returncode == 0, err
     assert ok.startswith(b"OK ")
-    assert lines_with(out, "LINGER") == ["shutdown=1 rst=1"]
+    assert lines_with(out, "LINGER") == ["shutdown_flags=3 rst=1"]
     assert sockets_idle == 1  # the connection's slot and socket are gone
 
 

@@ -410,9 +410,14 @@ static void test_host_shutdown(void **state)
 	socks[0].eof = true;
 	vs_vsock_hdr h = expect(VS_VSOCK_OP_RW, 1000, LISTENER, sizeof(rxbuf));
 	assert_int_equal(h.len, 4);
+	/* End of stream is the host's half-close: SHUTDOWN SEND only, and the
+	 * guest's data still reaches the host. */
 	h = expect(VS_VSOCK_OP_SHUTDOWN, 1000, LISTENER, sizeof(rxbuf));
-	assert_int_equal(h.flags, VS_VSOCK_SHUTDOWN_RCV | VS_VSOCK_SHUTDOWN_SEND);
+	assert_int_equal(h.flags, VS_VSOCK_SHUTDOWN_SEND);
 	expect_nothing();
+	assert_int_equal(guest(VS_VSOCK_OP_RW, 1000, LISTENER, 0, 4096, 0, "reply"), 0);
+	assert_int_equal(socks[0].nwritten, 5);
+	assert_memory_equal(socks[0].written, "reply", 5);
 	assert_true(socks[0].open); /* until the guest answers */
 	assert_int_equal(guest(VS_VSOCK_OP_RST, 1000, LISTENER, 0, 4096, 0, NULL), 0);
 	assert_false(socks[0].open);
@@ -422,7 +427,8 @@ static void test_host_shutdown(void **state)
 	assert_int_equal(guest(VS_VSOCK_OP_REQUEST, 1001, LISTENER, 0, 4096, 0, NULL), 0);
 	expect(VS_VSOCK_OP_RESPONSE, 1001, LISTENER, sizeof(rxbuf));
 	vs_vsock_host_hangup(v, 1);
-	expect(VS_VSOCK_OP_SHUTDOWN, 1001, LISTENER, sizeof(rxbuf));
+	h = expect(VS_VSOCK_OP_SHUTDOWN, 1001, LISTENER, sizeof(rxbuf));
+	assert_int_equal(h.flags, VS_VSOCK_SHUTDOWN_RCV | VS_VSOCK_SHUTDOWN_SEND);
 	assert_int_equal(guest(VS_VSOCK_OP_SHUTDOWN, 1001, LISTENER, 3, 4096, 0, NULL), 0);
 	expect(VS_VSOCK_OP_RST, 1001, LISTENER, sizeof(rxbuf));
 	assert_false(socks[1].open);
@@ -612,8 +618,7 @@ static void test_close_timeout(void **state)
 	(void)state;
 	guest_connects();
 	assert_int_equal(vs_vsock_expire(v), -1); /* established: no deadline */
-	socks[0].eof = true;
-	vs_vsock_host_readable(v, 0);
+	vs_vsock_host_hangup(v, 0);
 	uint64_t t0 = clock_ms;
 	expect(VS_VSOCK_OP_SHUTDOWN, 1000, LISTENER, sizeof(rxbuf));
 	clock_ms = t0 + 5000;
@@ -632,6 +637,33 @@ static void test_close_timeout(void **state)
 	/* A late RST from the guest matches nothing and is not answered. */
 	assert_int_equal(guest(VS_VSOCK_OP_RST, 1000, LISTENER, 0, 4096, 0, NULL), 0);
 	expect_nothing();
+}
+
+/* The host program half-closes (end of stream): no deadline, however long
+ * the guest goes on sending; its hang-up later starts the close timeout,
+ * with a second SHUTDOWN that now carries both flags. */
+static void test_host_half_close_is_not_timed_out(void **state)
+{
+	(void)state;
+	guest_connects();
+	socks[0].eof = true;
+	vs_vsock_host_readable(v, 0);
+	vs_vsock_hdr h = expect(VS_VSOCK_OP_SHUTDOWN, 1000, LISTENER, sizeof(rxbuf));
+	assert_int_equal(h.flags, VS_VSOCK_SHUTDOWN_SEND);
+	clock_ms += 10 * VS_VSOCK_DEFAULT_CLOSE_TIMEOUT_MS;
+	assert_int_equal(vs_vsock_expire(v), -1);
+	assert_int_equal(guest(VS_VSOCK_OP_RW, 1000, LISTENER, 0, 4096, 0, "late"), 0);
+	assert_memory_equal(socks[0].written, "late", 4);
+	assert_true(vs_vsock_wants_hangup(v, 0));
+	vs_vsock_host_hangup(v, 0);
+	assert_false(vs_vsock_wants_hangup(v, 0));
+	h = expect(VS_VSOCK_OP_SHUTDOWN, 1000, LISTENER, sizeof(rxbuf));
+	assert_int_equal(h.flags, VS_VSOCK_SHUTDOWN_RCV | VS_VSOCK_SHUTDOWN_SEND);
+	assert_int_equal(vs_vsock_expire(v), VS_VSOCK_DEFAULT_CLOSE_TIMEOUT_MS);
+	clock_ms += VS_VSOCK_DEFAULT_CLOSE_TIMEOUT_MS;
+	assert_int_equal(vs_vsock_expire(v), -1);
+	assert_false(socks[0].open);
+	expect(VS_VSOCK_OP_RST, 1000, LISTENER, sizeof(rxbuf));
 }
 
 /* A guest that half-closes (SHUTDOWN SEND) keeps its connection as long as
@@ -744,6 +776,8 @@ int main(void)
 		cmocka_unit_test(test_connect_line),
 		cmocka_unit_test_setup_teardown(test_close_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_guest_half_close_is_not_timed_out, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_host_half_close_is_not_timed_out, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_undelivered_rst_frees_the_slot, setup,
 						teardown),

@@ -43,7 +43,8 @@ struct handshake {
 
 struct watched {
 	int fd;		 /* -1: free */
-	uint32_t events; /* 0: not in the epoll set */
+	uint32_t events; /* what we asked epoll for */
+	bool in_set;	 /* in the epoll set (events 0: for EPOLLHUP only) */
 };
 
 typedef struct vsock_dev {
@@ -79,6 +80,7 @@ static bool watch_conn(vsock_dev *s, int fd)
 	}
 	w->fd = fd;
 	w->events = 0;
+	w->in_set = false;
 	return true;
 }
 
@@ -133,10 +135,11 @@ static void cb_host_close(void *ctx, int handle)
 	vsock_dev *s = ctx;
 	struct watched *w = watched_find(s, handle);
 	if (w) {
-		if (w->events)
+		if (w->in_set)
 			epoll_ctl(s->epfd, EPOLL_CTL_DEL, handle, NULL);
 		w->fd = -1;
 		w->events = 0;
+		w->in_set = false;
 	}
 	close(handle);
 }
@@ -161,8 +164,10 @@ static int vsock_table_new(vsock_dev *s, vs_err *err)
 	return s->v ? 0 : -1;
 }
 
-/* Epoll interest follows what the state machine wants; a socket wanting
- * nothing leaves the set, so its hang-up cannot wake us again and again. */
+/* Epoll interest follows what the state machine wants. A socket wanting
+ * no I/O stays in the set with no events while its hang-up is still news
+ * (epoll always reports EPOLLHUP/EPOLLERR), and leaves it after, so a hung
+ * up peer cannot wake us again and again. */
 static void refresh_interest(vsock_dev *s)
 {
 	for (unsigned i = 0; i < VS_VSOCK_DEFAULT_MAX_CONNS; i++) {
@@ -171,12 +176,15 @@ static void refresh_interest(vsock_dev *s)
 			continue;
 		uint32_t want = (vs_vsock_wants_read(s->v, w->fd) ? EPOLLIN : 0) |
 				(vs_vsock_wants_write(s->v, w->fd) ? EPOLLOUT : 0);
-		if (want == w->events)
+		bool keep = want || vs_vsock_wants_hangup(s->v, w->fd);
+		if (keep == w->in_set && (!keep || want == w->events))
 			continue;
 		struct epoll_event ev = { .events = want, .data.u64 = EV_DATA(KIND_CONN, w->fd) };
-		int op = !w->events ? EPOLL_CTL_ADD : want ? EPOLL_CTL_MOD : EPOLL_CTL_DEL;
-		if (epoll_ctl(s->epfd, op, w->fd, &ev) == 0)
+		int op = !w->in_set ? EPOLL_CTL_ADD : keep ? EPOLL_CTL_MOD : EPOLL_CTL_DEL;
+		if (epoll_ctl(s->epfd, op, w->fd, &ev) == 0) {
+			w->in_set = keep;
 			w->events = want;
+		}
 	}
 }
 

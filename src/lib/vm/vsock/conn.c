@@ -14,7 +14,7 @@ enum {
 	P_RST = 1,	/* then the slot is freed */
 	P_REQUEST = 2,	/* host-initiated connect */
 	P_RESPONSE = 4, /* the guest's connect accepted */
-	P_SHUTDOWN = 8, /* the host side ended */
+	P_SHUTDOWN = 8, /* the host side ended: SEND at EOF, RCV|SEND at hang-up */
 	P_DATA = 16,	/* the host socket may have data */
 	P_CREDIT = 32,	/* tell the guest our fwd_cnt */
 };
@@ -26,7 +26,7 @@ struct conn {
 	unsigned pending;
 	uint64_t deadline;		  /* waiting on the guest until then (0: not waiting) */
 	bool guest_no_rcv, guest_no_send; /* the guest's SHUTDOWN flags */
-	bool host_eof, host_wr_shut;
+	bool host_eof, host_hup, host_wr_shut;
 	/* Us -> guest: what we sent and the guest's advertised buffer. */
 	uint32_t tx_cnt, peer_buf_alloc, peer_fwd_cnt;
 	/* Guest -> us: received, handed to the host, and last advertised. */
@@ -452,10 +452,12 @@ static int emit_data(vs_vsock *v, struct conn *c, vs_vsock_hdr *h, uint8_t *payl
 		return 0;
 	}
 	if (r == 0) {
+		/* The host program shut down its sending side; it may still
+		 * read. A half-close: the guest's data keeps flowing, and no
+		 * timeout runs (the hang-up, when it comes, starts one). */
 		c->host_eof = true;
 		c->state = CLOSING;
 		c->pending = (c->pending & ~(unsigned)P_DATA) | P_SHUTDOWN;
-		wait_on_guest(v, c, v->cfg.close_timeout_ms);
 		return 0;
 	}
 	if (r < 0 || (size_t)r > n) {
@@ -494,7 +496,8 @@ static int emit(vs_vsock *v, struct conn *c, vs_vsock_hdr *h, uint8_t *payload, 
 	}
 	fill(v, h, op, c->guest_port, c->host_port, c->fwd_cnt);
 	if (op == VS_VSOCK_OP_SHUTDOWN)
-		h->flags = VS_VSOCK_SHUTDOWN_RCV | VS_VSOCK_SHUTDOWN_SEND;
+		h->flags = c->host_hup ? VS_VSOCK_SHUTDOWN_RCV | VS_VSOCK_SHUTDOWN_SEND
+				       : VS_VSOCK_SHUTDOWN_SEND;
 sent:
 	/* Every packet carries fwd_cnt, so any packet is a credit update. */
 	c->fwd_cnt_sent = c->fwd_cnt;
@@ -576,12 +579,14 @@ void vs_vsock_host_hangup(vs_vsock *v, int handle)
 		reset_conn(v, c); /* the guest may have seen the REQUEST */
 		return;
 	}
-	if (!c->host_eof) {
-		c->host_eof = true;
-		c->state = CLOSING;
-		c->pending = (c->pending & ~(unsigned)P_DATA) | P_SHUTDOWN;
-		wait_on_guest(v, c, v->cfg.close_timeout_ms);
-	}
+	if (c->host_hup)
+		return;
+	/* Both ways shut on the host: the guest is told (again, with both
+	 * flags after an earlier EOF) and has the close timeout to finish. */
+	c->host_hup = c->host_eof = true;
+	c->state = CLOSING;
+	c->pending = (c->pending & ~(unsigned)P_DATA) | P_SHUTDOWN;
+	wait_on_guest(v, c, v->cfg.close_timeout_ms);
 }
 
 bool vs_vsock_wants_read(const vs_vsock *v, int handle)
@@ -617,4 +622,10 @@ int64_t vs_vsock_expire(vs_vsock *v)
 		conn_free(v, c);
 	}
 	return next;
+}
+
+bool vs_vsock_wants_hangup(const vs_vsock *v, int handle)
+{
+	const struct conn *c = find_handle(v, handle);
+	return c && !c->host_hup;
 }

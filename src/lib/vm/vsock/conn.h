@@ -98,8 +98,10 @@ int vs_vsock_host_connect(vs_vsock *v, int handle, uint32_t guest_port, uint32_t
 			  vs_err *err);
 
 /* Socket events for `handle`: readable (data goes to the guest as credit
- * allows), writable (buffered guest data is flushed), hung up (the guest
- * gets SHUTDOWN, then its RST ends the connection). */
+ * allows; end of stream, the host's half-close, sends SHUTDOWN SEND),
+ * writable (buffered guest data is flushed), hung up (both ways shut: the
+ * guest gets SHUTDOWN RCV|SEND, then its RST ends the connection, or the
+ * close timeout does). */
 void vs_vsock_host_readable(vs_vsock *v, int handle);
 void vs_vsock_host_writable(vs_vsock *v, int handle);
 void vs_vsock_host_hangup(vs_vsock *v, int handle);
@@ -109,6 +111,9 @@ void vs_vsock_host_hangup(vs_vsock *v, int handle);
  * while guest data is buffered. Lets a level-triggered poll loop not spin. */
 bool vs_vsock_wants_read(const vs_vsock *v, int handle);
 bool vs_vsock_wants_write(const vs_vsock *v, int handle);
+/* Whether a hang-up of `handle` would still be news (the device keeps the
+ * socket in its epoll set, with no events, to hear of it). */
+bool vs_vsock_wants_hangup(const vs_vsock *v, int handle);
 
 /* Connections that waited on the guest past their deadline (a REQUEST it
  * never answered; a SHUTDOWN or RST it never finished) are ended: the host
