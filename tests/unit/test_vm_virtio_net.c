@@ -223,7 +223,17 @@ static void test_rx(void **state)
 	fixture *f = *state;
 	uint8_t frame[HDR + 20] = { 0 };
 	memcpy(frame + HDR, "frame-for-the-guest!", 20);
-	frame[0] = 0xff; /* whatever the tap says, the guest gets a plain header */
+	/* Offloaded frames the guest did not negotiate (NEEDS_CSUM, a GSO
+	 * type): dropped, not handed over with the header stripped. */
+	uint8_t stale[HDR + 20];
+	memset(stale, 0, sizeof(stale));
+	memcpy(stale + HDR, "stale-stale-stale-!!", 20);
+	stale[0] = 1; /* NEEDS_CSUM */
+	assert_int_equal(send(f->peer, stale, sizeof(stale), 0), (ssize_t)sizeof(stale));
+	stale[0] = 0, stale[1] = 1; /* GSO_TCPV4 */
+	assert_int_equal(send(f->peer, stale, sizeof(stale), 0), (ssize_t)sizeof(stale));
+	frame[0] = 0xfe; /* DATA_VALID and junk: the guest gets a plain header */
+	frame[2] = 0x77, frame[4] = 0x77;
 	assert_int_equal(send(f->peer, frame, sizeof(frame), 0), (ssize_t)sizeof(frame));
 	memset(f->ram + BUF, 0x55, 256);
 	post(f, 0, BUF, 256, 2 /* WRITE */);
@@ -231,6 +241,8 @@ static void test_rx(void **state)
 	assert_int_equal(used_len(f, 0, 0), HDR + 20);
 	uint8_t *b = f->ram + BUF;
 	assert_int_equal(b[0], 0);
+	for (int i = 1; i < 10; i++)
+		assert_int_equal(b[i], 0);
 	assert_int_equal(b[10] | b[11] << 8, 1); /* num_buffers */
 	assert_memory_equal(b + HDR, "frame-for-the-guest!", 20);
 	assert_int_equal(b[HDR + 20], 0x55); /* nothing past the frame */

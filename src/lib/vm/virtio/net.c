@@ -213,14 +213,41 @@ static void sync_offloads(vs_virtio_dev *d)
 	}
 	if (!n->offloads || want == n->tun_flags)
 		return;
-	if (ioctl(n->tap, TUNSETOFFLOAD, (unsigned long)want) == 0)
+	if (ioctl(n->tap, TUNSETOFFLOAD, (unsigned long)want) == 0) {
 		n->tun_flags = want;
-	else
-		vs_warn("virtio-net: tap: TUNSETOFFLOAD %#x: %s", want, strerror(errno));
+		return;
+	}
+	/* Once, not per frame: the kernel then segments and checksums for the
+	 * guest, which costs speed, not correctness. */
+	vs_warn("virtio-net: tap: TUNSETOFFLOAD %#x: %s; offloads stay at %#x", want,
+		strerror(errno), n->tun_flags);
+	n->offloads = false;
+}
+
+/* Whether the guest can take the frame the tap gave us: a GSO or
+ * partially checksummed frame only if it negotiated that (a frame queued
+ * before the offloads went down, or a tap that refused to lower them). */
+static bool rx_acceptable(vs_virtio_dev *d)
+{
+	struct net *n = d->priv;
+	struct net_hdr h;
+	memcpy(&h, n->rx, sizeof(h));
+	uint64_t f = d->driver_features;
+	unsigned type = h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
+	uint64_t need = type == VIRTIO_NET_HDR_GSO_NONE	   ? 0
+			: type == VIRTIO_NET_HDR_GSO_TCPV4 ? VIRTIO_NET_F_GUEST_TSO4
+			: type == VIRTIO_NET_HDR_GSO_TCPV6 ? VIRTIO_NET_F_GUEST_TSO6
+			: type == VIRTIO_NET_HDR_GSO_UDP   ? VIRTIO_NET_F_GUEST_UFO
+							   : ~0ULL;
+	if ((h.gso_type & VIRTIO_NET_HDR_GSO_ECN) && !(f & VIRTIO_NET_F_GUEST_ECN))
+		return false;
+	if ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && !(f & VIRTIO_NET_F_GUEST_CSUM))
+		return false;
+	return (f & need) == need;
 }
 
 /* The header the guest gets for a frame the tap gave us: only what it
- * negotiated (the tap was told no more, this keeps a stale frame out). */
+ * negotiated. */
 static void rx_header(vs_virtio_dev *d, uint16_t nbuf)
 {
 	struct net *n = d->priv;
@@ -327,8 +354,8 @@ static void net_rx(vs_virtio_dev *d)
 			ssize_t r = read(n->tap, n->rx, sizeof(n->rx));
 			if (r < 0)
 				break; /* EAGAIN: keep the buffer for the next frame */
-			if (r <= HDR_LEN)
-				continue;
+			if (r <= HDR_LEN || !rx_acceptable(d))
+				continue; /* dropped; the buffer waits for the next */
 			n->pending = (size_t)r;
 		}
 		if (d->driver_features & VIRTIO_NET_F_MRG_RXBUF) {
