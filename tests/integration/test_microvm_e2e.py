@@ -1,6 +1,6 @@
 """End-to-end: podman runs workloads as microVMs through vessel
-(docs/microvm.md "End-to-end tests"): output and exit codes, exec, kill
-and stop, the memory limit as the guest's RAM (OOM inside the guest), a
+(docs/microvm.md "End-to-end tests"): output and exit codes, exec (and an
+exec whose relay is SIGKILLed), kill and stop, the memory limit as the guest's RAM (OOM inside the guest), a
 volume written on both sides, the network (a listener in the test, podman
 -p), and selection by the name vessel-vm.
 
@@ -9,12 +9,15 @@ They need a host whose KVM has hardware virtualization (vmx or svm in
 skip elsewhere, saying which was missing. vessel's release binary (VESSEL)
 and the agent installed by `make install` are used;
 tests/e2e/microvm.sh sets all of it up on a fresh Debian 12 host."""
+import atexit
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tarfile
+import tempfile
 import threading
 import time
 import urllib.request
@@ -83,10 +86,16 @@ def host_boot_id():
 BOOT_ID = "cat /proc/sys/kernel/random/boot_id"
 
 
+# podman's working directory: conmon writes a file named "oom" into it when
+# it sees the container's cgroup OOM, which must not land in the checkout.
+WORKDIR = tempfile.mkdtemp(prefix="vessel-e2e-")
+atexit.register(shutil.rmtree, WORKDIR, True)
+
+
 def podman(*args, runtime=VESSEL, timeout=120):
     return subprocess.run(["podman", "--runtime", runtime] + [str(a) for a in args],
                           capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+                          stdin=subprocess.DEVNULL, cwd=WORKDIR)
 
 
 def ok(p):
@@ -214,7 +223,7 @@ def test_process_fields_reach_the_guest(rootfs):
 def test_stdin_reaches_the_guest(rootfs):
     cmd = ["podman", "--runtime", VESSEL, "run", "--rm", "-i", *LIMITS, "--network", "none",
            *MICROVM, "--rootfs", rootfs, "/bin/sh", "-c", "wc -c"]
-    p = subprocess.run(cmd, input=b"x" * 100000, capture_output=True, timeout=120)
+    p = subprocess.run(cmd, input=b"x" * 100000, capture_output=True, timeout=120, cwd=WORKDIR)
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == [b"100000"]
 
@@ -233,6 +242,46 @@ def test_exec_runs_in_the_guest(rootfs, containers):
     p = podman("exec", "-t", n, "/bin/sh", "-c", "[ -t 1 ] && echo is-a-tty")
     assert p.returncode == 0, p.stderr
     assert "is-a-tty" in p.stdout
+
+
+def vessel_execs(cid):
+    """Host pids of vessel processes exec'ing into the container: `vessel
+    exec` and its relay (a fork with the same command line)."""
+    pids = []
+    for pid in with_id(cid):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if os.path.basename(argv[0]) in (b"vessel", b"vessel-vm") and b"exec" in argv:
+            pids.append(pid)
+    return pids
+
+
+def guest_ps(name):
+    return ok(podman("exec", name, "ps", "-o", "pid,args"))
+
+
+def test_exec_ends_when_its_relay_is_sigkilled(rootfs, containers):
+    # SIGKILL cannot be forwarded into the guest: the relay just dies, its
+    # connection to the agent closes, and the agent ends the exec'd process.
+    n = vm_detached(containers(), rootfs, "/bin/sleep", "1000")
+    cid = full_id(n)
+    bg = subprocess.Popen(["podman", "--runtime", VESSEL, "exec", n, "/bin/sleep", "1001"],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL, cwd=WORKDIR)
+    try:
+        assert wait_for(lambda: "sleep 1001" in guest_ps(n)), guest_ps(n)
+        relays = vessel_execs(cid)
+        assert relays
+        for pid in relays:
+            os.kill(pid, signal.SIGKILL)
+        assert wait_for(lambda: "sleep 1001" not in guest_ps(n)), guest_ps(n)
+        assert "sleep 1000" in guest_ps(n)
+    finally:
+        bg.kill()
+        bg.wait()
 
 
 def test_stop_sends_term_to_the_guest_program(rootfs, containers):
