@@ -64,6 +64,9 @@ typedef struct proc {
 	int go_w;	   /* one byte releases the waiting child */
 	int status_r;	   /* child's setup error, EOF on exec */
 	waiter *waits;
+	/* exec: the control connection that made it; when that closes before
+	 * the process has exited, the process is killed (proc_drop_conn). */
+	struct conn *owner;
 	struct proc *next;
 } proc;
 
@@ -114,7 +117,8 @@ int conn_first_frame(agent *a, conn *c, json_object *msg);
 
 /* proc.c */
 proc *proc_find(agent *a, const char *id);
-int proc_create(agent *a, const char *id, json_object *process, const char *hostname,
+/* start (exec): owner is the requesting connection (see proc.owner). */
+int proc_create(agent *a, conn *owner, const char *id, json_object *process, const char *hostname,
 		json_object *stdio, bool start, proc **out, vs_err *err);
 int proc_start(agent *a, proc *p, vs_err *err);
 void proc_reap(agent *a);
@@ -133,6 +137,8 @@ bool pumps_busy(const agent *a);
 
 /* info.c: ps, stats, oom_watch. */
 json_object *info_ps(vs_err *err);
+/* Every descendant of root now (malloc'd array of *n pids, root excluded). */
+int info_descendants(pid_t root, pid_t **out, size_t *n, vs_err *err);
 json_object *info_stats(vs_err *err);
 int info_oom_kills(uint64_t *out);
 int oom_watch_add(agent *a, conn *c, uint64_t id, vs_err *err);

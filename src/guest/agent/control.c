@@ -143,7 +143,7 @@ static int do_create(agent *a, conn *c, json_object *req, const char *type, uint
 	if (!process)
 		return vs_fail(err, EINVAL, "%s process: required", type);
 	proc *p = NULL;
-	if (proc_create(a, pid, process, hostname, stdio, start, &p, err) < 0)
+	if (proc_create(a, start ? c : NULL, pid, process, hostname, stdio, start, &p, err) < 0)
 		return -1;
 	json_object *rep = json_object_new_object();
 	json_object_object_add(rep, "pid", json_object_new_int(p->pid));

@@ -271,7 +271,7 @@ static void evict_one(agent *a)
 		proc_unlink_free(a, victim);
 }
 
-int proc_create(agent *a, const char *id, json_object *process, const char *hostname,
+int proc_create(agent *a, conn *owner, const char *id, json_object *process, const char *hostname,
 		json_object *stdio, bool start, proc **out, vs_err *err)
 {
 	const char *type = start ? "exec" : "create";
@@ -338,6 +338,7 @@ int proc_create(agent *a, const char *id, json_object *process, const char *host
 	if (pid == 0)
 		child_main(p, sp, child, go[0], st[1]);
 	p->pid = pid;
+	p->owner = owner;
 	p->go_w = go[1];
 	p->status_r = st[0];
 	go[1] = st[0] = -1;
@@ -450,9 +451,27 @@ void proc_add_wait(agent *a, proc *p, conn *c, uint64_t id)
 	p->waits = w;
 }
 
+/* SIGKILL to p, its process group (the child is a session leader) and the
+ * descendants it has now, found before any is killed: a killed parent's
+ * children would be the agent's by then. One that left the group and was
+ * forked after the walk escapes, as it would `signal` with `all`. */
+static void proc_kill_tree(proc *p)
+{
+	pid_t *pids = NULL;
+	size_t n = 0;
+	vs_err err = { 0 };
+	if (info_descendants(p->pid, &pids, &n, &err) < 0)
+		fprintf(stderr, "vessel-agent: kill process \"%s\": %s\n", p->id, err.msg);
+	kill(p->pid, SIGKILL); /* not reaped yet: the pid is still p's */
+	kill(-p->pid, SIGKILL);
+	for (size_t i = 0; i < n; i++)
+		kill(pids[i], SIGKILL);
+	free(pids);
+}
+
 void proc_drop_conn(agent *a, conn *c)
 {
-	for (proc *p = a->procs; p; p = p->next)
+	for (proc *p = a->procs; p; p = p->next) {
 		for (waiter **wp = &p->waits; *wp;) {
 			waiter *w = *wp;
 			if (w->c == c) {
@@ -462,6 +481,15 @@ void proc_drop_conn(agent *a, conn *c)
 				wp = &w->next;
 			}
 		}
+		/* The host side that carried this exec (its relay) is gone, so
+		 * nobody waits on it, signals it or reads it: end it rather than
+		 * leave it running in the guest. */
+		if (p->owner == c) {
+			p->owner = NULL;
+			if (p->state != P_EXITED)
+				proc_kill_tree(p);
+		}
+	}
 }
 
 static int exit_code(int status)
