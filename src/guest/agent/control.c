@@ -1,7 +1,7 @@
 /* The control requests of docs/agent-protocol.md. Field errors are
  * answered with an error naming the field and the connection stays; a
  * protocol error (no or unknown type) closes it. */
-#include "agent.h"
+#include "guest/agent/control.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -12,19 +12,13 @@
 #include <unistd.h>
 
 #include "core/json.h"
+#include "guest/agent/info.h"
+#include "guest/agent/network.h"
+#include "guest/agent/proc.h"
+#include "guest/agent/stdio.h"
 #include "oci/version.h"
 
 #define AGENT_VERSION 1
-
-static const char *const stream_names[ST_COUNT] = { "stdin", "stdout", "stderr", "pty" };
-
-int stream_from_name(const char *s)
-{
-	for (int i = 0; i < ST_COUNT; i++)
-		if (!strcmp(s, stream_names[i]))
-			return i;
-	return -1;
-}
 
 /* A stdio connection's only frame: send an error, then close. */
 static int stdio_refuse(agent *a, conn *c, int errnum, const char *msg)

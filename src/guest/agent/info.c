@@ -1,5 +1,5 @@
 /* ps, stats and oom_watch: read from /proc and the agent's cgroup. */
-#include "agent.h"
+#include "guest/agent/info.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -257,7 +257,7 @@ static void oom_timer(agent *a, bool on)
 	struct itimerspec ts = { 0 };
 	if (on)
 		ts.it_interval.tv_nsec = ts.it_value.tv_nsec = 100 * 1000 * 1000;
-	timerfd_settime(a->oomfd.fd, 0, &ts, NULL);
+	timerfd_settime(a->timer.fd, 0, &ts, NULL);
 }
 
 int oom_watch_add(agent *a, conn *c, uint64_t id, vs_err *err)
@@ -301,4 +301,17 @@ void oom_poll(agent *a)
 	}
 	if (!a->oom_waits)
 		oom_timer(a, false);
+}
+
+void oom_drop_conn(agent *a, conn *c)
+{
+	for (waiter **wp = &a->oom_waits; *wp;) {
+		waiter *w = *wp;
+		if (w->c == c) {
+			*wp = w->next;
+			free(w);
+		} else {
+			wp = &w->next;
+		}
+	}
 }

@@ -1,6 +1,6 @@
 /* Workload processes: create forks a child that sets up its stdio and
  * waits; start releases it into vessel's process setup and exec. */
-#include "agent.h"
+#include "guest/agent/proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +20,18 @@
 #include "container/process_setup.h"
 #include "core/json.h"
 #include "core/proc.h"
+#include "guest/agent/info.h"
 #include "oci/process_attrs.h"
+
+static const char *const stream_names[ST_COUNT] = { "stdin", "stdout", "stderr", "pty" };
+
+int stream_from_name(const char *s)
+{
+	for (int i = 0; i < ST_COUNT; i++)
+		if (!strcmp(s, stream_names[i]))
+			return i;
+	return -1;
+}
 
 proc *proc_find(agent *a, const char *id)
 {
@@ -407,7 +418,6 @@ int proc_start(agent *a, proc *p, vs_err *err)
 	return release(p, err);
 }
 
-/* stdio.c: a stream attached; exec the program if start came first. */
 void proc_stream_attached(agent *a, proc *p)
 {
 	(void)a;
