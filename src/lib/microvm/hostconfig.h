@@ -1,4 +1,5 @@
-/* vessel's host configuration file (docs/microvm.md, "Host configuration"):
+/* vessel's host configuration file (docs/microvm.md, "Selection" and "Guest
+ * kernel and initramfs"):
  * the host administrator's, never a bundle's. Its "vm" object:
  *   "kernel": PATH            the guest kernel (kernel.c)
  *   "allow-container": BOOL   whether vessel-vm may run a workload as a

@@ -110,13 +110,11 @@ static int each_module(const vs_guest_kernel *k, module_fn fn, void *ctx, struct
 	for (size_t i = 0; rc == 0 && paths[i]; i++) {
 		vs_autofree char *data = NULL;
 		size_t len;
-		rc = check_module_path(k, paths[i], err) < 0 ||
-				     check_compression(k, dfd, paths[i], err) < 0 ||
-				     vs_read_beneath(dfd, k->modules, paths[i], &data, &len, err) <
-					     0 ||
-				     fn(ctx, paths[i], data, len, err) < 0
-			     ? -1
-			     : 0;
+		if (check_module_path(k, paths[i], err) < 0 ||
+		    check_compression(k, dfd, paths[i], err) < 0 ||
+		    vs_read_beneath(dfd, k->modules, paths[i], &data, &len, err) < 0 ||
+		    fn(ctx, paths[i], data, len, err) < 0)
+			rc = -1;
 	}
 	vs_strv_free(paths);
 	return rc;
