@@ -186,6 +186,15 @@ static void test_config_kernel_is_not_its_directory(void **state)
 		expect_refused(a, p);
 		json_object_put(a);
 	}
+	/* Nor a fetch in progress, nor a plain file in the cache. */
+	put("cache/stray", "not a version directory");
+	static const char *const odd[] = { ".fetch-abc", "%s/cache/.fetch-abc/vmlinuz", "stray" };
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), odd[i], dir);
+		json_object *a = ann(p);
+		expect_refused(a, p);
+		json_object_put(a);
+	}
 	/* Neither may the cache's own subdirectories, nor the cache itself. */
 	static const char *const inner[] = { "%s/cache",
 					     "%s/cache/6.1.0-9-cloud-amd64/modules.dep" };

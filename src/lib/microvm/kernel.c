@@ -71,14 +71,17 @@ static bool same(const char *a, const char *b)
 }
 
 /* Whether real (resolved) is a version directory of the cache, or its
- * vmlinuz: a direct child of cache, or that child's vmlinuz. */
+ * vmlinuz: a directory directly in cache, or that directory's vmlinuz. Not
+ * a dot entry (a fetch in progress, kernel_fetch.c), as newest_cached. */
 static bool in_cache(const char *real, const char *cache)
 {
 	size_t n = cache ? strlen(cache) : 0;
 	if (!n || strncmp(real, cache, n) || real[n] != '/' || !strcmp(cache, "/"))
 		return false;
 	const char *v = real + n + 1, *slash = strchr(v, '/');
-	return *v && (!slash || !strcmp(slash, "/vmlinuz"));
+	if (!*v || *v == '.')
+		return false;
+	return slash ? !strcmp(slash, "/vmlinuz") : is_dir(real);
 }
 
 /* Whether real is the config file's kernel itself (resolved), or, when
