@@ -6,9 +6,8 @@
 #include <string.h>
 
 #include "core/json.h"
-#include "microvm/hostconfig.h"
-
 #include "microvm/annotations.h"
+#include "microvm/hostconfig.h"
 
 static int is_sandbox(json_object *annotations, bool *out, vs_err *err)
 {
