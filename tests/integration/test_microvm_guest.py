@@ -229,6 +229,81 @@ def test_module_path_escape_refused(cache, tmp_path):
     assert not out.exists()
 
 
+def test_symlinked_module_refused(cache, tmp_path):
+    """Review finding 1, the attack: a module tree whose .ko is a link to a
+    host file (kernel/virtio_mmio.ko -> /etc/shadow) put that file in the
+    guest, read as root. No link in the tree is followed, to a file out of
+    it or to another in it."""
+    k = cache / VER
+    mod = k / "kernel/drivers/virtio/virtio_mmio.ko"
+    secret = tmp_path / "secret"
+    secret.write_text("root:$6$hash:19000:0:99999:7:::\n")
+    for target in (secret, k / "kernel/fs/fuse/fuse.ko"):
+        mod.unlink()
+        mod.symlink_to(target)
+        out = tmp_path / "out.cpio"
+        p = vessel("vm", "initramfs", "--agent", BUSYBOX, "--kernel-dir", k, "--output", out)
+        assert p.returncode != 0
+        assert "kernel/drivers/virtio/virtio_mmio.ko (beneath, no symlinks)" in p.stderr, p.stderr
+        assert not out.exists()
+        p = initramfs(cache, tmp_path)
+        assert p.returncode != 0 and "no symlinks" in p.stderr
+        assert not (tmp_path / "initramfs").exists() or os.listdir(tmp_path / "initramfs") == []
+    # A linked directory on the way is a link too.
+    mod.unlink()
+    real = k / "kernel/drivers/virtio"
+    os.rename(real, tmp_path / "virtio")
+    real.symlink_to(tmp_path / "virtio")
+    p = vessel("vm", "initramfs", "--agent", BUSYBOX, "--kernel-dir", k, "--output",
+               tmp_path / "o")
+    assert p.returncode != 0 and "no symlinks" in p.stderr
+
+
+def test_symlinked_modules_dep_refused(cache, tmp_path):
+    """modules.dep's lines end up in error messages: a link to a host file
+    is refused before anything of it is read."""
+    k = cache / VER
+    secret = tmp_path / "secret"
+    secret.write_text("root:$6$hash:19000:0:99999:7:::\n")
+    (k / "modules.dep").unlink()
+    (k / "modules.dep").symlink_to(secret)
+    p = vessel("vm", "initramfs", "--agent", BUSYBOX, "--kernel-dir", k, "--output",
+               tmp_path / "o")
+    assert p.returncode != 0
+    assert "modules.dep (beneath, no symlinks)" in p.stderr, p.stderr
+    assert "$6$hash" not in p.stderr
+
+
+def test_initramfs_cache_key_is_the_tree(cache, tmp_path, fake_deb):
+    """Review finding 1: the archive was cached under the directory's name
+    (the version) alone, so an attacker's tree named like the genuine one
+    filled the cache for every later create. Two trees of the same name, or
+    one whose modules changed, get their own archives."""
+    a = initramfs(cache, tmp_path)
+    assert a.returncode == 0, a.stderr
+    other = tmp_path / "other"
+    p = vessel("vm", "fetch-kernel", "--cache-dir", other, "--deb", fake_deb)
+    assert p.returncode == 0, p.stderr
+    mod = other / VER / "kernel/drivers/virtio/virtio_mmio.ko"
+    mod.write_bytes(mod.read_bytes() + b"evil")
+    b = vessel("vm", "initramfs", "--agent", BUSYBOX, "--kernel-dir", other / VER,
+               "--initramfs-dir", tmp_path / "initramfs")
+    assert b.returncode == 0, b.stderr
+    assert b.stdout != a.stdout
+    assert os.path.basename(b.stdout.strip()).startswith(VER + "-")
+    entries = {e[0]: e[3] for e in parse_newc(open(b.stdout.strip(), "rb").read())}
+    assert entries[f"lib/modules/{VER}/kernel/drivers/virtio/virtio_mmio.ko"].endswith(b"evil")
+    entries = {e[0]: e[3] for e in parse_newc(open(a.stdout.strip(), "rb").read())}
+    assert not entries[f"lib/modules/{VER}/kernel/drivers/virtio/virtio_mmio.ko"].endswith(b"evil")
+    # The same tree, unchanged: the same archive; changed in place: a new one.
+    assert initramfs(cache, tmp_path).stdout == a.stdout
+    fuse = cache / VER / "kernel/fs/fuse/fuse.ko"
+    fuse.write_bytes(fuse.read_bytes() + b"\0")
+    c = initramfs(cache, tmp_path)
+    assert c.returncode == 0, c.stderr
+    assert c.stdout not in (a.stdout, b.stdout)
+
+
 def test_compressed_modules(cache, tmp_path):
     k = cache / VER
     os.rename(k / "kernel/fs/overlayfs/overlay.ko", k / "kernel/fs/overlayfs/overlay.ko.xz")

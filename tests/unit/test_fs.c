@@ -187,6 +187,49 @@ static void test_open_in_root_creates_inside(void **state)
 	close(rfd);
 }
 
+/* A tree read as data: nothing of it may lead elsewhere. */
+static void test_read_beneath(void **state)
+{
+	(void)state;
+	char p[PATH_MAX], q[PATH_MAX];
+	vs_err err = { 0 };
+	snprintf(p, sizeof(p), "%s/tree/sub", root);
+	assert_int_equal(vs_mkdir_p(p, 0755, &err), 0);
+	snprintf(p, sizeof(p), "%s/tree/sub/ok", root);
+	assert_int_equal(vs_write_file(p, "data", 4, 0644, &err), 0);
+	snprintf(p, sizeof(p), "%s/secret", root);
+	assert_int_equal(vs_write_file(p, "host", 4, 0600, &err), 0);
+	snprintf(q, sizeof(q), "%s/tree/out", root);
+	assert_int_equal(symlink(p, q), 0);
+	snprintf(q, sizeof(q), "%s/tree/in", root);
+	assert_int_equal(symlink("sub/ok", q), 0);
+	snprintf(q, sizeof(q), "%s/tree/linkdir", root);
+	assert_int_equal(symlink("sub", q), 0);
+	snprintf(q, sizeof(q), "%s/tree/fifo", root);
+	assert_int_equal(mkfifo(q, 0600), 0);
+	snprintf(q, sizeof(q), "%s/tree", root);
+	int dfd = open(q, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	char *data = NULL;
+	size_t len = 0;
+	assert_int_equal(vs_read_beneath(dfd, "T", "sub/ok", &data, &len, &err), 0);
+	assert_int_equal(len, 4);
+	assert_memory_equal(data, "data", 4);
+	free(data);
+	const char *const bad[] = { "out", "in", "linkdir/ok", "../secret", p, "sub/../../secret" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		data = NULL;
+		assert_int_equal(vs_read_beneath(dfd, "T", bad[i], &data, &len, &err), -1);
+		assert_null(data);
+		assert_non_null(strstr(err.msg, "(beneath, no symlinks)"));
+	}
+	/* A FIFO would block the read: refused, not waited on. */
+	assert_int_equal(vs_read_beneath(dfd, "T", "fifo", &data, &len, &err), -1);
+	assert_string_equal(err.msg, "T/fifo: not a regular file: Invalid argument");
+	assert_int_equal(vs_read_beneath(dfd, "T", "sub", &data, &len, &err), -1);
+	close(dfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -198,6 +241,7 @@ int main(void)
 		cmocka_unit_test(test_read_missing_names_path),
 		cmocka_unit_test_setup_teardown(test_mkdir_p_and_remove, setup, teardown),
 		cmocka_unit_test(test_path_join),
+		cmocka_unit_test_setup_teardown(test_read_beneath, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_in_root_creates_inside, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

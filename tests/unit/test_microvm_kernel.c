@@ -61,6 +61,21 @@ static json_object *ann(const char *kernel)
 	return a;
 }
 
+/* Refused, with the one message that echoes only the annotation. */
+static void expect_refused(json_object *a, const char *as_given)
+{
+	vs_guest_kernel k;
+	vs_err err = { 0 };
+	char want[512];
+	snprintf(want, sizeof(want),
+		 "annotation io.vessel.vm.kernel: \"%s\" is not a guest kernel this host "
+		 "provides (a version in its kernel cache, or the kernel in "
+		 "/etc/vessel/config.json)",
+		 as_given);
+	assert_int_equal(vs_kernel_lookup(a, config, cache, &k, &err), -1);
+	assert_string_equal(err.msg, want);
+}
+
 static void test_newest_cached(void **state)
 {
 	(void)state;
@@ -121,16 +136,13 @@ static void test_config_file(void **state)
 static void test_annotation_confined(void **state)
 {
 	(void)state;
-	vs_guest_kernel k;
-	vs_err err = { 0 };
 	char p[200];
 	static const char *const bad[] = { "%s/elsewhere/secret", "%s/cache/../elsewhere/secret",
 					   "/etc/passwd" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(p, sizeof(p), bad[i], dir);
 		json_object *a = ann(p);
-		assert_int_equal(vs_kernel_lookup(a, config, cache, &k, &err), -1);
-		assert_non_null(strstr(err.msg, "outside the kernel cache"));
+		expect_refused(a, p);
 		json_object_put(a);
 	}
 	/* A symlink in the cache pointing out is judged by its target. */
@@ -139,21 +151,108 @@ static void test_annotation_confined(void **state)
 	snprintf(target, sizeof(target), "%s/elsewhere", dir);
 	assert_int_equal(symlink(target, p), 0);
 	json_object *a = ann("evil");
-	assert_int_equal(vs_kernel_lookup(a, config, cache, &k, &err), -1);
-	assert_non_null(strstr(err.msg, "outside the kernel cache"));
+	expect_refused(a, "evil");
 	json_object_put(a);
 	unlink(p);
 	static const char *const names[] = { "..", ".", "" };
 	for (size_t i = 0; i < 3; i++) {
 		a = ann(names[i]);
-		assert_int_equal(vs_kernel_lookup(a, config, cache, &k, &err), -1);
-		assert_non_null(strstr(err.msg, "io.vessel.vm.kernel"));
+		expect_refused(a, names[i]);
 		json_object_put(a);
 	}
 	a = ann("6.1.0-11-cloud-amd64"); /* in the cache, but no vmlinuz */
-	assert_int_equal(vs_kernel_lookup(a, config, cache, &k, &err), -1);
-	assert_non_null(strstr(err.msg, "vmlinuz"));
+	expect_refused(a, "6.1.0-11-cloud-amd64");
 	json_object_put(a);
+}
+
+/* The attack of review finding 1: vm.kernel "/vmlinuz" made its directory,
+ * "/", the allowed one, so an annotation could name any host file as the
+ * kernel, or an attacker's directory in the cache layout (its modules.dep
+ * and .ko links then went into the guest). Only the configured kernel
+ * itself may be named, and the cache's versions. */
+static void test_config_kernel_is_not_its_directory(void **state)
+{
+	(void)state;
+	put("config.json", "{\"vm\":{\"kernel\":\"/vmlinuz\"}}");
+	put("attacker/6.1.0-57-cloud-amd64/vmlinuz", "junk");
+	put("attacker/6.1.0-57-cloud-amd64/modules.dep", "kernel/virtio_mmio.ko:\n");
+	char p[200];
+	static const char *const bad[] = { "/etc/shadow", "/etc/passwd",
+					   "%s/attacker/6.1.0-57-cloud-amd64",
+					   "%s/attacker/6.1.0-57-cloud-amd64/vmlinuz" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(p, sizeof(p), bad[i], dir);
+		json_object *a = ann(p);
+		expect_refused(a, p);
+		json_object_put(a);
+	}
+	/* Nor a fetch in progress, nor a plain file in the cache. */
+	put("cache/stray", "not a version directory");
+	static const char *const odd[] = { ".fetch-abc", "%s/cache/.fetch-abc/vmlinuz", "stray" };
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), odd[i], dir);
+		json_object *a = ann(p);
+		expect_refused(a, p);
+		json_object_put(a);
+	}
+	/* Neither may the cache's own subdirectories, nor the cache itself. */
+	static const char *const inner[] = { "%s/cache",
+					     "%s/cache/6.1.0-9-cloud-amd64/modules.dep" };
+	put("cache/6.1.0-9-cloud-amd64/kernel/vmlinuz", "a file named vmlinuz deeper down");
+	static const char *const deeper = "%s/cache/6.1.0-9-cloud-amd64/kernel";
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), i < 2 ? inner[i] : deeper, dir);
+		json_object *a = ann(p);
+		expect_refused(a, p);
+		json_object_put(a);
+	}
+	/* The cache's versions still are: by name, directory and image. */
+	vs_guest_kernel k;
+	vs_err err = { 0 };
+	static const char *const good[] = { "6.1.0-9-cloud-amd64", "%s/cache/6.1.0-9-cloud-amd64",
+					    "%s/cache/6.1.0-9-cloud-amd64/vmlinuz" };
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), good[i], dir);
+		json_object *a = ann(p);
+		if (vs_kernel_lookup(a, config, cache, &k, &err) < 0)
+			fail_msg("%s: %s", p, err.msg);
+		assert_string_equal(k.version, "6.1.0-9-cloud-amd64");
+		json_object_put(a);
+	}
+	unlink(config);
+}
+
+/* Finding 4: the refusal must not tell the bundle author what exists on
+ * the host (resolved as root), nor print host paths it did not write. */
+static void test_refusal_reveals_nothing(void **state)
+{
+	(void)state;
+	char cfgtext[256];
+	snprintf(cfgtext, sizeof(cfgtext), "{\"vm\":{\"kernel\":\"%s/other/vmlinuz\"}}", dir);
+	put("config.json", cfgtext);
+	static const char *const probes[][2] = {
+		{ "/etc/shadow", "/etc/nonexistent-xyz" }, /* existing, missing */
+		{ "/etc", "/etcnonexistent" },
+		{ "6.1.0-11-cloud-amd64", "6.1.0-12-cloud-amd64" }, /* cache: no vmlinuz, none */
+	};
+	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+		char msg[2][1024];
+		for (int j = 0; j < 2; j++) {
+			json_object *a = ann(probes[i][j]);
+			vs_guest_kernel k;
+			vs_err err = { 0 };
+			assert_int_equal(vs_kernel_lookup(a, config, cache, &k, &err), -1);
+			json_object_put(a);
+			/* The message with the probe taken out. */
+			char *at = strstr(err.msg, probes[i][j]);
+			assert_non_null(at);
+			snprintf(msg[j], sizeof(msg[j]), "%.*s|%s", (int)(at - err.msg), err.msg,
+				 at + strlen(probes[i][j]));
+			assert_null(strstr(err.msg, dir)); /* no host path it did not write */
+		}
+		assert_string_equal(msg[0], msg[1]);
+	}
+	unlink(config);
 }
 
 static void resolve(const char *dep, const char *builtin, const char *const *roots,
@@ -220,9 +319,14 @@ static void test_module_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_newest_cached), cmocka_unit_test(test_none),
-		cmocka_unit_test(test_config_file),   cmocka_unit_test(test_annotation_confined),
-		cmocka_unit_test(test_module_order),  cmocka_unit_test(test_module_errors),
+		cmocka_unit_test(test_newest_cached),
+		cmocka_unit_test(test_none),
+		cmocka_unit_test(test_config_file),
+		cmocka_unit_test(test_annotation_confined),
+		cmocka_unit_test(test_config_kernel_is_not_its_directory),
+		cmocka_unit_test(test_refusal_reveals_nothing),
+		cmocka_unit_test(test_module_order),
+		cmocka_unit_test(test_module_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -7,28 +7,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
 #include "core/cleanup.h"
 
-int vs_read_file(const char *path, char **out, size_t *len, vs_err *err)
+/* Reads fd to its end; name is for the errors. */
+static int read_fd(int fd, const char *name, char **out, size_t *len, vs_err *err)
 {
-	vs_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return vs_fail_errno(err, "open %s", path);
 	size_t cap = 4096, n = 0;
 	vs_autofree char *buf = malloc(cap);
 	if (!buf)
-		return vs_fail(err, ENOMEM, "read %s", path);
+		return vs_fail(err, ENOMEM, "read %s", name);
 	for (;;) {
 		if (n + 1 >= cap) {
 			if (cap > (64u << 20))
-				return vs_fail(err, EFBIG, "read %s", path);
+				return vs_fail(err, EFBIG, "read %s", name);
 			char *nb = realloc(buf, cap * 2);
 			if (!nb)
-				return vs_fail(err, ENOMEM, "read %s", path);
+				return vs_fail(err, ENOMEM, "read %s", name);
 			buf = nb;
 			cap *= 2;
 		}
@@ -36,7 +36,7 @@ int vs_read_file(const char *path, char **out, size_t *len, vs_err *err)
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			return vs_fail_errno(err, "read %s", path);
+			return vs_fail_errno(err, "read %s", name);
 		}
 		if (r == 0)
 			break;
@@ -47,6 +47,34 @@ int vs_read_file(const char *path, char **out, size_t *len, vs_err *err)
 		*len = n;
 	*out = vs_steal_ptr(&buf);
 	return 0;
+}
+
+int vs_read_file(const char *path, char **out, size_t *len, vs_err *err)
+{
+	vs_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return vs_fail_errno(err, "open %s", path);
+	return read_fd(fd, path, out, len, err);
+}
+
+int vs_read_beneath(int dirfd, const char *dirname, const char *rel, char **out, size_t *len,
+		    vs_err *err)
+{
+	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+					   RESOLVE_NO_MAGICLINKS };
+	vs_autoclose int fd = (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+	if (fd < 0)
+		return vs_fail_errno(err, "open %s/%s (beneath, no symlinks)", dirname, rel);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return vs_fail_errno(err, "stat %s/%s", dirname, rel);
+	/* A FIFO or device would block or read what no file holds. */
+	if (!S_ISREG(st.st_mode))
+		return vs_fail(err, EINVAL, "%s/%s: not a regular file", dirname, rel);
+	char name[PATH_MAX];
+	snprintf(name, sizeof(name), "%s/%s", dirname, rel);
+	return read_fd(fd, name, out, len, err);
 }
 
 static int write_fd_all(int fd, const char *data, size_t len)

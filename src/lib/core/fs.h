@@ -10,6 +10,13 @@
 /* Read a whole file into a NUL-terminated malloc'd buffer. */
 int vs_read_file(const char *path, char **out, size_t *len, vs_err *err);
 
+/* The same for rel under the directory dirfd (named dirname in errors),
+ * refusing any symlink, any ".." or absolute step out, and anything but a
+ * regular file (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): for trees
+ * whose contents are data, not a map of the host. */
+int vs_read_beneath(int dirfd, const char *dirname, const char *rel, char **out, size_t *len,
+		    vs_err *err);
+
 /* Write (truncate) a file; used for /proc and /sys knobs as well. */
 int vs_write_file(const char *path, const char *data, size_t len, mode_t mode, vs_err *err);
 

@@ -4,6 +4,7 @@
 
 #include "microvm/annotations.h"
 #include "microvm/backend.h"
+#include "microvm/hostconfig.h"
 #include "microvm/select.h"
 
 static const vs_backend_ops *extra;
@@ -28,7 +29,7 @@ const vs_backend_ops *vs_backend_by_name(const char *name, vs_err *err)
 const vs_backend_ops *vs_backend_for_config(const vs_config *cfg, bool vm_default, vs_err *err)
 {
 	const char *name;
-	if (vs_backend_select(cfg->annotations, vm_default, &name, err) < 0)
+	if (vs_backend_select(cfg->annotations, vm_default, VS_CONFIG_FILE, &name, err) < 0)
 		return NULL;
 	const vs_backend_ops *ops = vs_backend_by_name(name, err);
 	/* The defaults always exist: an unknown name is the annotation's. */

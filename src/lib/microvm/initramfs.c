@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/cleanup.h"
@@ -72,20 +73,62 @@ static int check_module_path(const vs_guest_kernel *k, const char *rel, vs_err *
  * decompress them itself (finit_module with MODULE_INIT_COMPRESSED_FILE);
  * vessel does not carry decompressors. Debian 12's cloud kernel has
  * uncompressed modules (CONFIG_MODULE_COMPRESS_NONE). */
-static int check_compression(const vs_guest_kernel *k, const char *rel, vs_err *err)
+static int check_compression(const vs_guest_kernel *k, int dfd, const char *rel, vs_err *err)
 {
 	if (!has_suffix(rel, ".xz") && !has_suffix(rel, ".zst") && !has_suffix(rel, ".gz"))
 		return 0;
-	char cfg[PATH_MAX + 16];
 	vs_autofree char *text = NULL;
-	snprintf(cfg, sizeof(cfg), "%s/config", k->modules);
-	if (vs_read_file(cfg, &text, NULL, NULL) == 0 &&
+	if (vs_read_beneath(dfd, k->modules, "config", &text, NULL, NULL) == 0 &&
 	    strstr(text, "\nCONFIG_MODULE_DECOMPRESS=y"))
 		return 0;
 	return vs_fail(err, 0,
 		       "%s/%s: compressed, and the kernel cannot decompress modules (no "
-		       "CONFIG_MODULE_DECOMPRESS=y in %s): decompress the module directory first",
-		       k->modules, rel, cfg);
+		       "CONFIG_MODULE_DECOMPRESS=y in %s/config): decompress the module directory "
+		       "first",
+		       k->modules, rel, k->modules);
+}
+
+typedef int (*module_fn)(void *ctx, const char *rel, const char *data, size_t len, vs_err *err);
+
+/* Each module the agent needs, in load order, read beneath the module
+ * directory with no symlink followed: the tree is data, and a link in it
+ * (kernel/virtio_mmio.ko -> /etc/shadow) must not put a host file in the
+ * guest. The directory is opened once, so every module is read from the
+ * same one. dev/ino: that directory's, for the cache key. */
+static int each_module(const vs_guest_kernel *k, module_fn fn, void *ctx, struct stat *dir,
+		       vs_err *err)
+{
+	vs_autoclose int dfd = open(k->modules, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return vs_fail_errno(err, "open %s", k->modules);
+	if (dir && fstat(dfd, dir) < 0)
+		return vs_fail_errno(err, "stat %s", k->modules);
+	char **paths = NULL;
+	if (vs_modules_resolve(k->modules, vs_guest_modules, &paths, err) < 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && paths[i]; i++) {
+		vs_autofree char *data = NULL;
+		size_t len;
+		if (check_module_path(k, paths[i], err) < 0 ||
+		    check_compression(k, dfd, paths[i], err) < 0 ||
+		    vs_read_beneath(dfd, k->modules, paths[i], &data, &len, err) < 0 ||
+		    fn(ctx, paths[i], data, len, err) < 0)
+			rc = -1;
+	}
+	vs_strv_free(paths);
+	return rc;
+}
+
+static int add_data(vs_cpio *c, dirs *d, const char *name, const char *data, size_t len,
+		    mode_t perm, vs_err *err)
+{
+	char parent[PATH_MAX];
+	const char *slash = strrchr(name, '/');
+	snprintf(parent, sizeof(parent), "%.*s", slash ? (int)(slash - name) : 0, name);
+	if (slash && ensure_dir(c, d, parent, err) < 0)
+		return -1;
+	return vs_cpio_file(c, name, perm, data, len, err);
 }
 
 static int add_file(vs_cpio *c, dirs *d, const char *name, const char *src, mode_t perm,
@@ -93,52 +136,46 @@ static int add_file(vs_cpio *c, dirs *d, const char *name, const char *src, mode
 {
 	vs_autofree char *data = NULL;
 	size_t len;
-	char parent[PATH_MAX];
-	const char *slash = strrchr(name, '/');
-	snprintf(parent, sizeof(parent), "%.*s", slash ? (int)(slash - name) : 0, name);
-	if (vs_read_file(src, &data, &len, err) < 0 || (slash && ensure_dir(c, d, parent, err) < 0))
+	if (vs_read_file(src, &data, &len, err) < 0)
 		return -1;
-	return vs_cpio_file(c, name, perm, data, len, err);
+	return add_data(c, d, name, data, len, perm, err);
+}
+
+typedef struct adder {
+	vs_cpio *c;
+	dirs *d;
+	const vs_guest_kernel *k;
+	char *list; /* modules.list so far */
+	size_t n, cap;
+} adder;
+
+static int add_module(void *ctx, const char *rel, const char *data, size_t len, vs_err *err)
+{
+	adder *a = ctx;
+	char name[PATH_MAX];
+	int w = snprintf(name, sizeof(name), "lib/modules/%s/%s", a->k->version, rel);
+	if (w < 0 || (size_t)w >= sizeof(name))
+		return vs_fail(err, ENAMETOOLONG, "module %s", rel);
+	if (add_data(a->c, a->d, name, data, len, 0644, err) < 0)
+		return -1;
+	size_t need = a->n + strlen(name) + 2;
+	if (need > a->cap) {
+		char *nl = realloc(a->list, a->cap = need * 2);
+		if (!nl)
+			return vs_fail(err, ENOMEM, "initramfs");
+		a->list = nl;
+	}
+	a->n += (size_t)sprintf(a->list + a->n, "%s\n", name);
+	return 0;
 }
 
 static int add_modules(vs_cpio *c, dirs *d, const vs_guest_kernel *k, vs_err *err)
 {
-	char **paths = NULL;
-	if (vs_modules_resolve(k->modules, vs_guest_modules, &paths, err) < 0)
-		return -1;
-	size_t cap = 256, n = 0;
-	char *list = calloc(1, cap);
-	int rc = list ? 0 : vs_fail(err, ENOMEM, "initramfs");
-	for (size_t i = 0; rc == 0 && paths[i]; i++) {
-		char name[PATH_MAX], src[PATH_MAX];
-		if (check_module_path(k, paths[i], err) < 0 ||
-		    check_compression(k, paths[i], err) < 0) {
-			rc = -1;
-			break;
-		}
-		int w = snprintf(name, sizeof(name), "lib/modules/%s/%s", k->version, paths[i]);
-		if (w < 0 || (size_t)w >= sizeof(name) ||
-		    vs_path_join(src, sizeof(src), k->modules, paths[i], err) < 0) {
-			rc = vs_fail(err, ENAMETOOLONG, "module %s", paths[i]);
-			break;
-		}
-		if ((rc = add_file(c, d, name, src, 0644, err)) < 0)
-			break;
-		size_t need = n + strlen(name) + 2;
-		if (need > cap) {
-			char *nl = realloc(list, cap = need * 2);
-			if (!nl) {
-				rc = vs_fail(err, ENOMEM, "initramfs");
-				break;
-			}
-			list = nl;
-		}
-		n += (size_t)sprintf(list + n, "%s\n", name);
-	}
+	adder a = { .c = c, .d = d, .k = k };
+	int rc = each_module(k, add_module, &a, NULL, err);
 	if (rc == 0)
-		rc = vs_cpio_file(c, VS_MODULES_LIST, 0644, list, n, err);
-	free(list);
-	vs_strv_free(paths);
+		rc = vs_cpio_file(c, VS_MODULES_LIST, 0644, a.list ? a.list : "", a.n, err);
+	free(a.list);
 	return rc;
 }
 
@@ -173,18 +210,50 @@ out:
 	return rc;
 }
 
-/* FNV-1a over the agent's bytes: a cache key, not a defence (the cache is
- * root's, and a stale hit would only be an older agent of the same size). */
-static int agent_hash(const char *agent, uint64_t *h, vs_err *err)
+/* FNV-1a, fed piece by piece. */
+static void fnv(uint64_t *h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	for (size_t i = 0; i < len; i++)
+		*h = (*h ^ p[i]) * 1099511628211ULL;
+	*h = (*h ^ len) * 1099511628211ULL; /* pieces end where they end */
+}
+
+static int hash_module(void *ctx, const char *rel, const char *data, size_t len, vs_err *err)
+{
+	(void)err;
+	fnv(ctx, rel, strlen(rel));
+	fnv(ctx, data, len);
+	return 0;
+}
+
+/* The cache key: everything the archive is made of. The directory's name
+ * (the version) is only a label: two trees may carry the same one, so the
+ * key also holds the tree's real path, its inode, and every byte that goes
+ * in (agent and modules), read the way the build reads them. Not a defence
+ * on its own (FNV is no MAC): the kernels a create may use are the host
+ * administrator's (kernel.c), this keeps one tree's archive from standing in
+ * for another's, and a changed tree from using a stale one. */
+static int cache_key(const char *agent, const vs_guest_kernel *k, uint64_t *h, vs_err *err)
 {
 	vs_autofree char *data = NULL;
 	size_t len;
 	if (vs_read_file(agent, &data, &len, err) < 0)
 		return vs_err_wrap(err, "guest agent");
 	*h = 1469598103934665603ULL;
-	for (size_t i = 0; i < len; i++)
-		*h = (*h ^ (unsigned char)data[i]) * 1099511628211ULL;
-	*h ^= len;
+	fnv(h, data, len);
+	if (!k->modules[0])
+		return 0;
+	vs_autofree char *real = realpath(k->modules, NULL);
+	if (!real)
+		return vs_fail_errno(err, "resolve %s", k->modules);
+	struct stat st;
+	if (each_module(k, hash_module, h, &st, err) < 0)
+		return -1;
+	uint64_t id[2] = { (uint64_t)st.st_dev, (uint64_t)st.st_ino };
+	fnv(h, real, strlen(real));
+	fnv(h, id, sizeof(id));
+	fnv(h, k->version, strlen(k->version));
 	return 0;
 }
 
@@ -192,7 +261,7 @@ int vs_initramfs_get(const char *agent, const vs_guest_kernel *k, const char *ca
 		     size_t len, vs_err *err)
 {
 	uint64_t h = 0;
-	if (agent_hash(agent, &h, err) < 0 || vs_mkdir_p(cache_dir, 0700, err) < 0)
+	if (cache_key(agent, k, &h, err) < 0 || vs_mkdir_p(cache_dir, 0700, err) < 0)
 		return -1;
 	int n = snprintf(path, len, "%s/%s-%016llx.cpio", cache_dir,
 			 k->version[0] ? k->version : "nomodules", (unsigned long long)h);

@@ -65,49 +65,72 @@ static int from_path(const char *path, vs_guest_kernel *out, vs_err *err)
 	return 0;
 }
 
-static bool under(const char *path, const char *dir)
+static bool same(const char *a, const char *b)
 {
-	size_t n = strlen(dir);
-	return n && !strncmp(path, dir, n) &&
-	       (path[n] == '/' || path[n] == '\0' || dir[n - 1] == '/');
+	return a && b && !strcmp(a, b);
+}
+
+/* Whether real (resolved) is a version directory of the cache, or its
+ * vmlinuz: a directory directly in cache, or that directory's vmlinuz. Not
+ * a dot entry (a fetch in progress, kernel_fetch.c), as newest_cached. */
+static bool in_cache(const char *real, const char *cache)
+{
+	size_t n = cache ? strlen(cache) : 0;
+	if (!n || strncmp(real, cache, n) || real[n] != '/' || !strcmp(cache, "/"))
+		return false;
+	const char *v = real + n + 1, *slash = strchr(v, '/');
+	if (!*v || *v == '.')
+		return false;
+	return slash ? !strcmp(slash, "/vmlinuz") : is_dir(real);
+}
+
+/* Whether real is the config file's kernel itself (resolved), or, when
+ * that names a cache-layout directory, its vmlinuz. Never its directory's
+ * siblings: vm.kernel "/vmlinuz" must not make all of / choosable. */
+static bool is_cfg_kernel(const char *real, const char *cfg_kernel)
+{
+	if (!cfg_kernel)
+		return false;
+	vs_autofree char *c = realpath(cfg_kernel, NULL);
+	if (same(real, c))
+		return true;
+	char img[PATH_MAX];
+	return c && is_dir(c) && snprintf(img, sizeof(img), "%s/vmlinuz", c) < (int)sizeof(img) &&
+	       !strcmp(real, img);
+}
+
+/* One message for every refusal, echoing only what the bundle said: the
+ * host paths resolved here (as root) are not the bundle author's to see,
+ * nor whether they exist. */
+static int not_provided(const char *v, vs_err *err)
+{
+	return vs_fail(err, 0,
+		       "annotation %s: \"%s\" is not a guest kernel this host provides (a version "
+		       "in its kernel cache, or the kernel in %s)",
+		       VS_ANN_VM_KERNEL, v, VS_CONFIG_FILE);
 }
 
 /* The annotation comes with the bundle, so it may only pick among kernels
- * the host's administrator provided (the cache, or the directory of the
- * config file's kernel): any other host file would end up readable in the
- * guest. A bare name is a version in the cache. */
+ * the host's administrator provided: any other host file would end up
+ * readable in the guest, as its kernel or its modules. A bare name is a
+ * version in the cache. */
 static int from_annotation(const char *v, const char *cache_dir, const char *cfg_kernel,
 			   vs_guest_kernel *out, vs_err *err)
 {
 	char want[PATH_MAX];
 	if (!strchr(v, '/')) {
 		if (!*v || !strcmp(v, ".") || !strcmp(v, ".."))
-			return vs_fail(err, 0, "annotation %s: \"%s\" is not a kernel version",
-				       VS_ANN_VM_KERNEL, v);
-		if (vs_path_join(want, sizeof(want), cache_dir, v, err) < 0)
-			return -1;
-	} else {
-		snprintf(want, sizeof(want), "%s", v);
+			return not_provided(v, err);
+		if (vs_path_join(want, sizeof(want), cache_dir, v, NULL) < 0)
+			return not_provided(v, err);
+	} else if (snprintf(want, sizeof(want), "%s", v) >= (int)sizeof(want)) {
+		return not_provided(v, err);
 	}
 	vs_autofree char *real = realpath(want, NULL);
-	if (!real)
-		return vs_fail_errno(err, "annotation %s: %s", VS_ANN_VM_KERNEL, want);
 	vs_autofree char *cache = realpath(cache_dir, NULL);
-	bool ok = cache && under(real, cache);
-	if (!ok && cfg_kernel) {
-		char d[PATH_MAX];
-		snprintf(d, sizeof(d), "%s", cfg_kernel);
-		vs_autofree char *cdir = realpath(dirname(d), NULL);
-		ok = cdir && under(real, cdir);
-	}
-	if (!ok)
-		return vs_fail(
-			err, EPERM,
-			"annotation %s: %s is outside the kernel cache %s (and the directory "
-			"of %s's vm.kernel)",
-			VS_ANN_VM_KERNEL, real, cache_dir, VS_CONFIG_FILE);
-	if (from_path(real, out, err) < 0)
-		return vs_err_wrap(err, "annotation %s", VS_ANN_VM_KERNEL);
+	if (!real || !(in_cache(real, cache) || is_cfg_kernel(real, cfg_kernel)) ||
+	    from_path(real, out, NULL) < 0)
+		return not_provided(v, err);
 	return 0;
 }
 
@@ -115,21 +138,12 @@ static int from_annotation(const char *v, const char *cache_dir, const char *cfg
 static int config_kernel(const char *file, char **out, vs_err *err)
 {
 	*out = NULL;
-	vs_autofree char *text = NULL;
-	vs_err rerr = { 0 };
-	if (!file || vs_read_file(file, &text, NULL, &rerr) < 0)
-		return rerr.errnum == ENOENT || !file ? 0 : (*err = rerr, -1);
-	json_object *doc = json_tokener_parse(text), *vm = NULL;
-	if (!doc || !json_object_is_type(doc, json_type_object)) {
-		json_object_put(doc);
-		return vs_fail(err, 0, "%s: not a JSON object", file);
-	}
-	char where[PATH_MAX + 8], vmwhere[PATH_MAX + 8];
-	snprintf(where, sizeof(where), "%s:", file);
-	snprintf(vmwhere, sizeof(vmwhere), "%s: vm", file);
-	int rc = vs_json_get_object(doc, where, "vm", &vm, err);
-	if (rc > 0)
-		rc = vs_json_get_string(vm, vmwhere, "kernel", out, err);
+	json_object *doc, *vm;
+	if (vs_host_config_vm(file, &doc, &vm, err) < 0)
+		return -1;
+	char where[PATH_MAX + 8];
+	snprintf(where, sizeof(where), "%s: vm", file ? file : "");
+	int rc = vm ? vs_json_get_string(vm, where, "kernel", out, err) : 0;
 	json_object_put(doc);
 	return rc < 0 ? -1 : 0;
 }

@@ -14,9 +14,9 @@
 #include <limits.h>
 
 #include "core/error.h"
+#include "microvm/hostconfig.h" /* VS_CONFIG_FILE */
 
 #define VS_KERNEL_CACHE	  "/var/cache/vessel/kernels"
-#define VS_CONFIG_FILE	  "/etc/vessel/config.json" /* {"vm": {"kernel": PATH}} */
 #define VS_KERNEL_PACKAGE "linux-image-cloud-amd64"
 
 typedef struct vs_guest_kernel {
@@ -29,7 +29,11 @@ typedef struct vs_guest_kernel {
  * "vm.kernel" in config_file (VS_CONFIG_FILE; a missing file is fine), the
  * newest version under cache_dir (VS_KERNEL_CACHE). A named kernel's
  * modules are the cache layout's, when its directory has a modules.dep.
- * None: an error saying how to get one. */
+ * None: an error saying how to get one.
+ * The annotation is the bundle author's: it may pick only a version in the
+ * cache (its directory, or its vmlinuz) or the config file's kernel itself,
+ * and any other value fails with one message that echoes it as given and
+ * names no host path (missing and not allowed read the same). */
 int vs_kernel_lookup(json_object *annotations, const char *config_file, const char *cache_dir,
 		     vs_guest_kernel *out, vs_err *err);
 

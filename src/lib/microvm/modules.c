@@ -1,6 +1,7 @@
 #include "microvm/modules.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,15 +148,17 @@ static int visit(table *t, module *m, vs_err *err)
 
 int vs_modules_resolve(const char *moddir, const char *const *roots, char ***paths, vs_err *err)
 {
-	char file[4096];
 	vs_autofree char *dep = NULL;
 	table t = { .moddir = moddir };
 	int rc = -1;
-	snprintf(file, sizeof(file), "%s/modules.dep", moddir);
-	if (vs_read_file(file, &dep, NULL, err) < 0)
+	/* No symlink out: the directory's files are data (modules.dep lines
+	 * end up in error messages). */
+	vs_autoclose int dfd = open(moddir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return vs_fail_errno(err, "open %s", moddir);
+	if (vs_read_beneath(dfd, moddir, "modules.dep", &dep, NULL, err) < 0)
 		return -1;
-	snprintf(file, sizeof(file), "%s/modules.builtin", moddir);
-	if (vs_read_file(file, &t.builtin, NULL, NULL) < 0)
+	if (vs_read_beneath(dfd, moddir, "modules.builtin", &t.builtin, NULL, NULL) < 0)
 		t.builtin = NULL;
 	t.out = calloc(1, sizeof(*t.out)); /* empty, NULL-terminated */
 	if (!t.out) {

@@ -1,8 +1,13 @@
 #include "microvm/select.h"
 
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "microvm/annotations.h"
+#include "microvm/hostconfig.h"
 
 static int is_sandbox(json_object *annotations, bool *out, vs_err *err)
 {
@@ -18,7 +23,22 @@ static int is_sandbox(json_object *annotations, bool *out, vs_err *err)
 	return 0;
 }
 
-int vs_backend_select(json_object *annotations, bool vm_default, const char **backend, vs_err *err)
+/* Whether the host config's vm.allow-container is true (absent: false). */
+static int container_allowed(const char *config_file, bool *out, vs_err *err)
+{
+	*out = false;
+	json_object *doc, *vm;
+	if (vs_host_config_vm(config_file, &doc, &vm, err) < 0)
+		return -1;
+	char where[PATH_MAX + 8];
+	snprintf(where, sizeof(where), "%s: vm", config_file ? config_file : "");
+	int rc = vm ? vs_json_get_bool(vm, where, "allow-container", out, err) : 0;
+	json_object_put(doc);
+	return rc < 0 ? -1 : 0;
+}
+
+int vs_backend_select(json_object *annotations, bool vm_default, const char *config_file,
+		      const char **backend, vs_err *err)
 {
 	const char *v;
 	bool sandbox;
@@ -29,12 +49,24 @@ int vs_backend_select(json_object *annotations, bool vm_default, const char **ba
 	 * container of the pod: it must share them, not own them in a VM. Pod
 	 * annotations reach it too (containerd's pod_annotations), so even an
 	 * explicit microvm does not make it one. */
-	if (sandbox)
+	if (sandbox) {
 		*backend = "container";
-	else if (v)
-		*backend = v;
-	else
-		*backend = vm_default ? "microvm" : "container";
+		return 0;
+	}
+	*backend = v ? v : vm_default ? "microvm" : "container";
+	/* Under vessel-vm (a VM RuntimeClass) the annotation is the tenant's:
+	 * it must not buy back the host's kernel unless the host says so. */
+	if (vm_default && v && !strcmp(v, "container")) {
+		bool ok;
+		if (container_allowed(config_file, &ok, err) < 0)
+			return -1;
+		if (!ok)
+			return vs_fail(err, EPERM,
+				       "annotation %s=container: refused under %s (every workload "
+				       "is a microVM; the host allows containers with "
+				       "{\"vm\":{\"allow-container\":true}} in %s)",
+				       VS_ANN_BACKEND, VS_MICROVM_ARGV0, VS_CONFIG_FILE);
+	}
 	return 0;
 }
 

@@ -14,9 +14,13 @@
  * whether vessel runs as vessel-vm (vm_default). In order:
  *   1. a Kubernetes sandbox (pause) container is a container, always;
  *   2. io.vessel.backend, when given, decides: its value as it is (the
- *      backend registry, lifecycle/backend.c, refuses names it lacks);
+ *      backend registry, lifecycle/backend.c, refuses names it lacks),
+ *      except that under vm_default "container" is refused (EPERM) unless
+ *      config_file (VS_CONFIG_FILE; missing or NULL: not allowed) has
+ *      {"vm": {"allow-container": true}};
  *   3. vm_default: microvm; else container. */
-int vs_backend_select(json_object *annotations, bool vm_default, const char **backend, vs_err *err);
+int vs_backend_select(json_object *annotations, bool vm_default, const char *config_file,
+		      const char **backend, vs_err *err);
 
 /* Whether argv0's basename is VS_MICROVM_ARGV0. */
 bool vs_invoked_as_vm(const char *argv0);
