@@ -435,9 +435,9 @@ def test_relays_do_not_hold_the_container_lock(vessel, running, env, tmp_path):
 @standin
 @needs_agent
 def test_relay_runs_without_capabilities(vessel, running, env, tmp_path, subreaper):
-    # The relay only copies bytes on fds it already holds: every capability
-    # is dropped after the fork and no_new_privs is set, the stdio relay
-    # working as before.
+    # The relay only copies bytes on fds it already holds: after the fork
+    # every capability is dropped, no_new_privs is set and the seccomp
+    # allow-list loaded, the stdio relay working as before.
     pidfile = tmp_path / "exec.pid"
     run(vessel, env, "exec", "--detach", "--pid-file", pidfile, running, "sh", "-c",
         "trap 'exit 42' TERM; while :; do sleep 0.05; done", check=True)
@@ -449,6 +449,7 @@ def test_relay_runs_without_capabilities(vessel, running, env, tmp_path, subreap
     if os.geteuid() == 0:
         assert int(st["CapBnd"], 16) == 0, st["CapBnd"]
     assert st["NoNewPrivs"].strip() == "1"
+    assert st["Seccomp"].strip() == "2"  # the allow-list (relay_seccomp.c)
     os.kill(relay, signal.SIGTERM)
     _, ws = os.waitpid(relay, 0)
     assert os.waitstatus_to_exitcode(ws) == 42
@@ -457,8 +458,9 @@ def test_relay_runs_without_capabilities(vessel, running, env, tmp_path, subreap
     assert inits
     for p in inits:
         with open(f"/proc/{p}/status") as f:
-            eff = [line.split()[1] for line in f if line.startswith("CapEff:")]
-        assert int(eff[0], 16) == 0
+            st = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+        assert int(st["CapEff"], 16) == 0
+        assert st["Seccomp"].strip() == "2"
 
 
 def read_frame(conn):
