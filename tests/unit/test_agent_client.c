@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -490,6 +491,42 @@ static void test_flood_of_other_ids_keeps_the_deadline(void **state)
 	assert_int_equal(fake_done(), 0);
 }
 
+/* Takes hello, then reads nothing more until the client hangs up. */
+static void script_deaf(int fd)
+{
+	hello_ok(fd);
+	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+	(void)poll(&p, 1, 30000);
+}
+
+static void test_agent_that_does_not_read_keeps_the_deadline(void **state)
+{
+	(void)state;
+	vs_agent_client c;
+	vs_err err = { 0 };
+	assert_int_equal(open_client(script_deaf, &c, ATTACK_TIMEOUT_MS, &err), 0);
+	/* A request larger than the socket buffers can take (an exec's
+	 * environment can be that large). */
+	size_t big = 900 * 1024;
+	char *s = malloc(big + 1);
+	assert_non_null(s);
+	memset(s, 'x', big);
+	s[big] = '\0';
+	json_object *f = json_object_new_object();
+	json_object_object_add(f, "blob", json_object_new_string(s));
+	free(s);
+	alarm(20); /* without the deadline the send never returns */
+	int64_t t0 = mono_ms();
+	assert_int_equal(vs_agent_call(&c, "stats", f, ATTACK_TIMEOUT_MS, NULL, &err), -1);
+	int64_t took = mono_ms() - t0;
+	alarm(0);
+	assert_int_equal(err.errnum, ETIMEDOUT);
+	assert_non_null(strstr(err.msg, "agent stats"));
+	assert_true(took < ATTACK_BOUND_MS);
+	vs_agent_client_close(&c);
+	assert_int_equal(fake_done(), 0);
+}
+
 static void script_vanish(int fd)
 {
 	hello_ok(fd);
@@ -721,6 +758,7 @@ int main(void)
 		cmocka_unit_test(test_hello_version_exactly_the_integer),
 		cmocka_unit_test(test_flood_of_other_ids_keeps_the_deadline),
 		cmocka_unit_test(test_vsock_trickled_answer_keeps_the_deadline),
+		cmocka_unit_test(test_agent_that_does_not_read_keeps_the_deadline),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

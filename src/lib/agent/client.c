@@ -214,14 +214,22 @@ static int await_reply(vs_agent_client *c, const char *type, uint64_t id, int ti
 	return 0;
 }
 
-int vs_agent_call_send(vs_agent_client *c, const char *type, json_object *fields, uint64_t *id,
-		       vs_err *err)
+/* The request, within what is left of the call's deadline: an agent that
+ * does not read must not hold a large request's sender forever either. */
+static int send_request(vs_agent_client *c, const char *type, json_object *fields, int64_t deadline,
+			uint64_t *id, vs_err *err)
 {
 	*id = c->next_id++;
 	json_object *req = request(type, *id, fields);
-	int rc = vs_agent_send(c->fd, req, err);
+	int rc = vs_agent_send_timeout(c->fd, req, left_ms(deadline), err);
 	json_object_put(req);
 	return rc < 0 ? vs_err_wrap(err, "agent %s", type) : 0;
+}
+
+int vs_agent_call_send(vs_agent_client *c, const char *type, json_object *fields, uint64_t *id,
+		       vs_err *err)
+{
+	return send_request(c, type, fields, deadline_in(c->timeout_ms), id, err);
 }
 
 int vs_agent_call_await(vs_agent_client *c, const char *type, uint64_t id, int timeout_ms,
@@ -235,7 +243,7 @@ int vs_agent_call(vs_agent_client *c, const char *type, json_object *fields, int
 {
 	int64_t deadline = deadline_in(timeout_ms);
 	uint64_t id;
-	if (vs_agent_call_send(c, type, fields, &id, err) < 0)
+	if (send_request(c, type, fields, deadline, &id, err) < 0)
 		return -1;
 	return await_reply(c, type, id, timeout_ms, deadline, reply, err);
 }

@@ -47,7 +47,8 @@ int vs_agent_call(vs_agent_client *c, const char *type, json_object *fields, int
 		  json_object **reply, vs_err *err);
 
 /* The same in two halves, for a reply that needs something done first (an
- * exec's streams attached): send, then await the reply to *id. */
+ * exec's streams attached): send (within the client's timeout, to an agent
+ * that does not read), then await the reply to *id. */
 int vs_agent_call_send(vs_agent_client *c, const char *type, json_object *fields, uint64_t *id,
 		       vs_err *err);
 /* timeout_ms counts from this call. */
