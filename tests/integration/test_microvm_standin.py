@@ -61,7 +61,7 @@ def alive(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:
             return f.read().split(")")[1].split()[0] != "Z"
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone between open and read
         return False
 
 
@@ -430,6 +430,112 @@ def test_relays_do_not_hold_the_container_lock(vessel, running, env, tmp_path):
     assert run(vessel, env, "resume", running, timeout=20).returncode == 0
     assert run(vessel, env, "delete", "--force", running, timeout=20).returncode == 0
     assert wait_for(lambda: not alive(int(pidfile.read_text())))
+
+
+@standin
+@needs_agent
+def test_relay_runs_without_capabilities(vessel, running, env, tmp_path, subreaper):
+    # The relay only copies bytes on fds it already holds: after the fork
+    # every capability is dropped, no_new_privs is set and the seccomp
+    # allow-list loaded, the stdio relay working as before.
+    pidfile = tmp_path / "exec.pid"
+    run(vessel, env, "exec", "--detach", "--pid-file", pidfile, running, "sh", "-c",
+        "trap 'exit 42' TERM; while :; do sleep 0.05; done", check=True)
+    relay = int(pidfile.read_text())
+    with open(f"/proc/{relay}/status") as f:
+        st = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+    for s in ("CapInh", "CapPrm", "CapEff", "CapAmb"):
+        assert int(st[s], 16) == 0, (s, st[s])
+    if os.geteuid() == 0:
+        assert int(st["CapBnd"], 16) == 0, st["CapBnd"]
+    assert st["NoNewPrivs"].strip() == "1"
+    assert st["Seccomp"].strip() == "2"  # the allow-list (relay_seccomp.c)
+    os.kill(relay, signal.SIGTERM)
+    _, ws = os.waitpid(relay, 0)
+    assert os.waitstatus_to_exitcode(ws) == 42
+    # And the init's relay (forked at create) too.
+    inits = [p for p in with_id(running) if p != os.getpid()]
+    assert inits
+    for p in inits:
+        with open(f"/proc/{p}/status") as f:
+            st = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+        assert int(st["CapEff"], 16) == 0
+        assert st["Seccomp"].strip() == "2"
+
+
+def read_frame(conn):
+    def exactly(n):
+        b = b""
+        while len(b) < n:
+            c = conn.recv(n - len(b))
+            if not c:
+                raise EOFError
+            b += c
+        return b
+    n = int.from_bytes(exactly(4), "big")
+    return json.loads(exactly(n))
+
+
+def send_frame(conn, obj):
+    b = json.dumps(obj).encode()
+    conn.sendall(len(b).to_bytes(4, "big") + b)
+
+
+@pytest.fixture
+def hostile_agent(vessel, running):
+    """In place of the agent at the state dir's agent.sock: answers hello and
+    exec, then answers wait with a frame header and nothing more."""
+    import socket
+    import threading
+    sock = os.path.join(vessel.root, running, "agent.sock")
+    os.rename(sock, sock + ".real")
+    lst = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    lst.bind(sock)
+    lst.listen(16)
+    held = []
+
+    def serve(conn):
+        try:
+            while True:
+                req = read_frame(conn)
+                if req["type"] == "hello":
+                    send_frame(conn, {"type": "reply", "id": req["id"], "version": 1})
+                elif req["type"] in ("exec", "signal", "resize"):
+                    send_frame(conn, {"type": "reply", "id": req["id"], "pid": 4242})
+                elif req["type"] == "wait":
+                    conn.sendall(b"\0\0\0\x40")  # 64 bytes promised, none sent
+                elif req["type"] == "stdio":
+                    pass  # held open, silent
+        except (EOFError, OSError):
+            pass
+
+    def accept():
+        while True:
+            try:
+                conn, _ = lst.accept()
+            except OSError:
+                return
+            held.append(conn)
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield running
+    lst.close()
+    for c in held:
+        c.close()
+    os.unlink(sock)
+    os.rename(sock + ".real", sock)
+
+
+@standin
+@needs_agent
+def test_relay_gives_up_on_a_half_frame_exit_reply(vessel, hostile_agent, env):
+    # Without a deadline on the rest of the frame the relay (and so
+    # `vessel exec`, and the shim waiting on it) would wait forever.
+    p = run(vessel, env, "exec", hostile_agent, "true", timeout=50)
+    assert p.returncode == 255
+    assert "no exit status from the agent" in p.stderr
+    assert "no reply after 10000 ms" in p.stderr
 
 
 @standin

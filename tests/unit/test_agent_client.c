@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent/client.h"
@@ -140,6 +142,33 @@ static void test_hello_other_version(void **state)
 	assert_non_null(strstr(err.msg, "agent hello: agent speaks version 2"));
 	assert_int_equal(c.fd, -1);
 	assert_int_equal(fake_done(), 0);
+}
+
+/* A version that json-c would read as 1 but is not the integer 1. */
+static const char *hello_version;
+
+static void script_hello_version(int fd)
+{
+	json_object *r = expect(fd, "hello");
+	char extra[64];
+	snprintf(extra, sizeof(extra), "\"version\":%s", hello_version);
+	reply(fd, r, "reply", extra);
+	json_object_put(r);
+}
+
+static void test_hello_version_exactly_the_integer(void **state)
+{
+	(void)state;
+	static const char *const bad[] = { "\"1\"", "1.9", "1.0", "true", "[1]" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		hello_version = bad[i];
+		vs_agent_client c;
+		vs_err err = { 0 };
+		assert_int_equal(open_client(script_hello_version, &c, 5000, &err), -1);
+		assert_int_equal(err.errnum, EPROTO);
+		assert_non_null(strstr(err.msg, "agent hello: agent speaks version"));
+		assert_int_equal(fake_done(), 0);
+	}
 }
 
 static void script_hello_refused(int fd)
@@ -417,6 +446,87 @@ static void test_timeout(void **state)
 	assert_int_equal(fake_done(), 0);
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The attacks below stretch a call whose timeout restarts per frame or per
+ * byte; one deadline per call ends each near its timeout. The bound is 3x,
+ * for a loaded machine; without the deadline they take 1.7 s and 6 s. */
+#define ATTACK_TIMEOUT_MS 300
+#define ATTACK_BOUND_MS	  (3 * ATTACK_TIMEOUT_MS)
+
+/* Replies to an id never asked for, each well inside the timeout, until the
+ * client hangs up. */
+static void script_flood_other_ids(int fd)
+{
+	hello_ok(fd);
+	json_object_put(expect(fd, "start"));
+	json_object *o = json_tokener_parse("{\"type\":\"reply\",\"id\":999999}");
+	for (;;) {
+		usleep(100 * 1000);
+		vs_err e = { 0 };
+		if (vs_agent_send(fd, o, &e) < 0)
+			break;
+	}
+	json_object_put(o);
+}
+
+static void test_flood_of_other_ids_keeps_the_deadline(void **state)
+{
+	(void)state;
+	vs_agent_client c;
+	vs_err err = { 0 };
+	assert_int_equal(open_client(script_flood_other_ids, &c, ATTACK_TIMEOUT_MS, &err), 0);
+	int64_t t0 = mono_ms();
+	assert_int_equal(vs_agent_start(&c, "init", &err), -1);
+	int64_t took = mono_ms() - t0;
+	assert_int_equal(err.errnum, ETIMEDOUT);
+	assert_non_null(strstr(err.msg, "agent start: no reply after 300 ms"));
+	assert_true(took < ATTACK_BOUND_MS);
+	vs_agent_client_close(&c);
+	assert_int_equal(fake_done(), 0);
+}
+
+/* Takes hello, then reads nothing more until the client hangs up. */
+static void script_deaf(int fd)
+{
+	hello_ok(fd);
+	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+	(void)poll(&p, 1, 30000);
+}
+
+static void test_agent_that_does_not_read_keeps_the_deadline(void **state)
+{
+	(void)state;
+	vs_agent_client c;
+	vs_err err = { 0 };
+	assert_int_equal(open_client(script_deaf, &c, ATTACK_TIMEOUT_MS, &err), 0);
+	/* A request larger than the socket buffers can take (an exec's
+	 * environment can be that large). */
+	size_t big = 900 * 1024;
+	char *s = malloc(big + 1);
+	assert_non_null(s);
+	memset(s, 'x', big);
+	s[big] = '\0';
+	json_object *f = json_object_new_object();
+	json_object_object_add(f, "blob", json_object_new_string(s));
+	free(s);
+	alarm(20); /* without the deadline the send never returns */
+	int64_t t0 = mono_ms();
+	assert_int_equal(vs_agent_call(&c, "stats", f, ATTACK_TIMEOUT_MS, NULL, &err), -1);
+	int64_t took = mono_ms() - t0;
+	alarm(0);
+	assert_int_equal(err.errnum, ETIMEDOUT);
+	assert_non_null(strstr(err.msg, "agent stats"));
+	assert_true(took < ATTACK_BOUND_MS);
+	vs_agent_client_close(&c);
+	assert_int_equal(fake_done(), 0);
+}
+
 static void script_vanish(int fd)
 {
 	hello_ok(fd);
@@ -481,6 +591,7 @@ static void test_stdio_open(void **state)
 /* ---- the hybrid vsock handshake ---- */
 
 static char sock_path[108];
+static bool trickle; /* the answer one byte every 100 ms */
 
 static void vsock_listener(const char *answer)
 {
@@ -504,7 +615,15 @@ static void vsock_listener(const char *answer)
 			_exit(80);
 		/* The answer and the first stream bytes in one write: the
 		 * handshake must not eat the stream's. */
-		(void)!write(s, answer, strlen(answer));
+		if (trickle) {
+			for (const char *a = answer; *a; a++) {
+				usleep(100 * 1000);
+				if (send(s, a, 1, MSG_NOSIGNAL) != 1)
+					_exit(0);
+			}
+		} else {
+			(void)!write(s, answer, strlen(answer));
+		}
 		char b;
 		(void)!read(s, &b, 1);
 		_exit(0);
@@ -536,6 +655,25 @@ static void test_vsock_refused(void **state)
 	assert_int_equal(vs_agent_dial_vsock(sock_path, 1024, 5000, &fd, &err), -1);
 	assert_int_equal(err.errnum, ECONNREFUSED);
 	assert_non_null(strstr(err.msg, "CONNECT 1024: answered \"FAILED no listener\""));
+	assert_int_equal(fd, -1);
+	assert_int_equal(fake_done(), 0);
+	unlink(sock_path);
+}
+
+static void test_vsock_trickled_answer_keeps_the_deadline(void **state)
+{
+	(void)state;
+	vs_err err = { 0 };
+	trickle = true;
+	vsock_listener("OK 00000000000000000000000000000000000000000000000000000001\n");
+	trickle = false;
+	int fd = -1;
+	int64_t t0 = mono_ms();
+	assert_int_equal(vs_agent_dial_vsock(sock_path, 1024, ATTACK_TIMEOUT_MS, &fd, &err), -1);
+	int64_t took = mono_ms() - t0;
+	assert_int_equal(err.errnum, ETIMEDOUT);
+	assert_non_null(strstr(err.msg, "CONNECT 1024"));
+	assert_true(took < ATTACK_BOUND_MS);
 	assert_int_equal(fd, -1);
 	assert_int_equal(fake_done(), 0);
 	unlink(sock_path);
@@ -599,15 +737,28 @@ int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hello),	      cmocka_unit_test(test_hello_other_version),
-		cmocka_unit_test(test_hello_error),   cmocka_unit_test(test_create_start),
-		cmocka_unit_test(test_error_reply),   cmocka_unit_test(test_reply_missing_field),
-		cmocka_unit_test(test_out_of_order),  cmocka_unit_test(test_stashed_reply),
-		cmocka_unit_test(test_queries),	      cmocka_unit_test(test_bad_replies),
-		cmocka_unit_test(test_timeout),	      cmocka_unit_test(test_agent_gone),
-		cmocka_unit_test(test_garbage_reply), cmocka_unit_test(test_stdio_open),
-		cmocka_unit_test(test_vsock_ok),      cmocka_unit_test(test_vsock_refused),
-		cmocka_unit_test(test_dial_missing),  cmocka_unit_test(test_fuzz_replay),
+		cmocka_unit_test(test_hello),
+		cmocka_unit_test(test_hello_other_version),
+		cmocka_unit_test(test_hello_error),
+		cmocka_unit_test(test_create_start),
+		cmocka_unit_test(test_error_reply),
+		cmocka_unit_test(test_reply_missing_field),
+		cmocka_unit_test(test_out_of_order),
+		cmocka_unit_test(test_stashed_reply),
+		cmocka_unit_test(test_queries),
+		cmocka_unit_test(test_bad_replies),
+		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_agent_gone),
+		cmocka_unit_test(test_garbage_reply),
+		cmocka_unit_test(test_stdio_open),
+		cmocka_unit_test(test_vsock_ok),
+		cmocka_unit_test(test_vsock_refused),
+		cmocka_unit_test(test_dial_missing),
+		cmocka_unit_test(test_fuzz_replay),
+		cmocka_unit_test(test_hello_version_exactly_the_integer),
+		cmocka_unit_test(test_flood_of_other_ids_keeps_the_deadline),
+		cmocka_unit_test(test_vsock_trickled_answer_keeps_the_deadline),
+		cmocka_unit_test(test_agent_that_does_not_read_keeps_the_deadline),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent/frame.h"
@@ -32,13 +33,37 @@ int vs_agent_dial_unix(const char *path, int *fd, vs_err *err)
 	return 0;
 }
 
+/* One deadline per call, whatever comes before it: a hostile agent that
+ * trickles bytes or answers other ids must not stretch a call past its
+ * timeout while the caller holds the container lock. -1: none. */
+static int64_t deadline_in(int timeout_ms)
+{
+	if (timeout_ms < 0)
+		return -1;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + timeout_ms;
+}
+
+/* What is left of a deadline, for poll: -1 (none), else >= 0. */
+static int left_ms(int64_t deadline)
+{
+	if (deadline < 0)
+		return -1;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	int64_t l = deadline - ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	return l < 0 ? 0 : (l > INT32_MAX ? INT32_MAX : (int)l);
+}
+
 /* One line, byte by byte: what follows it belongs to the stream. */
 static int read_line(int fd, char *buf, size_t len, int timeout_ms, vs_err *err)
 {
+	int64_t deadline = deadline_in(timeout_ms);
 	size_t n = 0;
 	while (n + 1 < len) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int r = poll(&p, 1, timeout_ms);
+		int r = poll(&p, 1, left_ms(deadline));
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -149,13 +174,15 @@ static json_object *take_stashed(vs_agent_client *c, uint64_t id)
 	return NULL;
 }
 
+/* Frames for other ids are stashed, each under what is left of the one
+ * deadline (timeout_ms from the call's start). */
 static int await_reply(vs_agent_client *c, const char *type, uint64_t id, int timeout_ms,
-		       json_object **out, vs_err *err)
+		       int64_t deadline, json_object **out, vs_err *err)
 {
 	json_object *r = take_stashed(c, id);
 	while (!r) {
 		json_object *got;
-		if (vs_agent_recv(c->fd, &got, timeout_ms, err) < 0) {
+		if (vs_agent_recv(c->fd, &got, left_ms(deadline), err) < 0) {
 			if (err && err->errnum == ETIMEDOUT)
 				return vs_fail(err, ETIMEDOUT, "agent %s: no reply after %d ms",
 					       type, timeout_ms);
@@ -187,29 +214,38 @@ static int await_reply(vs_agent_client *c, const char *type, uint64_t id, int ti
 	return 0;
 }
 
-int vs_agent_call_send(vs_agent_client *c, const char *type, json_object *fields, uint64_t *id,
-		       vs_err *err)
+/* The request, within what is left of the call's deadline: an agent that
+ * does not read must not hold a large request's sender forever either. */
+static int send_request(vs_agent_client *c, const char *type, json_object *fields, int64_t deadline,
+			uint64_t *id, vs_err *err)
 {
 	*id = c->next_id++;
 	json_object *req = request(type, *id, fields);
-	int rc = vs_agent_send(c->fd, req, err);
+	int rc = vs_agent_send_timeout(c->fd, req, left_ms(deadline), err);
 	json_object_put(req);
 	return rc < 0 ? vs_err_wrap(err, "agent %s", type) : 0;
+}
+
+int vs_agent_call_send(vs_agent_client *c, const char *type, json_object *fields, uint64_t *id,
+		       vs_err *err)
+{
+	return send_request(c, type, fields, deadline_in(c->timeout_ms), id, err);
 }
 
 int vs_agent_call_await(vs_agent_client *c, const char *type, uint64_t id, int timeout_ms,
 			json_object **reply, vs_err *err)
 {
-	return await_reply(c, type, id, timeout_ms, reply, err);
+	return await_reply(c, type, id, timeout_ms, deadline_in(timeout_ms), reply, err);
 }
 
 int vs_agent_call(vs_agent_client *c, const char *type, json_object *fields, int timeout_ms,
 		  json_object **reply, vs_err *err)
 {
+	int64_t deadline = deadline_in(timeout_ms);
 	uint64_t id;
-	if (vs_agent_call_send(c, type, fields, &id, err) < 0)
+	if (send_request(c, type, fields, deadline, &id, err) < 0)
 		return -1;
-	return await_reply(c, type, id, timeout_ms, reply, err);
+	return await_reply(c, type, id, timeout_ms, deadline, reply, err);
 }
 
 int vs_agent_client_open(vs_agent_client *c, int fd, int timeout_ms, vs_err *err)
@@ -228,11 +264,14 @@ int vs_agent_client_open(vs_agent_client *c, int fd, int timeout_ms, vs_err *err
 	json_object_object_add(f, "version", json_object_new_int(VS_AGENT_VERSION));
 	if (vs_agent_call(c, "hello", f, timeout_ms, &r, err) < 0)
 		goto fail;
-	json_object *v;
+	/* An integer, exactly: json-c would read "1", 1.9 or true as 1. */
+	json_object *v = NULL;
 	if (!json_object_object_get_ex(r, "version", &v) ||
+	    !json_object_is_type(v, json_type_int) ||
 	    json_object_get_int64(v) != VS_AGENT_VERSION) {
-		vs_fail(err, EPROTO, "agent hello: agent speaks version %s, vessel %d",
-			v ? json_object_get_string(v) : "(none)", VS_AGENT_VERSION);
+		vs_fail(err, EPROTO, "agent hello: agent speaks version %.32s, vessel %d",
+			v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN) : "(none)",
+			VS_AGENT_VERSION);
 		json_object_put(r);
 		goto fail;
 	}
@@ -288,7 +327,7 @@ static int get_int(json_object *r, const char *type, const char *key, int64_t mi
 static int pid_reply(vs_agent_client *c, const char *type, uint64_t id, pid_t *pid, vs_err *err)
 {
 	json_object *r;
-	if (await_reply(c, type, id, c->timeout_ms, &r, err) < 0)
+	if (await_reply(c, type, id, c->timeout_ms, deadline_in(c->timeout_ms), &r, err) < 0)
 		return -1;
 	int64_t v = 0;
 	int rc = get_int(r, type, "pid", 1, INT32_MAX, &v, err);

@@ -22,8 +22,8 @@
 /* Connect to an AF_UNIX stream socket at path. */
 int vs_agent_dial_unix(const char *path, int *fd, vs_err *err);
 /* The hybrid vsock socket (docs/vm.md "vsock"): connect to path, send
- * "CONNECT <port>\n", expect "OK <n>\n"; the fd is then a stream to the
- * guest's port. */
+ * "CONNECT <port>\n", expect "OK <n>\n" within timeout_ms (the whole line,
+ * not each byte); the fd is then a stream to the guest's port. */
 int vs_agent_dial_vsock(const char *path, unsigned port, int timeout_ms, int *fd, vs_err *err);
 
 typedef struct vs_agent_client {
@@ -40,15 +40,18 @@ int vs_agent_client_open(vs_agent_client *c, int fd, int timeout_ms, vs_err *err
 void vs_agent_client_close(vs_agent_client *c);
 
 /* One request: fields (consumed; may be NULL) plus type and id; waits up to
- * timeout_ms (-1: forever) for its reply. *reply (may be NULL) gets the reply
- * object to json_object_put. An "error" reply fails with its message. */
+ * timeout_ms (-1: forever) for its reply, one deadline for the whole call
+ * (however the reply trickles in, whatever other ids' replies come first). *reply (may be NULL)
+ * gets the reply object to json_object_put. An "error" reply fails with its message. */
 int vs_agent_call(vs_agent_client *c, const char *type, json_object *fields, int timeout_ms,
 		  json_object **reply, vs_err *err);
 
 /* The same in two halves, for a reply that needs something done first (an
- * exec's streams attached): send, then await the reply to *id. */
+ * exec's streams attached): send (within the client's timeout, to an agent
+ * that does not read), then await the reply to *id. */
 int vs_agent_call_send(vs_agent_client *c, const char *type, json_object *fields, uint64_t *id,
 		       vs_err *err);
+/* timeout_ms counts from this call. */
 int vs_agent_call_await(vs_agent_client *c, const char *type, uint64_t id, int timeout_ms,
 			json_object **reply, vs_err *err);
 

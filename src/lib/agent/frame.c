@@ -231,8 +231,16 @@ static ssize_t write_some(int fd, const char *p, size_t n)
 	return r;
 }
 
+static int64_t now_ms(void);
+
 int vs_agent_send(int fd, json_object *obj, vs_err *err)
 {
+	return vs_agent_send_timeout(fd, obj, -1, err);
+}
+
+int vs_agent_send_timeout(int fd, json_object *obj, int timeout_ms, vs_err *err)
+{
+	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 	char *buf = NULL;
 	size_t len = 0;
 	if (vs_agent_frame_encode(obj, &buf, &len, err) < 0)
@@ -243,8 +251,13 @@ int vs_agent_send(int fd, json_object *obj, vs_err *err)
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
+			int left = -1;
+			if (deadline >= 0) {
+				int64_t l = deadline - now_ms();
+				left = l < 0 ? 0 : (int)l;
+			}
 			if ((errno == EAGAIN || errno == EWOULDBLOCK) &&
-			    wait_fd(fd, POLLOUT, -1, err) == 0)
+			    wait_fd(fd, POLLOUT, left, err) == 0)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				vs_fail_errno(err, "agent frame: send");

@@ -67,6 +67,9 @@ int vs_agent_frame_encode(json_object *obj, char **out, size_t *len, vs_err *err
  * deadline is lost (its bytes were read): the connection is then of no
  * further use. */
 int vs_agent_send(int fd, json_object *obj, vs_err *err);
+/* The same with a deadline (-1: none) on a peer that does not read:
+ * ETIMEDOUT, and the frame may be cut (the connection is then of no use). */
+int vs_agent_send_timeout(int fd, json_object *obj, int timeout_ms, vs_err *err);
 int vs_agent_recv(int fd, json_object **out, int timeout_ms, vs_err *err);
 
 #endif
