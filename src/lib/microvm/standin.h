@@ -20,5 +20,15 @@ const char *vs_microvm_standin_agent(void);
 int vs_microvm_standin_create(vs_container *c, const vs_config *cfg, const vs_create_opts *opts,
 			      const char *agent, vs_err *err);
 
+/* The test-guest mode of the real VM path (docs/microvm.md "The real VM
+ * path", tests): VESSEL_TEST_MICROVM_GUEST=DIR takes the kernel cache from
+ * DIR/kernels, the initramfs cache from DIR/initramfs, the agent from
+ * DIR/vessel-agent and extra kernel command-line words from DIR/cmdline (a
+ * freestanding test guest reads its action there), and has create and
+ * start skip the agent: the guest's debug-exit code stands in for the
+ * agent's wait reply. NULL when off. */
+#define VS_MICROVM_TEST_GUEST_ENV "VESSEL_TEST_MICROVM_GUEST"
+const char *vs_microvm_test_guest(void);
+
 #endif
 #endif

@@ -41,6 +41,13 @@ typedef struct vs_vm_config {
 	vs_vm_console console;
 	const char *console_path;
 	int console_in_fd, console_out_fd;
+	/* Already open, for a monitor that cannot reach the paths any more (the
+	 * microvm backend's, after pivot_root); -1 (vs_vm_config_init): open
+	 * by path. Borrowed: the caller closes them. kernel_fd and initrd_fd
+	 * are read from offset 0; vsock_listen_fd is a listening AF_UNIX
+	 * socket, used in place of binding vsock_path (which may then be NULL:
+	 * the guest can reach no host port). */
+	int kvm_fd, kernel_fd, initrd_fd, vsock_listen_fd;
 } vs_vm_config;
 
 #define VS_VM_MAX_CPUS	      64

@@ -6,6 +6,7 @@
  * recomputed after each pass from vs_vsock_wants_read/_write so a stalled
  * peer cannot make the loop spin. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@ typedef struct vsock_dev {
 	uint64_t cid;
 	char *path;
 	int listen_fd, epfd;
+	bool adopted; /* listen_fd came from vsock_listen_fd: not ours to unlink */
 	bool was_live, event_pending;
 	struct handshake hs[MAX_HANDSHAKES];
 	struct watched conns[VS_VSOCK_DEFAULT_MAX_CONNS];
@@ -80,6 +82,8 @@ static int cb_host_connect(void *ctx, uint32_t host_port)
 {
 	vsock_dev *s = ctx;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (!s->path) /* a passed listener without a path: no host ports */
+		return -ECONNREFUSED;
 	int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", s->path, host_port);
 	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
@@ -329,7 +333,8 @@ static void do_handshake(vsock_dev *s, struct handshake *h)
 		epoll_ctl(s->epfd, EPOLL_CTL_DEL, h->fd, NULL);
 		if (rc < 0) {
 			if (err.msg[0])
-				vs_debug("virtio-vsock: %s: %s", s->path, err.msg);
+				vs_debug("virtio-vsock: %s: %s",
+					 s->path ? s->path : "passed listener", err.msg);
 			handshake_close(h);
 			return;
 		}
@@ -419,7 +424,8 @@ static void vsock_destroy(vs_virtio_dev *d)
 			handshake_close(&s->hs[i]);
 	if (s->listen_fd >= 0) {
 		close(s->listen_fd);
-		unlink(s->path);
+		if (!s->adopted)
+			unlink(s->path);
 	}
 	if (s->epfd >= 0)
 		close(s->epfd);
@@ -437,6 +443,33 @@ static const vs_virtio_ops vsock_ops = {
 	.reset = vsock_reset,
 	.destroy = vsock_destroy,
 };
+
+static int watch_listener(vsock_dev *s, vs_err *err)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_DATA(KIND_LISTEN, 0) };
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->listen_fd, &ev) < 0)
+		return vs_fail_errno(err, "--vsock: epoll");
+	return 0;
+}
+
+/* A listener bound by someone else (vs_vm_config.vsock_listen_fd): ours is
+ * a duplicate, non-blocking, and its path is never unlinked here. */
+static int vsock_adopt(vsock_dev *s, int fd, vs_err *err)
+{
+	int type = 0, acc = 0;
+	socklen_t tl = sizeof(type), al = sizeof(acc);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &al) < 0 || type != SOCK_STREAM || !acc)
+		return vs_fail(err, EINVAL, "vsock: fd %d is not a listening stream socket", fd);
+	s->listen_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (s->listen_fd < 0)
+		return vs_fail_errno(err, "vsock: dup fd %d", fd);
+	int fl = fcntl(s->listen_fd, F_GETFL);
+	if (fl < 0 || fcntl(s->listen_fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return vs_fail_errno(err, "vsock: fd %d: O_NONBLOCK", fd);
+	s->adopted = true;
+	return watch_listener(s, err);
+}
 
 static int vsock_listen(vsock_dev *s, vs_err *err)
 {
@@ -457,15 +490,12 @@ static int vsock_listen(vsock_dev *s, vs_err *err)
 	}
 	if (listen(s->listen_fd, 64) < 0)
 		return vs_fail_errno(err, "--vsock: listen on %s", s->path);
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_DATA(KIND_LISTEN, 0) };
-	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->listen_fd, &ev) < 0)
-		return vs_fail_errno(err, "--vsock: epoll");
-	return 0;
+	return watch_listener(s, err);
 }
 
 static bool vsock_wanted(const vs_vm_config *cfg)
 {
-	return cfg->vsock_path != NULL;
+	return cfg->vsock_path != NULL || cfg->vsock_listen_fd >= 0;
 }
 
 static int vsock_create(vs_dev_ctx *ctx, const vs_vm_config *cfg, void **state, vs_err *err)
@@ -486,13 +516,14 @@ static int vsock_create(vs_dev_ctx *ctx, const vs_vm_config *cfg, void **state, 
 	}
 	s->d = d;
 	*state = d;
-	if (!(s->path = strdup(cfg->vsock_path)))
+	if (cfg->vsock_path && !(s->path = strdup(cfg->vsock_path)))
 		return vs_fail_errno(err, "allocating virtio-vsock");
 	if (vsock_table_new(s, err) < 0)
 		return -1;
 	if ((s->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		return vs_fail_errno(err, "virtio-vsock: epoll_create1");
-	if (vsock_listen(s, err) < 0)
+	if ((cfg->vsock_listen_fd >= 0 ? vsock_adopt(s, cfg->vsock_listen_fd, err)
+				       : vsock_listen(s, err)) < 0)
 		return -1;
 	if (ctx->add_io(ctx->host, s->epfd, vsock_io, s, err) < 0)
 		return -1;

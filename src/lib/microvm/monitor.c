@@ -1,0 +1,139 @@
+/* The monitor inside the container (monitor.h). */
+#include "microvm/monitor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+#include "core/fs.h"
+#include "core/log.h"
+#include "lifecycle/container.h"
+#include "microvm/backend.h"
+#include "microvm/identity.h"
+#include "microvm/vmm_seccomp.h"
+#include "vm/vm.h"
+
+enum { FD_KVM, FD_KERNEL, FD_INITRD, FD_CONSOLE, FD_VSOCK, FD_COUNT };
+
+/* Lives in the create's memory; the init works on its own copy (clone is
+ * fork-like), so prepare and run can keep state here. */
+typedef struct monitor {
+	vs_vm_config vmc;
+	int fds[FD_COUNT];
+	vs_vm *vm;
+} monitor;
+
+/* The hybrid vsock listener, bound here: after pivot_root the init cannot
+ * reach the state dir, and the workload never sees it. */
+static int vsock_listener(const vs_container *c, vs_err *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char path[PATH_MAX];
+	if (vs_path_join(path, sizeof(path), c->dir, VS_MICROVM_VSOCK_SOCK, err) < 0)
+		return -1;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return vs_fail(err, ENAMETOOLONG, "vsock socket %s", path);
+	strcpy(sa.sun_path, path);
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return vs_fail_errno(err, "socket");
+	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(s, 64) < 0) {
+		vs_fail_errno(err, "listen on %s", path);
+		close(s);
+		return -1;
+	}
+	return s;
+}
+
+static int open_fds(vs_container *c, const vs_microvm_boot *b, int *fds, vs_err *err)
+{
+	char log[PATH_MAX];
+	if ((fds[FD_KVM] = open("/dev/kvm", O_RDWR | O_CLOEXEC)) < 0)
+		return vs_fail_errno(err, "open /dev/kvm");
+	if ((fds[FD_KERNEL] = open(b->kernel, O_RDONLY | O_CLOEXEC)) < 0)
+		return vs_fail_errno(err, "guest kernel: open %s", b->kernel);
+	if ((fds[FD_INITRD] = open(b->initrd, O_RDONLY | O_CLOEXEC)) < 0)
+		return vs_fail_errno(err, "initramfs: open %s", b->initrd);
+	if (vs_path_join(log, sizeof(log), c->dir, VS_MICROVM_CONSOLE_LOG, err) < 0)
+		return -1;
+	fds[FD_CONSOLE] = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fds[FD_CONSOLE] < 0)
+		return vs_fail_errno(err, "open %s", log);
+	return (fds[FD_VSOCK] = vsock_listener(c, err)) < 0 ? -1 : 0;
+}
+
+/* In the init, after pivot_root, before READY: build the VM from the fds
+ * (renumbered by the init), then confine. Either failing fails create. */
+static int monitor_prepare(void *arg, vs_err *err)
+{
+	monitor *m = arg;
+	m->vmc.kvm_fd = m->fds[FD_KVM];
+	m->vmc.kernel_fd = m->fds[FD_KERNEL];
+	m->vmc.initrd_fd = m->fds[FD_INITRD];
+	m->vmc.console_out_fd = m->fds[FD_CONSOLE];
+	m->vmc.vsock_listen_fd = m->fds[FD_VSOCK];
+	if (vs_vm_create(&m->vmc, &m->vm, err) < 0)
+		return vs_err_wrap(err, "microvm monitor");
+	/* The VM holds its own duplicates; the kernel and initrd are loaded. */
+	for (int i = 0; i < FD_COUNT; i++)
+		if (i != FD_CONSOLE)
+			close(m->fds[i]);
+	if (vs_vmm_confine(err) < 0)
+		return vs_err_wrap(err, "microvm monitor");
+	return 0;
+}
+
+/* After READY: the guest runs; its end is the init's exit status. */
+static int monitor_run(void *arg)
+{
+	monitor *m = arg;
+	vs_vm_result res;
+	vs_err err = { 0 };
+	if (vs_vm_run(m->vm, &res, &err) < 0) {
+		dprintf(STDERR_FILENO, "vessel: microvm monitor: %s\n", err.msg);
+		return 1;
+	}
+	if (res.reason != VS_VM_EXIT_POWEROFF && res.reason != VS_VM_EXIT_GUEST_CODE)
+		dprintf(m->fds[FD_CONSOLE], "vessel: guest ended: %s%s%s\n",
+			vs_vm_exit_name(res.reason), res.detail[0] ? ": " : "", res.detail);
+	return vs_vm_exit_status(&res); /* the guest's code, 0 for power-off */
+}
+
+int vs_microvm_monitor_create(vs_container *c, const vs_config *cfg, const vs_create_opts *opts,
+			      const vs_microvm_boot *b, vs_err *err)
+{
+	monitor m = { .fds = { -1, -1, -1, -1, -1 } };
+	vs_vm_config_init(&m.vmc);
+	m.vmc.memory_mib = b->memory_mib;
+	m.vmc.cpus = b->cpus;
+	m.vmc.cmdline = b->cmdline;
+	m.vmc.console = VS_VM_CONSOLE_FDS;
+	int rc = -1;
+	if (open_fds(c, b, m.fds, err) == 0) {
+		char *env[] = { NULL };
+		vs_exec_instead instead = { .fd = -1,
+					    .pass_fd = -1,
+					    .prepare = monitor_prepare,
+					    .run = monitor_run,
+					    .arg = &m,
+					    .keep = m.fds,
+					    .n_keep = FD_COUNT };
+		vs_create_opts o = *opts;
+		o.instead = &instead;
+		o.console_socket = NULL;
+		o.console_proxy = false;
+		vs_config mc;
+		vs_microvm_init_identity(cfg, &mc, env);
+		rc = vs_container_backend.create(c, &mc, &o, err);
+	}
+	for (int i = 0; i < FD_COUNT; i++)
+		if (m.fds[i] >= 0)
+			close(m.fds[i]);
+	return rc;
+}

@@ -1,0 +1,34 @@
+/* The real VM path of the microvm backend (docs/microvm.md "The real VM
+ * path"): the host side opens what the monitor needs while the host is
+ * still in reach (the kernel, the initramfs, /dev/kvm, the console log and
+ * the hybrid vsock listener VS_MICROVM_VSOCK_SOCK, bound in the state
+ * dir), then has the container backend build the container; its init
+ * carries on in-process as the monitor: it builds the VM after pivot_root,
+ * confines itself (vmm_seccomp.h) and reports READY; the VM runs from
+ * then on, and the init's exit status is the guest's. */
+#ifndef VESSEL_MICROVM_MONITOR_H
+#define VESSEL_MICROVM_MONITOR_H
+
+#include <stdint.h>
+
+#include "lifecycle/backend.h"
+
+/* What a create boots; paths on the host. */
+typedef struct vs_microvm_boot {
+	const char *kernel, *initrd;
+	uint64_t memory_mib;
+	unsigned cpus;
+	const char *cmdline;
+} vs_microvm_boot;
+
+/* The console log in the state dir (the guest kernel's serial output). */
+#define VS_MICROVM_CONSOLE_LOG "console.log"
+/* The guest's root: the agent mounts vessel.root= (agent-protocol.md). */
+#define VS_MICROVM_ROOT_TAG "root"
+
+/* Build the container with the monitor as its init (cfg's process is the
+ * guest's: the init keeps its own identity). */
+int vs_microvm_monitor_create(vs_container *c, const vs_config *cfg, const vs_create_opts *opts,
+			      const vs_microvm_boot *b, vs_err *err);
+
+#endif
