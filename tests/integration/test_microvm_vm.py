@@ -118,6 +118,8 @@ def processes_naming(path):
 
 
 def assert_nothing_left(vessel, cid):
+    # virtiofsd ends on its own once the monitor's connection closes.
+    assert wait_for(lambda: not virtiofsd_of(vessel, cid)), "virtiofsd left behind"
     assert not os.path.exists(os.path.join(vessel.root, cid))
     assert cgroup_util.leftovers(cid) == []
     assert processes_naming(os.path.join(vessel.root, cid)) == []
@@ -167,6 +169,59 @@ def test_create_boots_the_vm_inside_the_container(vessel, bundle, guest, cid):
     os.kill(pid, signal.SIGKILL)
     assert wait_for(lambda: json.loads(vessel.run("state", cid, env=guest.env).stdout)["status"]
                     == "stopped")
+    vessel.run("delete", cid, env=guest.env, check=True)
+    assert_nothing_left(vessel, cid)
+
+
+def virtiofsd_of(vessel, cid):
+    """virtiofsd processes serving this container's root share."""
+    share = os.path.join(vessel.root, cid, "rootfs.share").encode()
+    found = []
+    for d in os.listdir("/proc"):
+        if d.isdigit() and cgroup_util.alive(int(d)):
+            try:
+                with open(f"/proc/{d}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if os.path.basename(argv[0]) == b"virtiofsd" and b"source=" + share in argv:
+                found.append(int(d))
+    return found
+
+
+@pytest.mark.skipif(not os.access("/usr/lib/qemu/virtiofsd", os.X_OK),
+                    reason="no virtiofsd (Debian: qemu-system-common)")
+def test_virtiofsd_serves_the_containers_root_with_its_volumes(vessel, bundle, guest, cid,
+                                                                tmp_path):
+    # The guest's root is the container's: virtiofsd, started by the host
+    # side, serves a clone of the container's mount tree, so a volume
+    # bind-mounted into the container is there, and writes reach the same
+    # files. It lives in its own mount namespace (the host's mount table
+    # never shows the share) and ends when the monitor does.
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    (vol / "on-the-volume").write_text("v\n")
+    (tmp_path / "bundle" / "rootfs" / "in-the-image").write_text("i\n")
+    bundle.config["mounts"].append({"destination": "/data", "type": "bind", "source": str(vol),
+                                    "options": ["rbind", "rw"]})
+    vm_bundle(bundle, guest)
+    guest.action("hang")
+    vessel.run("create", "--bundle", bundle.path, cid, env=guest.env, check=True)
+    pid = pid_of(vessel, guest.env, cid)
+    fsd = virtiofsd_of(vessel, cid)
+    assert fsd, "no virtiofsd for the container"
+    served = [p for p in fsd if os.path.exists(f"/proc/{p}/root/data/on-the-volume")]
+    assert served, "virtiofsd does not see the container's volume"
+    p = served[0]
+    assert os.path.exists(f"/proc/{p}/root/in-the-image")
+    assert os.path.isdir(f"/proc/{p}/root/bin")
+    assert os.readlink(f"/proc/{p}/ns/mnt") != os.readlink("/proc/self/ns/mnt")
+    # The host sees no mount on the share directory.
+    share = os.path.join(vessel.root, cid, "rootfs.share")
+    with open("/proc/self/mountinfo") as f:
+        assert share not in f.read()
+    os.kill(pid, signal.SIGKILL)
+    assert wait_for(lambda: not virtiofsd_of(vessel, cid)), "virtiofsd outlived the monitor"
     vessel.run("delete", cid, env=guest.env, check=True)
     assert_nothing_left(vessel, cid)
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -235,6 +236,28 @@ __attribute__((noreturn)) static void exec_instead(vs_init_ctx *ctx)
 	fail_after_start(ctx, &err);
 }
 
+/* opts->instead->root_tree: our finished root, as a detached tree, to the
+ * host side; its answer (a vhost-user connection) back. */
+static int share_root(vs_init_ctx *ctx, vs_err *err)
+{
+	const vs_exec_instead *in = ctx->opts->instead;
+	int tree = (int)syscall(SYS_open_tree, AT_FDCWD, "/",
+				OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (tree < 0)
+		return vs_fail_errno(err, "open_tree of the container's root");
+	int rc = vs_sync_send(ctx->sync_fd, VS_SYNC_ROOT_TREE, NULL) < 0 ||
+				 vs_sync_send_fd(ctx->sync_fd, tree) < 0
+			 ? vs_fail_errno(err, "send the root tree")
+			 : 0;
+	close(tree);
+	vs_sync_msg m;
+	if (rc < 0 || vs_sync_recv(ctx->sync_fd, &m, err) < 0)
+		return -1;
+	if (m.type != VS_SYNC_ROOT_TREE_DONE)
+		return vs_fail(err, 0, "unexpected sync message %d", m.type);
+	return vs_sync_recv_fd(ctx->sync_fd, in->root_reply, err);
+}
+
 /* opts->instead in-process: the monitor carries on in this process. */
 __attribute__((noreturn)) static void run_instead(vs_init_ctx *ctx)
 {
@@ -269,7 +292,8 @@ void vs_container_init(vs_init_ctx *ctx)
 	 * after PDEATHSIG is cleared; a runtime gone meanwhile shows as the
 	 * failed send below, and we end. */
 	const vs_exec_instead *in = ctx->opts->instead;
-	if (in && in->fd < 0 && in->prepare(in->arg, &err) < 0) {
+	if (in && in->fd < 0 &&
+	    ((in->root_tree && share_root(ctx, &err) < 0) || in->prepare(in->arg, &err) < 0)) {
 		vs_sync_send(ctx->sync_fd, VS_SYNC_ERROR, &err);
 		_exit(1);
 	}

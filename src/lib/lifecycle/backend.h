@@ -42,7 +42,12 @@ struct vs_oom_watch {
  *    fails create; run runs after READY and its return value is the init's
  *    exit status. Both see the host's fds keep[0..n_keep) (opened before
  *    clone, so before pivot_root) at the numbers keep[] holds by then: the
- *    init moves them above --preserve-fds and updates keep[] in its copy. */
+ *    init moves them above --preserve-fds and updates keep[] in its copy.
+ *    With root_tree set, before prepare, the init sends the host side a
+ *    detached clone of its finished root mount tree (its mounts, volumes
+ *    included, as the program would see them); root_tree runs on the host
+ *    side with it (arg is the host's copy there) and its *reply fd lands in
+ *    *root_reply in the init's copy. */
 typedef struct vs_exec_instead {
 	int fd;		   /* the program (O_PATH or O_RDONLY), or -1: in-process */
 	char *const *argv; /* its arguments (argv[0] first) */
@@ -52,6 +57,8 @@ typedef struct vs_exec_instead {
 	void *arg;
 	int *keep; /* fds the in-process step needs; the init closes all others */
 	size_t n_keep;
+	int (*root_tree)(void *arg, vs_container *c, int tree_fd, int *reply, vs_err *err);
+	int *root_reply;
 } vs_exec_instead;
 
 typedef struct vs_create_opts {

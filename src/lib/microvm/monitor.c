@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "microvm/backend.h"
 #include "microvm/identity.h"
 #include "microvm/vmm_seccomp.h"
+#include "vm/vhost_user/virtiofsd.h"
 #include "vm/vm.h"
 
 enum { FD_KVM, FD_KERNEL, FD_INITRD, FD_CONSOLE, FD_VSOCK, FD_COUNT };
@@ -26,8 +28,31 @@ enum { FD_KVM, FD_KERNEL, FD_INITRD, FD_CONSOLE, FD_VSOCK, FD_COUNT };
 typedef struct monitor {
 	vs_vm_config vmc;
 	int fds[FD_COUNT];
+	int fs_conn; /* the init's: the vhost-user connection to virtiofsd */
 	vs_vm *vm;
 } monitor;
+
+/* Host side, while the init waits with its root built: virtiofsd serves
+ * that root (a detached clone of the container's mount tree, so bind
+ * mounts and volumes are there and writes reach the same files) from its
+ * own mount namespace, mounted on an empty directory in the state dir
+ * that the host's mount table never shows. Its lifetime is the
+ * connection's: it ends when the monitor's end closes (the monitor
+ * exited or was killed), so nothing outlives the workload. */
+static int monitor_root_tree(void *arg, vs_container *c, int tree_fd, int *reply, vs_err *err)
+{
+	(void)arg;
+	char mnt[PATH_MAX];
+	if (vs_path_join(mnt, sizeof(mnt), c->dir, VS_MICROVM_ROOT_SHARE, err) < 0)
+		return -1;
+	if (mkdir(mnt, 0700) < 0 && errno != EEXIST)
+		return vs_fail_errno(err, "mkdir %s", mnt);
+	pid_t pid;
+	if (vs_virtiofsd_start_tree(NULL, tree_fd, mnt, &pid, reply, err) < 0)
+		return vs_err_wrap(err, "microvm: the guest's root");
+	vs_debug("container %s: virtiofsd pid %d", c->state.id, (int)pid);
+	return 0;
+}
 
 /* The hybrid vsock listener, bound here: after pivot_root the init cannot
  * reach the state dir, and the workload never sees it. */
@@ -78,7 +103,11 @@ static int monitor_prepare(void *arg, vs_err *err)
 	m->vmc.initrd_fd = m->fds[FD_INITRD];
 	m->vmc.console_out_fd = m->fds[FD_CONSOLE];
 	m->vmc.vsock_listen_fd = m->fds[FD_VSOCK];
-	if (vs_vm_create(&m->vmc, &m->vm, err) < 0)
+	m->vmc.fs_tag = VS_MICROVM_ROOT_TAG;
+	m->vmc.fs_conn_fd = m->fs_conn;
+	int rc = vs_vm_create(&m->vmc, &m->vm, err);
+	close(m->fs_conn);
+	if (rc < 0)
 		return vs_err_wrap(err, "microvm monitor");
 	/* The VM holds its own duplicates; the kernel and initrd are loaded. */
 	for (int i = 0; i < FD_COUNT; i++)
@@ -108,7 +137,7 @@ static int monitor_run(void *arg)
 int vs_microvm_monitor_create(vs_container *c, const vs_config *cfg, const vs_create_opts *opts,
 			      const vs_microvm_boot *b, vs_err *err)
 {
-	monitor m = { .fds = { -1, -1, -1, -1, -1 } };
+	monitor m = { .fds = { -1, -1, -1, -1, -1 }, .fs_conn = -1 };
 	vs_vm_config_init(&m.vmc);
 	m.vmc.memory_mib = b->memory_mib;
 	m.vmc.cpus = b->cpus;
@@ -123,7 +152,9 @@ int vs_microvm_monitor_create(vs_container *c, const vs_config *cfg, const vs_cr
 					    .run = monitor_run,
 					    .arg = &m,
 					    .keep = m.fds,
-					    .n_keep = FD_COUNT };
+					    .n_keep = FD_COUNT,
+					    .root_tree = monitor_root_tree,
+					    .root_reply = &m.fs_conn };
 		vs_create_opts o = *opts;
 		o.instead = &instead;
 		o.console_socket = NULL;

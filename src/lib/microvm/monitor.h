@@ -23,6 +23,9 @@ typedef struct vs_microvm_boot {
 
 /* The console log in the state dir (the guest kernel's serial output). */
 #define VS_MICROVM_CONSOLE_LOG "console.log"
+/* Where virtiofsd's namespace mounts the container's root (an empty
+ * directory in the state dir: nothing is mounted there on the host). */
+#define VS_MICROVM_ROOT_SHARE "rootfs.share"
 /* The guest's root: the agent mounts vessel.root= (agent-protocol.md). */
 #define VS_MICROVM_ROOT_TAG "root"
 

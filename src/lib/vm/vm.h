@@ -48,6 +48,10 @@ typedef struct vs_vm_config {
 	 * socket, used in place of binding vsock_path (which may then be NULL:
 	 * the guest can reach no host port). */
 	int kvm_fd, kernel_fd, initrd_fd, vsock_listen_fd;
+	/* virtio-fs: a vhost-user connection already made to a running
+	 * backend (the microvm backend's virtiofsd), used in place of fs_dir
+	 * and fs_socket; -1: none. Borrowed as the fds above. */
+	int fs_conn_fd;
 } vs_vm_config;
 
 #define VS_VM_MAX_CPUS	      64
