@@ -6,6 +6,8 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -18,10 +20,11 @@
 #include "microvm/backend.h"
 #include "microvm/identity.h"
 #include "microvm/vmm_seccomp.h"
+#include "net/tcredirect.h"
 #include "vm/vhost_user/virtiofsd.h"
 #include "vm/vm.h"
 
-enum { FD_KVM, FD_KERNEL, FD_INITRD, FD_CONSOLE, FD_VSOCK, FD_COUNT };
+enum { FD_KVM, FD_KERNEL, FD_INITRD, FD_CONSOLE, FD_VSOCK, FD_TUN, FD_COUNT };
 
 /* Lives in the create's memory; the init works on its own copy (clone is
  * fork-like), so prepare and run can keep state here. */
@@ -29,8 +32,46 @@ typedef struct monitor {
 	vs_vm_config vmc;
 	int fds[FD_COUNT];
 	int fs_conn; /* the init's: the vhost-user connection to virtiofsd */
+	vs_tc_redirect tc;
+	char net[64]; /* vs_vm_config.net: "fd=N,mac=MAC" */
 	vs_vm *vm;
 } monitor;
+
+/* In the init, in the container's network namespace, before confining:
+ * a namespace with an eth0 gives it to the guest (a tap redirected to and
+ * from it with tc, the guest's NIC with eth0's MAC); one with only lo gets
+ * no net device. One VM owns the interface: the tap's name is the marker. */
+static int monitor_net(monitor *m, vs_err *err)
+{
+	if (!if_nametoindex(VS_MICROVM_VETH))
+		return 0;
+	if (if_nametoindex(VS_MICROVM_TAP))
+		return vs_fail(err, EBUSY,
+			       "microvm: this network namespace's %s already belongs to another "
+			       "VM (its tap %s exists): one VM per network namespace",
+			       VS_MICROVM_VETH, VS_MICROVM_TAP);
+	struct ifreq ifr = { 0 };
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", VS_MICROVM_VETH);
+	vs_autoclose int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || ioctl(s, SIOCGIFHWADDR, &ifr) < 0)
+		return vs_fail_errno(err, "microvm: the MAC address of %s", VS_MICROVM_VETH);
+	const unsigned char *a = (const unsigned char *)ifr.ifr_hwaddr.sa_data;
+	/* A tun file belongs to the network namespace it was opened in: the
+	 * host's fd is O_PATH, reopened here, in ours. */
+	char path[32];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", m->fds[FD_TUN]);
+	vs_autoclose int tun = m->fds[FD_TUN] < 0 ? -1 : open(path, O_RDWR | O_CLOEXEC);
+	if (tun < 0)
+		return vs_fail_errno(err, "microvm: the guest's network: open /dev/net/tun");
+	/* No live tap of ours: an ingress qdisc on eth0 is a dead VM's. */
+	if (vs_tc_redirect_reclaim(VS_MICROVM_VETH, err) < 0 ||
+	    vs_tc_redirect_setup_tun(tun, VS_MICROVM_VETH, VS_MICROVM_TAP, &m->tc, err) < 0)
+		return vs_err_wrap(err, "microvm: the guest's network");
+	snprintf(m->net, sizeof(m->net), "fd=%d,mac=%02x:%02x:%02x:%02x:%02x:%02x", m->tc.tap_fd,
+		 a[0], a[1], a[2], a[3], a[4], a[5]);
+	m->vmc.net = m->net;
+	return 0;
+}
 
 /* Host side, while the init waits with its root built: virtiofsd serves
  * that root (a detached clone of the container's mount tree, so bind
@@ -90,6 +131,8 @@ static int open_fds(vs_container *c, const vs_microvm_boot *b, int *fds, vs_err 
 	fds[FD_CONSOLE] = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
 	if (fds[FD_CONSOLE] < 0)
 		return vs_fail_errno(err, "open %s", log);
+	/* Needed only if the namespace has an eth0, which the init finds out. */
+	fds[FD_TUN] = open("/dev/net/tun", O_PATH | O_CLOEXEC);
 	return (fds[FD_VSOCK] = vsock_listener(c, err)) < 0 ? -1 : 0;
 }
 
@@ -105,13 +148,13 @@ static int monitor_prepare(void *arg, vs_err *err)
 	m->vmc.vsock_listen_fd = m->fds[FD_VSOCK];
 	m->vmc.fs_tag = VS_MICROVM_ROOT_TAG;
 	m->vmc.fs_conn_fd = m->fs_conn;
-	int rc = vs_vm_create(&m->vmc, &m->vm, err);
+	int rc = monitor_net(m, err) < 0 ? -1 : vs_vm_create(&m->vmc, &m->vm, err);
 	close(m->fs_conn);
 	if (rc < 0)
 		return vs_err_wrap(err, "microvm monitor");
 	/* The VM holds its own duplicates; the kernel and initrd are loaded. */
 	for (int i = 0; i < FD_COUNT; i++)
-		if (i != FD_CONSOLE)
+		if (i != FD_CONSOLE && m->fds[i] >= 0)
 			close(m->fds[i]);
 	if (vs_vmm_confine(err) < 0)
 		return vs_err_wrap(err, "microvm monitor");
@@ -137,7 +180,7 @@ static int monitor_run(void *arg)
 int vs_microvm_monitor_create(vs_container *c, const vs_config *cfg, const vs_create_opts *opts,
 			      const vs_microvm_boot *b, vs_err *err)
 {
-	monitor m = { .fds = { -1, -1, -1, -1, -1 }, .fs_conn = -1 };
+	monitor m = { .fds = { -1, -1, -1, -1, -1, -1 }, .fs_conn = -1 };
 	vs_vm_config_init(&m.vmc);
 	m.vmc.memory_mib = b->memory_mib;
 	m.vmc.cpus = b->cpus;

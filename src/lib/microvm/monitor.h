@@ -26,6 +26,10 @@ typedef struct vs_microvm_boot {
 /* Where virtiofsd's namespace mounts the container's root (an empty
  * directory in the state dir: nothing is mounted there on the host). */
 #define VS_MICROVM_ROOT_SHARE "rootfs.share"
+/* The container's interface the guest takes over, and the monitor's tap
+ * beside it (its name marks the namespace as a VM's). */
+#define VS_MICROVM_VETH "eth0"
+#define VS_MICROVM_TAP	"vstap0"
 /* The guest's root: the agent mounts vessel.root= (agent-protocol.md). */
 #define VS_MICROVM_ROOT_TAG "root"
 
