@@ -291,6 +291,56 @@ def test_a_failed_create_leaves_nothing(vessel, bundle, guest, cid):
     assert_nothing_left(vessel, cid)
 
 
+def test_a_vm_that_ends_before_its_agent_answers_fails_create(vessel, bundle, guest, cid):
+    # As with a real guest (the test tree's with-agent): create waits for
+    # the agent. The guest ends first: create fails saying so and leaves
+    # nothing.
+    open(os.path.join(guest.path, "with-agent"), "w").close()
+    vm_bundle(bundle, guest)
+    guest.action("exit:03")
+    p = vessel.run("create", "--bundle", bundle.path, cid, env=guest.env)
+    assert p.returncode != 0
+    assert "the VM ended before its agent answered" in p.stderr, p.stderr
+    assert_nothing_left(vessel, cid)
+
+
+def test_the_confined_monitor_dials_its_agent_itself(vessel, bundle, guest, cid):
+    # With an agent expected, the monitor's own waiter thread dials the
+    # guest's agent through its vsock device (a socket pair injected into
+    # the device, then CONNECT 1024) to learn the program's exit code. It
+    # runs under the monitor's seccomp filter: once a thread of the monitor
+    # sits in poll(2) waiting for the device's answer, it has made its
+    # socketpair, sendmsg and write, and the monitor is still alive.
+    open(os.path.join(guest.path, "with-agent"), "w").close()
+    vm_bundle(bundle, guest)
+    guest.action("hang")
+    create = subprocess.Popen([VESSEL, "--root", vessel.root, "create", "--bundle", bundle.path,
+                               cid], env=guest.env, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: "HANGING" in console(vessel, cid), 60), console(vessel, cid)
+        with open(os.path.join(vessel.root, cid, "state.json")) as f:
+            pid = json.load(f)["pid"]
+
+        def in_poll():
+            for t in os.listdir(f"/proc/{pid}/task"):
+                try:
+                    with open(f"/proc/{pid}/task/{t}/syscall") as f:
+                        if f.read().split()[0] == "7":  # poll
+                            return True
+                except (OSError, IndexError):
+                    pass
+            return False
+        assert wait_for(in_poll), "no monitor thread waiting on its agent connection"
+        assert cgroup_util.alive(pid)
+        assert status_fields(pid)["Seccomp"] == "2"
+    finally:
+        create.kill()
+        create.wait()
+    vessel.run("delete", "--force", cid, env=guest.env, check=True)
+    assert_nothing_left(vessel, cid)
+
+
 def test_the_hosts_network_namespace_is_refused(vessel, bundle, guest, cid):
     # The attack: a microvm workload in the host's network namespace would
     # have its VM take over the host's interface.

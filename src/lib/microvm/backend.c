@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/cleanup.h"
@@ -67,10 +68,15 @@ typedef struct guest_paths {
 	char extra_cmdline[512]; /* test trees: the test guest's words */
 } guest_paths;
 
+/* A test guest has no agent, unless its tree says so (DIR/with-agent:
+ * then create waits for one as for a real guest). */
 static bool test_guest(void)
 {
 #ifdef VS_TEST_HOOKS
-	return vs_microvm_test_guest() != NULL;
+	const char *dir = vs_microvm_test_guest();
+	char file[PATH_MAX];
+	return dir && (vs_path_join(file, sizeof(file), dir, "with-agent", NULL) < 0 ||
+		       access(file, F_OK) < 0);
 #else
 	return false;
 #endif
@@ -158,8 +164,42 @@ static int vm_create(vs_container *c, const vs_config *cfg, const vs_create_opts
 			      .initrd = initrd,
 			      .memory_mib = size.memory_mib,
 			      .cpus = size.cpus,
-			      .cmdline = cmdline };
+			      .cmdline = cmdline,
+			      .no_agent = test_guest() };
 	return vs_microvm_monitor_create(c, cfg, opts, &b, err);
+}
+
+/* A VM's agent listens once the guest kernel has booted: until then a
+ * CONNECT is refused. Dial until it answers hello, the monitor is gone, or
+ * VS_MICROVM_BOOT_MS pass. */
+#define VS_MICROVM_BOOT_MS 30000
+static int wait_for_agent(vs_container *c, vs_err *err)
+{
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		vs_agent_client ac;
+		vs_err e = { 0 };
+		if (vs_microvm_agent_open(c, &ac, &e) == 0) {
+			vs_agent_client_close(&ac);
+			return 0;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
+		if (vs_container_backend.status(c) == VS_STATUS_STOPPED)
+			return vs_fail(err, 0,
+				       "microvm: the VM ended before its agent answered "
+				       "(the guest's console is in %s/console.log)",
+				       c->dir);
+		if (ms > VS_MICROVM_BOOT_MS) {
+			*err = e;
+			return vs_err_wrap(err,
+					   "microvm: the guest's agent did not answer within %d s",
+					   VS_MICROVM_BOOT_MS / 1000);
+		}
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
 }
 
 /* Why the agent went away before answering: the init's exec error. */
@@ -244,6 +284,8 @@ static int microvm_create(vs_container *c, const vs_config *cfg, const vs_create
 		return -1;
 	if (test_guest())
 		return 0; /* no agent in a test guest: the monitor's exit code is the guest's */
+	if (!plain_agent_socket(c) && wait_for_agent(c, err) < 0)
+		return -1;
 	return agent_create_init(c, cfg, opts, err);
 }
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <net/if.h>
@@ -33,7 +34,10 @@ typedef struct monitor {
 	int fds[FD_COUNT];
 	int fs_conn; /* the init's: the vhost-user connection to virtiofsd */
 	vs_tc_redirect tc;
-	char net[64]; /* vs_vm_config.net: "fd=N,mac=MAC" */
+	bool no_agent;
+	int inject[2];	 /* [0] the waiter's, [1] the vsock device's */
+	atomic_int code; /* the program's exit code, -1 until the agent said */
+	char net[64];	 /* vs_vm_config.net: "fd=N,mac=MAC" */
 	vs_vm *vm;
 } monitor;
 
@@ -146,6 +150,11 @@ static int monitor_prepare(void *arg, vs_err *err)
 	m->vmc.initrd_fd = m->fds[FD_INITRD];
 	m->vmc.console_out_fd = m->fds[FD_CONSOLE];
 	m->vmc.vsock_listen_fd = m->fds[FD_VSOCK];
+	if (!m->no_agent) {
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, m->inject) < 0)
+			return vs_fail_errno(err, "microvm monitor: socketpair");
+		m->vmc.vsock_inject_fd = m->inject[1];
+	}
 	m->vmc.fs_tag = VS_MICROVM_ROOT_TAG;
 	m->vmc.fs_conn_fd = m->fs_conn;
 	int rc = monitor_net(m, err) < 0 ? -1 : vs_vm_create(&m->vmc, &m->vm, err);
@@ -167,6 +176,12 @@ static int monitor_run(void *arg)
 	monitor *m = arg;
 	vs_vm_result res;
 	vs_err err = { 0 };
+	atomic_store(&m->code, -1);
+	if (!m->no_agent &&
+	    vs_microvm_monitor_wait_start(m->inject[0], m->vm, &m->code, &err) < 0) {
+		dprintf(STDERR_FILENO, "vessel: %s\n", err.msg);
+		return 1;
+	}
 	if (vs_vm_run(m->vm, &res, &err) < 0) {
 		dprintf(STDERR_FILENO, "vessel: microvm monitor: %s\n", err.msg);
 		return 1;
@@ -174,6 +189,9 @@ static int monitor_run(void *arg)
 	if (res.reason != VS_VM_EXIT_POWEROFF && res.reason != VS_VM_EXIT_GUEST_CODE)
 		dprintf(m->fds[FD_CONSOLE], "vessel: guest ended: %s%s%s\n",
 			vs_vm_exit_name(res.reason), res.detail[0] ? ": " : "", res.detail);
+	int code = atomic_load(&m->code);
+	if (res.reason == VS_VM_EXIT_STOPPED && code >= 0)
+		return code;		/* the agent's wait reply */
 	return vs_vm_exit_status(&res); /* the guest's code, 0 for power-off */
 }
 
@@ -186,6 +204,8 @@ int vs_microvm_monitor_create(vs_container *c, const vs_config *cfg, const vs_cr
 	m.vmc.cpus = b->cpus;
 	m.vmc.cmdline = b->cmdline;
 	m.vmc.console = VS_VM_CONSOLE_FDS;
+	m.no_agent = b->no_agent;
+	m.inject[0] = m.inject[1] = -1;
 	int rc = -1;
 	if (open_fds(c, b, m.fds, err) == 0) {
 		char *env[] = { NULL };

@@ -9,6 +9,8 @@
 #ifndef VESSEL_MICROVM_MONITOR_H
 #define VESSEL_MICROVM_MONITOR_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "lifecycle/backend.h"
@@ -19,6 +21,7 @@ typedef struct vs_microvm_boot {
 	uint64_t memory_mib;
 	unsigned cpus;
 	const char *cmdline;
+	bool no_agent; /* a test guest (standin.h): its own exit code is the status */
 } vs_microvm_boot;
 
 /* The console log in the state dir (the guest kernel's serial output). */
@@ -37,5 +40,13 @@ typedef struct vs_microvm_boot {
  * guest's: the init keeps its own identity). */
 int vs_microvm_monitor_create(vs_container *c, const vs_config *cfg, const vs_create_opts *opts,
 			      const vs_microvm_boot *b, vs_err *err);
+
+/* monitor_wait.c, in the confined monitor: a thread that dials the guest's
+ * agent through the vsock device (inject: vs_vm_config.vsock_inject_fd's
+ * other end), retrying while the guest boots, waits for "init" and then
+ * stores its exit code (0..255, 128+N for signal N) in *code and stops
+ * the VM, so the monitor exits with the program's status. */
+struct vs_vm;
+int vs_microvm_monitor_wait_start(int inject, struct vs_vm *vm, atomic_int *code, vs_err *err);
 
 #endif

@@ -26,7 +26,8 @@ int vs_microvm_standin_create(vs_container *c, const vs_config *cfg, const vs_cr
  * DIR/vessel-agent and extra kernel command-line words from DIR/cmdline (a
  * freestanding test guest reads its action there), and has create and
  * start skip the agent: the guest's debug-exit code stands in for the
- * agent's wait reply. NULL when off. */
+ * agent's wait reply (unless DIR/with-agent exists: then the agent is
+ * waited for as with a real guest). NULL when off. */
 #define VS_MICROVM_TEST_GUEST_ENV "VESSEL_TEST_MICROVM_GUEST"
 const char *vs_microvm_test_guest(void);
 

@@ -52,6 +52,11 @@ typedef struct vs_vm_config {
 	 * backend (the microvm backend's virtiofsd), used in place of fs_dir
 	 * and fs_socket; -1: none. Borrowed as the fds above. */
 	int fs_conn_fd;
+	/* virtio-vsock: a unix SOCK_SEQPACKET socket on which the VMM's own
+	 * code sends (SCM_RIGHTS) stream sockets that the device then treats
+	 * as accepted host connections (CONNECT line and all): how a monitor
+	 * that cannot reach its listener's path dials its guest; -1: none. */
+	int vsock_inject_fd;
 } vs_vm_config;
 
 #define VS_VM_MAX_CPUS	      64

@@ -30,6 +30,7 @@
 #define KIND_LISTEN	      1ULL
 #define KIND_HANDSHAKE	      2ULL
 #define KIND_CONN	      3ULL
+#define KIND_INJECT	      4ULL
 #define EV_DATA(kind, fd)     (((kind) << 32) | (uint32_t)(fd))
 
 struct handshake {
@@ -48,7 +49,8 @@ typedef struct vsock_dev {
 	uint64_t cid;
 	char *path;
 	int listen_fd, epfd;
-	bool adopted; /* listen_fd came from vsock_listen_fd: not ours to unlink */
+	bool adopted;  /* listen_fd came from vsock_listen_fd: not ours to unlink */
+	int inject_fd; /* vs_vm_config.vsock_inject_fd's duplicate, or -1 */
 	bool was_live, event_pending;
 	struct handshake hs[MAX_HANDSHAKES];
 	struct watched conns[VS_VSOCK_DEFAULT_MAX_CONNS];
@@ -295,11 +297,8 @@ static void handshake_close(struct handshake *h)
 	h->fd = -1;
 }
 
-static void do_accept(vsock_dev *s)
+static void add_handshake(vsock_dev *s, int fd)
 {
-	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
 	for (unsigned i = 0; i < MAX_HANDSHAKES; i++) {
 		struct handshake *h = &s->hs[i];
 		if (h->fd >= 0)
@@ -313,6 +312,42 @@ static void do_accept(vsock_dev *s)
 		return;
 	}
 	close(fd); /* too many host programs mid-handshake */
+}
+
+static void do_accept(vsock_dev *s)
+{
+	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0)
+		add_handshake(s, fd);
+}
+
+/* A connection the VMM's own code made (vs_vm_config.vsock_inject_fd). */
+static void do_inject(vsock_dev *s)
+{
+	char b;
+	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = u.buf,
+			      .msg_controllen = sizeof(u.buf) };
+	if (recvmsg(s->inject_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) <= 0)
+		return;
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+	    c->cmsg_len != CMSG_LEN(sizeof(int)))
+		return;
+	int fd;
+	memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		close(fd);
+		return;
+	}
+	add_handshake(s, fd);
 }
 
 /* Read the CONNECT line a byte at a time so that nothing after the newline
@@ -365,6 +400,8 @@ static int vsock_io(void *arg, int epfd)
 		uint32_t e = evs[i].events;
 		if (kind == KIND_LISTEN) {
 			do_accept(s);
+		} else if (kind == KIND_INJECT) {
+			do_inject(s);
 		} else if (kind == KIND_HANDSHAKE) {
 			if (fd >= 0 && fd < MAX_HANDSHAKES && s->hs[fd].fd >= 0)
 				do_handshake(s, &s->hs[fd]);
@@ -429,6 +466,8 @@ static void vsock_destroy(vs_virtio_dev *d)
 	}
 	if (s->epfd >= 0)
 		close(s->epfd);
+	if (s->inject_fd >= 0)
+		close(s->inject_fd);
 	free(s->path);
 	free(s);
 	d->priv = NULL;
@@ -503,7 +542,7 @@ static int vsock_create(vs_dev_ctx *ctx, const vs_vm_config *cfg, void **state, 
 	vsock_dev *s = calloc(1, sizeof(*s));
 	if (!s)
 		return vs_fail_errno(err, "allocating virtio-vsock");
-	s->listen_fd = s->epfd = -1;
+	s->listen_fd = s->epfd = s->inject_fd = -1;
 	for (unsigned i = 0; i < MAX_HANDSHAKES; i++)
 		s->hs[i].fd = -1;
 	for (unsigned i = 0; i < VS_VSOCK_DEFAULT_MAX_CONNS; i++)
@@ -522,6 +561,12 @@ static int vsock_create(vs_dev_ctx *ctx, const vs_vm_config *cfg, void **state, 
 		return -1;
 	if ((s->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		return vs_fail_errno(err, "virtio-vsock: epoll_create1");
+	if (cfg->vsock_inject_fd >= 0) {
+		s->inject_fd = fcntl(cfg->vsock_inject_fd, F_DUPFD_CLOEXEC, 0);
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_DATA(KIND_INJECT, 0) };
+		if (s->inject_fd < 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->inject_fd, &ev) < 0)
+			return vs_fail_errno(err, "vsock: inject fd %d", cfg->vsock_inject_fd);
+	}
 	if ((cfg->vsock_listen_fd >= 0 ? vsock_adopt(s, cfg->vsock_listen_fd, err)
 				       : vsock_listen(s, err)) < 0)
 		return -1;
