@@ -92,8 +92,15 @@ static int monitor_root_tree(void *arg, vs_container *c, int tree_fd, int *reply
 		return -1;
 	if (mkdir(mnt, 0700) < 0 && errno != EEXIST)
 		return vs_fail_errno(err, "mkdir %s", mnt);
+	char log[PATH_MAX];
+	if (vs_path_join(log, sizeof(log), c->dir, VS_MICROVM_VIRTIOFSD_LOG, err) < 0)
+		return -1;
+	vs_autoclose int lfd =
+		open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+	if (lfd < 0)
+		return vs_fail_errno(err, "open %s", log);
 	pid_t pid;
-	if (vs_virtiofsd_start_tree(NULL, tree_fd, mnt, &pid, reply, err) < 0)
+	if (vs_virtiofsd_start_tree(NULL, tree_fd, mnt, lfd, &pid, reply, err) < 0)
 		return vs_err_wrap(err, "microvm: the guest's root");
 	vs_debug("container %s: virtiofsd pid %d", c->state.id, (int)pid);
 	return 0;

@@ -26,6 +26,8 @@ typedef struct vs_microvm_boot {
 
 /* The console log in the state dir (the guest kernel's serial output). */
 #define VS_MICROVM_CONSOLE_LOG "console.log"
+/* virtiofsd's stdout and stderr (not the workload's stdio). */
+#define VS_MICROVM_VIRTIOFSD_LOG "virtiofsd.log"
 /* Where virtiofsd's namespace mounts the container's root (an empty
  * directory in the state dir: nothing is mounted there on the host). */
 #define VS_MICROVM_ROOT_SHARE "rootfs.share"

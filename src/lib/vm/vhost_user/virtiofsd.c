@@ -80,6 +80,7 @@ struct child_args {
 	const char *bin, *dir;
 	bool readonly;
 	int tree_fd; /* vs_virtiofsd_start_tree: moved onto dir; -1 else */
+	int log_fd;  /* and its stdout/stderr */
 	char *argv[10];
 };
 
@@ -109,6 +110,10 @@ __attribute__((noreturn)) static void tree_child(const struct child_args *a)
 	if (syscall(SYS_move_mount, a->tree_fd, "", AT_FDCWD, a->dir, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		child_fail(a->pipe_fd, "move_mount of the container's root");
 	close(a->tree_fd);
+	int null = open("/dev/null", O_RDONLY);
+	if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(a->log_fd, STDOUT_FILENO) < 0 ||
+	    dup2(a->log_fd, STDERR_FILENO) < 0)
+		child_fail(a->pipe_fd, "redirecting stdio");
 	if (fcntl(a->listen_fd, F_SETFD, 0) < 0)
 		child_fail(a->pipe_fd, "fcntl");
 	execv(a->bin, a->argv);
@@ -248,8 +253,8 @@ static int child_result(int rfd, const char *bin, vs_err *err)
 	return vs_fail(err, r.err, "starting %s: %s", bin, r.what);
 }
 
-int vs_virtiofsd_start_tree(const char *bin, int tree_fd, const char *mnt, pid_t *pid, int *conn,
-			    vs_err *err)
+int vs_virtiofsd_start_tree(const char *bin, int tree_fd, const char *mnt, int log_fd, pid_t *pid,
+			    int *conn, vs_err *err)
 {
 	*pid = 0;
 	*conn = -1;
@@ -279,6 +284,7 @@ int vs_virtiofsd_start_tree(const char *bin, int tree_fd, const char *mnt, pid_t
 		.bin = bin,
 		.dir = mnt,
 		.tree_fd = tree_fd,
+		.log_fd = log_fd,
 		.argv = { (char *)bin, fdarg, "-o", src, "-o", "sandbox=namespace", "-o",
 			  "log_level=warn", NULL },
 	};
