@@ -21,6 +21,7 @@
 #include "microvm/initramfs.h"
 #include "microvm/kernel.h"
 #include "microvm/monitor.h"
+#include "microvm/netinfo.h"
 #include "microvm/sizing.h"
 #include "microvm/standin.h"
 #include "vm/vm.h"
@@ -202,6 +203,26 @@ static int wait_for_agent(vs_container *c, vs_err *err)
 	}
 }
 
+/* The container's eth0 (which the guest's NIC took over) as the agent's
+ * network request: its addresses and routes, read in the container's
+ * network namespace. None: nothing to send. */
+static int send_network(vs_container *c, vs_err *err)
+{
+	json_object *f;
+	if (vs_microvm_netinfo(c->state.pid, VS_MICROVM_VETH, &f, err) < 0)
+		return -1;
+	if (!f)
+		return 0;
+	vs_agent_client ac;
+	if (vs_microvm_agent_open(c, &ac, err) < 0) {
+		json_object_put(f);
+		return -1;
+	}
+	int rc = vs_agent_call(&ac, "network", f, ac.timeout_ms, NULL, err);
+	vs_agent_client_close(&ac);
+	return rc;
+}
+
 /* Why the agent went away before answering: the init's exec error. */
 static void agent_gone(vs_container *c, vs_err *err)
 {
@@ -284,7 +305,7 @@ static int microvm_create(vs_container *c, const vs_config *cfg, const vs_create
 		return -1;
 	if (test_guest())
 		return 0; /* no agent in a test guest: the monitor's exit code is the guest's */
-	if (!plain_agent_socket(c) && wait_for_agent(c, err) < 0)
+	if (!plain_agent_socket(c) && (wait_for_agent(c, err) < 0 || send_network(c, err) < 0))
 		return -1;
 	return agent_create_init(c, cfg, opts, err);
 }
