@@ -75,6 +75,35 @@ def container_part(runs, tmp):
           f"(ratio {v / c:.2f}x)")
 
 
+def vm_part(runs, tmp):
+    """A VT-x host: `run` of /bin/true as a microVM and as a container, one
+    hyperfine session, and the monitor's memory beyond guest RAM."""
+    agent = "/usr/local/libexec/vessel/vessel-agent"
+    kernels = "/var/cache/vessel/kernels"
+    if not os.access(agent, os.X_OK) or not os.path.isdir(kernels) or not os.listdir(kernels):
+        print(f"microVM run /bin/true: NOT RUN (needs {agent} from `make install` and a kernel "
+              "from `vessel vm fetch-kernel`)")
+        return
+    d, dc = os.path.join(tmp, "vm"), os.path.join(tmp, "vc")
+    bundle(d, ["/bin/true"], {"io.vessel.backend": "microvm",
+                              "io.vessel.vm.memory": str(GUEST_MIB)})
+    bundle(dc, ["/bin/true"])
+    root = os.path.join(tmp, "vstate")
+    m, c = hyperfine(runs, [f"{RELEASE} --root {root} run --bundle {d} hb-vm",
+                            f"{RELEASE} --root {root} run --bundle {dc} hb-vc"])
+    print(f"run /bin/true, median: microVM {m:.2f} ms, container {c:.2f} ms")
+    d2 = os.path.join(tmp, "vm2")
+    bundle(d2, ["/bin/sh", "-c", "sleep 5"], {"io.vessel.backend": "microvm",
+                                              "io.vessel.vm.memory": str(GUEST_MIB)})
+    subprocess.run([RELEASE, "--root", root, "create", "--bundle", d2, "hb-mem"], check=True,
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    with open(os.path.join(root, "hb-mem", "state.json")) as f:
+        pid = json.load(f)["pid"]
+    kb = rss_beyond_guest_ram(pid, GUEST_MIB << 20)
+    subprocess.run([RELEASE, "--root", root, "delete", "--force", "hb-mem"])
+    print(f"microVM monitor RSS beyond guest RAM (created, release build): {kb / 1024:.2f} MiB")
+
+
 def host_side_part(runs, tmp):
     """create until the guest's first instruction, and the monitor's RSS."""
     g = os.path.join(tmp, "g")
@@ -147,9 +176,7 @@ def main():
     try:
         container_part(a.runs, tmp)
         if vtx():
-            print("microVM run /bin/true: needs `vessel vm fetch-kernel` and `make install` "
-                  "(the agent); NOT RUN by this version of the script (the VT-x part is "
-                  "left for a VT-x host: tests/e2e)")
+            vm_part(a.runs, tmp)
         else:
             print("microVM run /bin/true start-to-exit and its memory: NOT RUN (no VT-x/AMD-V "
                   "under /dev/kvm: a Linux guest never reaches userspace here)")
