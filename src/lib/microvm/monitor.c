@@ -35,9 +35,10 @@ typedef struct monitor {
 	int fs_conn; /* the init's: the vhost-user connection to virtiofsd */
 	vs_tc_redirect tc;
 	bool no_agent;
-	int inject[2];	 /* [0] the waiter's, [1] the vsock device's */
-	atomic_int code; /* the program's exit code, -1 until the agent said */
-	char net[64];	 /* vs_vm_config.net: "fd=N,mac=MAC" */
+	int inject[2];		/* [0] the waiter's, [1] the vsock device's */
+	atomic_int code;	/* the program's exit code, -1 until the agent said */
+	char net[64];		/* vs_vm_config.net: "fd=N,mac=MAC" */
+	struct stat host_netns; /* the runtime's network namespace */
 	vs_vm *vm;
 } monitor;
 
@@ -47,6 +48,15 @@ typedef struct monitor {
  * no net device. One VM owns the interface: the tap's name is the marker. */
 static int monitor_net(monitor *m, vs_err *err)
 {
+	/* The host side refused the host's namespace already (check_netns in
+	 * backend.c); this is the second lock on that door: a tc redirect on
+	 * the host's eth0 would take the host's traffic. */
+	struct stat st;
+	if (stat("/proc/self/ns/net", &st) < 0)
+		return vs_fail_errno(err, "microvm: stat /proc/self/ns/net");
+	if (st.st_dev == m->host_netns.st_dev && st.st_ino == m->host_netns.st_ino)
+		return vs_fail(err, EPERM,
+			       "microvm: the monitor is in the host's network namespace");
 	if (!if_nametoindex(VS_MICROVM_VETH))
 		return 0;
 	if (if_nametoindex(VS_MICROVM_TAP))
@@ -212,6 +222,8 @@ int vs_microvm_monitor_create(vs_container *c, const vs_config *cfg, const vs_cr
 	m.vmc.cmdline = b->cmdline;
 	m.vmc.console = VS_VM_CONSOLE_FDS;
 	m.no_agent = b->no_agent;
+	if (stat("/proc/self/ns/net", &m.host_netns) < 0)
+		return vs_fail_errno(err, "stat /proc/self/ns/net");
 	m.inject[0] = m.inject[1] = -1;
 	int rc = -1;
 	if (open_fds(c, b, m.fds, err) == 0) {
