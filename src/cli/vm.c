@@ -34,14 +34,31 @@ static int parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
-/* --vsock PATH[,cid=N]: the hybrid vsock socket and the guest's CID. */
+/* --vsock PATH[,cid=N][,connect_timeout=MS][,close_timeout=MS]: the hybrid
+ * vsock socket, the guest's CID and how long to wait on the guest. Options
+ * are taken from the end, so PATH itself may hold commas. */
 static int parse_vsock(char *arg, vs_vm_config *cfg)
 {
-	char *comma = strrchr(arg, ',');
 	uint64_t cid = 3;
-	if (comma && !strncmp(comma, ",cid=", 5)) {
-		if (parse_u64(comma + 5, &cid) < 0 || cid < 3 || cid >= UINT32_MAX)
-			return -1;
+	char *comma;
+	while ((comma = strrchr(arg, ','))) {
+		const char *kv = comma + 1;
+		uint32_t *ms = !strncmp(kv, "connect_timeout=", 16) ? &cfg->vsock_connect_timeout_ms
+			       : !strncmp(kv, "close_timeout=", 14) ? &cfg->vsock_close_timeout_ms
+								    : NULL;
+		uint64_t v;
+		if (!strncmp(kv, "cid=", 4)) {
+			if (parse_u64(kv + 4, &v) < 0 || v < 3 || v >= UINT32_MAX)
+				return -1;
+			cid = v;
+		} else if (ms) {
+			if (parse_u64(strchr(kv, '=') + 1, &v) < 0 || v < 1 ||
+			    v > VS_VM_VSOCK_MAX_TIMEOUT_MS)
+				return -1;
+			*ms = (uint32_t)v;
+		} else {
+			break; /* part of PATH */
+		}
 		*comma = '\0';
 	}
 	if (!*arg)
@@ -174,7 +191,10 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 				free(vsock);
 				free(fs);
 				return cli_usage_error(
-					cmd, "--vsock: PATH[,cid=N], N from 3 to 4294967294");
+					cmd,
+					"--vsock: "
+					"PATH[,cid=N][,connect_timeout=MS][,close_timeout=MS], "
+					"N from 3 to 4294967294, MS from 1 to 3600000");
 			}
 			break;
 		case O_FS:

@@ -24,7 +24,13 @@ struct fz {
 	size_t n, at;
 	int next_handle;
 	unsigned open;
+	uint64_t clock; /* ms; moved on by the input, so deadlines expire */
 };
+
+static uint64_t fz_now(void *ctx)
+{
+	return ((struct fz *)ctx)->clock;
+}
 
 static uint8_t fz_byte(struct fz *f)
 {
@@ -132,7 +138,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vs_vsock_config cfg = { .guest_cid = FZ_CID,
 				.max_conns = 4,
 				.buf_alloc = 64,
-				.ops = { fz_connect, fz_read, fz_write, fz_shutdown, fz_close },
+				.ops = { fz_connect, fz_read, fz_write, fz_shutdown, fz_close,
+					 fz_now },
 				.ctx = &f };
 	vs_vsock *v = vs_vsock_new(&cfg, &err);
 	if (!v)
@@ -146,6 +153,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fz_guest(v, &f);
 			break;
 		case 2:
+			f.clock += (uint64_t)fz_byte(&f) * 64;
+			if (vs_vsock_expire(v) > (int64_t)VS_VSOCK_MAX_TIMEOUT_MS)
+				abort();
 			fz_drain(v, &f);
 			break;
 		case 3:

@@ -1,6 +1,8 @@
 /* Ends the VM the way the command line says (action=...): power-off through
  * ACPI PM1, reset through the i8042 or port 0xcf9, a triple fault, an exit
- * code, an instruction fetch KVM cannot satisfy, or hanging forever. */
+ * code, an instruction fetch KVM cannot satisfy, or hanging forever. With
+ * "await" it first prints AWAIT and waits for a byte on the UART, so a test
+ * can set things up (connections to the VM's devices) before the end. */
 #include "guest.h"
 
 /* No IDT: the #UD cannot be delivered, nor the #DF after it. (ud2, not
@@ -19,6 +21,10 @@ void guest_main(const uint8_t *bp)
 	const char *cmdline = (const char *)(uintptr_t) * (const uint32_t *)(bp + 0x228);
 	const char *a = cmdline_arg(cmdline, "action");
 	print("ACTION %s\n", a ? a : "(none)");
+	if (cmdline_arg(cmdline, "await")) {
+		print("AWAIT\n");
+		serial_getc();
+	}
 	if (!a)
 		poweroff();
 	if (!memcmp(a, "poweroff", 8))

@@ -1,5 +1,7 @@
 /* virtio-vsock under a hostile driver: a flood of REQUESTs from 10,000
- * ports (the connection cap answers RST), then a tx ring index far ahead,
+ * ports (the connection cap answers RST), a connection that sends far
+ * beyond the credit it was given (reset, that connection only), then a tx
+ * ring index far ahead,
  * a header whose len lies about the payload, a descriptor outside RAM. Each
  * must set DEVICE_NEEDS_RESET, and after a reset the device works again and
  * the event queue reports TRANSPORT_RESET. */
@@ -28,6 +30,27 @@ static void flood(void)
 	for (int i = 0; i < 100; i++)
 		drain(&resp, &rst);
 	print("FLOOD responses=%u rsts=%u status=%x\n", resp, rst, vreg(&dev, VREG_STATUS));
+}
+
+/* Connect to the listener (which never reads) and send 2 KiB packets
+ * regardless of credit: the device must reset this connection (RST), not
+ * buffer without bound, and the device stays up. */
+static void credit_flood(void)
+{
+	static uint8_t junk[2048];
+	struct hdr h;
+	send(OP_REQUEST, 30000, 5000, NULL, 0, 0, 0);
+	unsigned ok = rx_next(&h, NULL, 0) == 0 && h.op == OP_RESPONSE, rst = 0;
+	uint32_t sent = 0;
+	while (ok && !rst && sent < (4u << 20)) {
+		send(OP_RW, 30000, 5000, junk, sizeof(junk), 0, 0);
+		sent += sizeof(junk);
+		while (rx_wait(&h, NULL, 0, 50) == 0)
+			if (h.op == OP_RST && h.dst_port == 30000)
+				rst = 1;
+	}
+	print("CREDIT connected=%u rst=%u beyond_buf_alloc=%u status=%x\n", ok, rst,
+	      sent > (256u << 10), vreg(&dev, VREG_STATUS));
 }
 
 /* After a reset: TRANSPORT_RESET arrives, and a closed port answers RST. */
@@ -61,6 +84,7 @@ void guest_main(const uint8_t *bp)
 	vsock_setup(base);
 	flood();
 	check_recovered("RECOVER0");
+	credit_flood();
 
 	/* The available index runs far ahead of the ring. */
 	struct vqueue *tx = &dev.q[Q_TX];

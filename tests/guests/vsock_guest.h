@@ -156,6 +156,16 @@ static long send(uint16_t op, uint32_t src, uint32_t dst, const void *data, uint
 		.buf_alloc = GUEST_BUF,
 		.fwd_cnt = fwd_cnt,
 	};
+	if (split == 2 && len >= 3) { /* the header, then the payload in three pieces */
+		encode(txhdr, &h);
+		const uint8_t *d = data;
+		uint32_t a = len / 3, b2 = len / 3;
+		struct vbuf b[4] = { { txhdr, HDR, 0 },
+				     { (void *)d, a, 0 },
+				     { (void *)(d + a), b2, 0 },
+				     { (void *)(d + a + b2), len - a - b2, 0 } };
+		return virtio_xfer(&dev, Q_TX, b, 4);
+	}
 	if (split) { /* header and payload in two descriptors */
 		encode(txhdr, &h);
 		struct vbuf b[2] = { { txhdr, HDR, 0 }, { (void *)data, len, 0 } };

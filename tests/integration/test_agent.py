@@ -696,3 +696,64 @@ def test_wait_pending_on_a_closed_connection(agent):
     other.close()
     c.ok("signal", process_id="init", signal=9)
     assert c.ok("wait", process_id="init")["exit_code"] == 137
+
+
+def gone(pid):
+    """pid has exited and been reaped (the agent reaps what it adopts)."""
+    for _ in range(1000):
+        if not os.path.exists(f"/proc/{pid}"):
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def read_lines(sock, n):
+    buf = b""
+    while buf.count(b"\n") < n:
+        chunk = sock.recv(4096)
+        assert chunk, buf
+        buf += chunk
+    return buf.decode().split()
+
+
+def test_exec_ends_when_its_control_connection_closes(agent):
+    # The host side of an exec (its relay) holds the connection that sent
+    # it; a relay killed with SIGKILL closes it with the wait unanswered.
+    # The exec'd process, its group and its descendants are killed.
+    c = agent.control()
+    run(c, "init", process(BB, "sleep", "1000"))
+    relay = agent.control()
+    relay.ok("exec", process_id="x1", stdio=["stdout"],
+             process=sh(f"{BB} sleep 1001 & echo $!; {BB} setsid {BB} sleep 1002 & "
+                        "echo $!; echo $$; wait"))
+    out = agent.stdio("x1", "stdout")
+    in_group, own_session, shell = (int(p) for p in read_lines(out, 3))
+    pending = relay.send("wait", process_id="x1")
+    assert pending not in relay.pending
+    relay.close()
+    # Another connection's wait sees the SIGKILL.
+    rep = c.ok("wait", process_id="x1")
+    assert rep["exit_code"] == 137 and rep["signal"] == 9
+    for pid in (shell, in_group, own_session):
+        assert gone(pid), pid
+    # init was created, not exec'd, on a connection still open: untouched.
+    assert c.ok("ps")["pids"]
+    c.ok("signal", process_id="init", signal=9)
+    assert c.ok("wait", process_id="init")["exit_code"] == 137
+
+
+def test_exec_answered_then_connection_closed_leaves_the_rest(agent):
+    # The rule is for an exec the host still waits on: one whose exit was
+    # answered is over, and the init of a closed connection runs on.
+    c = agent.control()
+    run(c, "init", process(BB, "sleep", "1000"))
+    c2 = agent.control()
+    c2.ok("exec", process_id="x1", process=process(BB, "true"), stdio=[])
+    assert c2.ok("wait", process_id="x1")["exit_code"] == 0
+    c2.close()
+    c.close()
+    c3 = agent.control()
+    pids = c3.ok("ps")["pids"]
+    assert len(pids) == 1
+    c3.ok("signal", process_id="init", signal=9)
+    assert c3.ok("wait", process_id="init")["exit_code"] == 137

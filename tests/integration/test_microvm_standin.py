@@ -395,6 +395,31 @@ def test_exec_detach_pid_file_as_the_shim(vessel, running, env, tmp_path, subrea
 
 @standin
 @needs_agent
+def test_exec_ends_when_its_relay_is_sigkilled(vessel, running, env, tmp_path, subreaper):
+    # SIGKILL cannot be forwarded: the relay just dies, and with it the
+    # control connection that sent the exec; the agent then kills the
+    # exec'd process rather than leave it running in the guest.
+    pidfile = tmp_path / "exec.pid"
+    run(vessel, env, "exec", "--detach", "--pid-file", pidfile, running, "sleep", "1001",
+        check=True)
+    relay = int(pidfile.read_text())
+
+    def guest_sleep():
+        pids = json.loads(run(vessel, env, "ps", "--format", "json", running,
+                              check=True).stdout)
+        return [p for p in pids if alive(p) and cmdline(p)[:2] == [b"sleep", b"1001"]]
+
+    assert wait_for(guest_sleep)
+    (guest,) = guest_sleep()
+    os.kill(relay, signal.SIGKILL)
+    os.waitpid(relay, 0)
+    assert wait_for(lambda: not alive(guest))
+    # The workload itself runs on.
+    assert status(vessel, env, running) == "running"
+
+
+@standin
+@needs_agent
 def test_relays_do_not_hold_the_container_lock(vessel, running, env, tmp_path):
     # The relays are forks of a vessel that held the lock: kept, the lock
     # would block every later command on the container until they end.

@@ -94,7 +94,7 @@ def test_vsock_both_ways(tmp_path):
     assert lines_with(out, "CLOSED") == ["rc=0 op=3 src=5999 dst=1234"]   # RST
     assert lines_with(out, "CONNECT") == ["rc=0 op=2"]                    # RESPONSE
     msg = bytes((i * 31 + 7) & 0xFF for i in range(2048))
-    assert result["got"] == msg  # one-descriptor and two-descriptor packets, in order
+    assert result["got"] == msg  # packets in one, two and four descriptors, in order
     assert lines_with(out, "REPLY") == [f"fnv={fnv1a(msg):x}"]
     assert result["eof"]
     assert lines_with(out, "CLOSE") == ["rc=0 op=3"]  # RST ends the guest's close()
@@ -143,6 +143,8 @@ def test_vsock_hostile_driver(tmp_path):
     assert p.returncode == 0, p.stderr
     # 10,000 requests: the first 256 connect (the cap), every other one is refused.
     assert lines_with(out, "FLOOD") == ["responses=256 rsts=9744 status=f"]
+    # Far beyond its credit: that connection is reset, the device stays up.
+    assert lines_with(out, "CREDIT") == ["connected=1 rst=1 beyond_buf_alloc=1 status=f"]
     assert lines_with(out, "BADIDX") == ["needs_reset=1"]
     assert lines_with(out, "LYING") == ["needs_reset=1"]
     assert lines_with(out, "OUTSIDE") == ["needs_reset=1"]
@@ -172,3 +174,83 @@ def test_vsock_socket_removed_on_sigterm(tmp_path):
             proc.wait()
     assert proc.returncode == 83  # VS_VM_STATUS_STOPPED
     assert not os.path.exists(path)
+
+
+def test_vsock_close_timeout(tmp_path):
+    """The host program closes; the guest never answers the SHUTDOWN. After
+    the close timeout (here 300 ms, `close_timeout=`) the device sends RST
+    and frees the connection: the VMM is back to its one listening socket."""
+    path = str(tmp_path / "l.sock")
+    proc = subprocess.Popen([VESSEL, "vm", "run", "--kernel", guest("virtio_vsock.bzImage"),
+                             "--cmdline", "linger", "--vsock", path + ",close_timeout=300"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    out = ""
+    try:
+        for line in proc.stdout:
+            out += line
+            if line.startswith("LISTENING"):
+                break
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(60)
+        s.connect(path)
+        s.sendall(b"CONNECT 6000\n")
+        ok = recv_line(s)
+        s.close()
+        for line in proc.stdout:
+            out += line
+            if line.startswith("IDLE"):
+                break
+        sockets_idle = vm_sockets(proc.pid)
+        rest, err = proc.communicate("q", timeout=60)
+        out += rest
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert ok.startswith(b"OK ")
+    assert lines_with(out, "LINGER") == ["shutdown_flags=3 rst=1"]
+    assert sockets_idle == 1  # the connection's slot and socket are gone
+
+
+def test_vsock_connect_timeout(tmp_path):
+    """A CONNECT the guest never answers (here: no vsock driver at all), and
+    a host program that never finishes its CONNECT line: both are closed
+    after the connect timeout (`connect_timeout=`), while the VM runs on."""
+    path = str(tmp_path / "c.sock")
+    proc = subprocess.Popen([VESSEL, "vm", "run", "--kernel", guest("power.bzImage"),
+                             "--cmdline", "action=poweroff await",
+                             "--vsock", path + ",connect_timeout=300"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stdout:
+            if line.startswith("AWAIT"):
+                break
+        unanswered = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        unanswered.settimeout(60)
+        unanswered.connect(path)
+        unanswered.sendall(b"CONNECT 6000\n")
+        silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        silent.settimeout(60)
+        silent.connect(path)
+        silent.sendall(b"CONN")  # and nothing more
+        assert unanswered.recv(100) == b""  # closed, no OK line
+        assert silent.recv(100) == b""
+        assert proc.poll() is None
+        assert vm_sockets(proc.pid) == 1
+        _, err = proc.communicate("x", timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+
+
+def test_vsock_timeout_options(tmp_path):
+    for bad in [f"{tmp_path}/x,close_timeout=0", f"{tmp_path}/x,connect_timeout=abc",
+                f"{tmp_path}/x,close_timeout=3600001"]:
+        p = subprocess.run([VESSEL, "vm", "run", "--kernel", guest("virtio_vsock.bzImage"),
+                            "--vsock", bad], capture_output=True, text=True, timeout=30)
+        assert p.returncode != 0 and "--vsock" in p.stderr, (bad, p.stderr)

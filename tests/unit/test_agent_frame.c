@@ -1,6 +1,7 @@
 /* agent/frame: the decoder on whole, split, merged, truncated and hostile
- * frames, the encoder's limits, the blocking helpers on a socketpair, and a
- * replay of random streams through the fuzz target. */
+ * frames, the encoder's limits, the blocking helpers on a socketpair (their
+ * deadline on a blocking socket and under signals), and a replay of random streams through the fuzz
+ * target. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent/frame.h"
@@ -267,6 +271,78 @@ static void test_recv_timeout(void **state)
 	close(sv[1]);
 }
 
+/* A blocking socket on which poll says readable while read(2) would wait:
+ * SO_RCVLOWAT above what came makes a blocking read wait for more (as a
+ * second holder of the fd taking the bytes would). Half a frame, then
+ * silence: recv must time out, not block. Run in a child that SIGALRM
+ * ends, so a recv that blocks fails the test instead of hanging it. */
+static void test_recv_blocking_half_frame_times_out(void **state)
+{
+	(void)state;
+	int sv[2];
+	pair(sv);
+	int low = 64;
+	assert_int_equal(setsockopt(sv[1], SOL_SOCKET, SO_RCVLOWAT, &low, sizeof(low)), 0);
+	/* The header (a 16-byte body) and 4 bytes of the body. */
+	assert_int_equal(write(sv[0], "\0\0\0\x10{\"id", 8), 8);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		alarm(10);
+		json_object *got = NULL;
+		vs_err err = { 0 };
+		int r = vs_agent_recv(sv[1], &got, 200, &err);
+		_exit(r == -1 && err.errnum == ETIMEDOUT && !got ? 0 : 1);
+	}
+	int st = 0;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	/* SIGALRM: recv blocked in read past its 200 ms deadline. */
+	assert_false(WIFSIGNALED(st));
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static volatile sig_atomic_t ticks;
+
+static void on_tick(int sig)
+{
+	(void)sig;
+	/* After 200 ticks the interruptions stop, so a wait that each signal
+	 * restarts from the full timeout ends too (and the test fails). */
+	if (++ticks == 200) {
+		struct itimerval off = { 0 };
+		setitimer(ITIMER_REAL, &off, NULL);
+	}
+}
+
+/* A signal every 20 ms while recv waits up to 100 ms: the deadline holds. */
+static void test_recv_deadline_holds_under_signals(void **state)
+{
+	(void)state;
+	int sv[2];
+	pair(sv);
+	struct sigaction sa = { .sa_handler = on_tick }, old;
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+	ticks = 0;
+	struct itimerval it = { .it_interval = { 0, 20000 }, .it_value = { 0, 20000 } };
+	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+	json_object *got = NULL;
+	vs_err err = { 0 };
+	int r = vs_agent_recv(sv[1], &got, 100, &err);
+	sig_atomic_t seen = ticks;
+	struct itimerval off = { 0 };
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigaction(SIGALRM, &old, NULL);
+	assert_int_equal(r, -1);
+	assert_int_equal(err.errnum, ETIMEDOUT);
+	assert_true(seen < 200);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 static void test_read_truncated(void **state)
 {
 	(void)state;
@@ -354,6 +430,8 @@ int main(void)
 		cmocka_unit_test(test_encode_limits),
 		cmocka_unit_test(test_send_recv_roundtrip),
 		cmocka_unit_test(test_recv_timeout),
+		cmocka_unit_test(test_recv_blocking_half_frame_times_out),
+		cmocka_unit_test(test_recv_deadline_holds_under_signals),
 		cmocka_unit_test(test_read_truncated),
 		cmocka_unit_test(test_read_nonblocking_split_and_no_overread),
 		cmocka_unit_test(test_fuzz_replay),

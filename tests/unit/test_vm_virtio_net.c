@@ -70,14 +70,15 @@ static int setup(void **state)
 	return 0;
 }
 
-static void negotiate(fixture *f)
+static void negotiate_with(fixture *f, uint32_t features)
 {
 	memset(f->ram + RING, 0, 0x2000);
 	f->avail[0] = f->avail[1] = 0;
+	set(f, 0x070, 0);
 	set(f, 0x070, 1);
 	set(f, 0x070, 3);
 	set(f, 0x024, 0);
-	set(f, 0x020, 1 | 1 << 5 | 1 << 16); /* CSUM, MAC, STATUS */
+	set(f, 0x020, features);
 	set(f, 0x024, 1);
 	set(f, 0x020, 1); /* VERSION_1 */
 	set(f, 0x070, 3 | 8);
@@ -91,6 +92,11 @@ static void negotiate(fixture *f)
 		set(f, 0x044, 1);
 	}
 	set(f, 0x070, 3 | 8 | 4);
+}
+
+static void negotiate(fixture *f)
+{
+	negotiate_with(f, 1 | 1 << 5 | 1 << 16); /* CSUM, MAC, STATUS */
 }
 
 static int teardown(void **state)
@@ -144,8 +150,10 @@ static void test_config(void **state)
 	assert_memory_equal(cfg, MAC, 6);
 	assert_int_equal(cfg[6] | cfg[7] << 8, 1); /* VIRTIO_NET_S_LINK_UP */
 	set(f, 0x014, 0);
-	/* Offered: CSUM, MAC, STATUS; not GUEST_CSUM, TSO or MRG_RXBUF. */
-	assert_int_equal(reg(f, 0x010), 1 | 1 << 5 | 1 << 16);
+	/* Offered: CSUM, MAC, MRG_RXBUF, STATUS. Not GUEST_CSUM or any TSO/UFO:
+	 * a socketpair takes no TUNSETOFFLOAD, and the offloads are offered only
+	 * for a tap that does. */
+	assert_int_equal(reg(f, 0x010), 1 | 1 << 5 | 1 << 15 | 1 << 16);
 }
 
 static uint32_t sum16(const uint8_t *p, size_t n, uint32_t s)
@@ -215,7 +223,17 @@ static void test_rx(void **state)
 	fixture *f = *state;
 	uint8_t frame[HDR + 20] = { 0 };
 	memcpy(frame + HDR, "frame-for-the-guest!", 20);
-	frame[0] = 0xff; /* whatever the tap says, the guest gets a plain header */
+	/* Offloaded frames the guest did not negotiate (NEEDS_CSUM, a GSO
+	 * type): dropped, not handed over with the header stripped. */
+	uint8_t stale[HDR + 20];
+	memset(stale, 0, sizeof(stale));
+	memcpy(stale + HDR, "stale-stale-stale-!!", 20);
+	stale[0] = 1; /* NEEDS_CSUM */
+	assert_int_equal(send(f->peer, stale, sizeof(stale), 0), (ssize_t)sizeof(stale));
+	stale[0] = 0, stale[1] = 1; /* GSO_TCPV4 */
+	assert_int_equal(send(f->peer, stale, sizeof(stale), 0), (ssize_t)sizeof(stale));
+	frame[0] = 0xfe; /* DATA_VALID and junk: the guest gets a plain header */
+	frame[2] = 0x77, frame[4] = 0x77;
 	assert_int_equal(send(f->peer, frame, sizeof(frame), 0), (ssize_t)sizeof(frame));
 	memset(f->ram + BUF, 0x55, 256);
 	post(f, 0, BUF, 256, 2 /* WRITE */);
@@ -223,6 +241,8 @@ static void test_rx(void **state)
 	assert_int_equal(used_len(f, 0, 0), HDR + 20);
 	uint8_t *b = f->ram + BUF;
 	assert_int_equal(b[0], 0);
+	for (int i = 1; i < 10; i++)
+		assert_int_equal(b[i], 0);
 	assert_int_equal(b[10] | b[11] << 8, 1); /* num_buffers */
 	assert_memory_equal(b + HDR, "frame-for-the-guest!", 20);
 	assert_int_equal(b[HDR + 20], 0x55); /* nothing past the frame */
@@ -273,6 +293,76 @@ static void test_reset_recovers(void **state)
 	assert_int_equal(recv(f->peer, got, sizeof(got), 0), HDR + 14);
 }
 
+/* Post one descriptor on the receive queue without kicking. */
+static void post_quiet(fixture *f, uint64_t addr, uint32_t len)
+{
+	uint8_t *base = f->ram + RING;
+	uint16_t i = f->avail[0] % NUM;
+	struct desc d = { addr, len, 2, 0 };
+	memcpy(base + 16 * i, &d, sizeof(d));
+	memcpy(base + 0x400 + 4 + 2 * i, &i, 2);
+	f->avail[0]++;
+	memcpy(base + 0x400 + 2, &f->avail[0], 2);
+}
+
+/* MRG_RXBUF: a 2500-byte frame spread over three 1024-byte buffers, the
+ * count in the first one's num_buffers, all three published at once; with
+ * too few buffers posted the frame waits and nothing is used. */
+static void test_rx_merged(void **state)
+{
+	fixture *f = *state;
+	negotiate_with(f, 1 | 1 << 5 | 1 << 15 | 1 << 16);
+	static uint8_t frame[2500];
+	for (size_t i = 0; i < sizeof(frame); i++)
+		frame[i] = (uint8_t)(i * 31 + 7);
+	memset(frame, 0, HDR);
+	assert_int_equal(send(f->peer, frame, sizeof(frame), 0), (ssize_t)sizeof(frame));
+	post(f, 0, BUF, 1024, 2);
+	post(f, 0, BUF + 0x1000, 1024, 2);
+	assert_int_equal(used_idx(f, 0), 0); /* 2048 bytes of room: it waits */
+	post(f, 0, BUF + 0x2000, 1024, 2);
+	assert_int_equal(used_idx(f, 0), 3);
+	assert_int_equal(used_len(f, 0, 0), 1024);
+	assert_int_equal(used_len(f, 0, 1), 1024);
+	assert_int_equal(used_len(f, 0, 2), 2500 - 2048);
+	uint8_t *b = f->ram + BUF;
+	assert_int_equal(b[10] | b[11] << 8, 3);
+	assert_memory_equal(b + HDR, frame + HDR, 1024 - HDR);
+	assert_memory_equal(f->ram + BUF + 0x1000, frame + 1024, 1024);
+	assert_memory_equal(f->ram + BUF + 0x2000, frame + 2048, 2500 - 2048);
+
+	/* A frame the whole ring cannot hold is dropped, not waited on forever. */
+	assert_int_equal(send(f->peer, frame, sizeof(frame), 0), (ssize_t)sizeof(frame));
+	for (int i = 0; i < NUM; i++)
+		post_quiet(f, BUF + 0x100 * (uint64_t)i, 64);
+	set(f, 0x050, 0);
+	assert_int_equal(used_idx(f, 0), 4);
+	assert_int_equal(used_len(f, 0, 3), 0);
+	/* ...and the next frame still gets through. */
+	assert_int_equal(send(f->peer, frame, 60, 0), 60);
+	vs_virtio_mmio_write(f->dev, 0x050, &(uint32_t){ 0 }, 4);
+	assert_int_equal(used_idx(f, 0), 5);
+	assert_int_equal(used_len(f, 0, 4), 60);
+	assert_false(needs_reset(f));
+}
+
+/* A GSO frame from a guest that could not negotiate HOST_TSO (not offered
+ * here) is dropped, whatever its header says. */
+static void test_tx_gso_not_negotiated_dropped(void **state)
+{
+	fixture *f = *state;
+	uint8_t *b = f->ram + BUF;
+	memset(b, 0, HDR + 80);
+	b[0] = 1, b[1] = 1;   /* NEEDS_CSUM, GSO_TCPV4 */
+	b[2] = 54, b[4] = 10; /* hdr_len, gso_size */
+	b[6] = 34, b[8] = 16; /* csum_start, csum_offset */
+	post(f, 1, BUF, HDR + 80, 0);
+	uint8_t got[128];
+	assert_int_equal(recv(f->peer, got, sizeof(got), 0), -1);
+	assert_int_equal(used_idx(f, 1), 1);
+	assert_false(needs_reset(f));
+}
+
 static int count_fds(void)
 {
 	int n = 0;
@@ -315,6 +405,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tx_plain_and_csum, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_hostile_csum_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rx_merged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_gso_not_negotiated_dropped, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_rx_readonly_buffer_needs_reset, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_tx_short_chain_needs_reset, setup, teardown),

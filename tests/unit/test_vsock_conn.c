@@ -92,6 +92,14 @@ static void host_close(void *ctx, int h)
 	socks[h].open = false;
 }
 
+static uint64_t clock_ms = 1000000; /* the fake monotonic clock */
+
+static uint64_t fake_now(void *ctx)
+{
+	(void)ctx;
+	return clock_ms;
+}
+
 static vs_vsock *v;
 static uint32_t our_buf_alloc;
 static vs_err err;
@@ -104,7 +112,8 @@ static vs_vsock *make(unsigned max_conns, uint32_t buf_alloc)
 		.guest_cid = CID,
 		.max_conns = max_conns,
 		.buf_alloc = buf_alloc,
-		.ops = { host_connect, host_read, host_write, host_shutdown_write, host_close },
+		.ops = { host_connect, host_read, host_write, host_shutdown_write, host_close,
+			 fake_now },
 	};
 	our_buf_alloc = buf_alloc;
 	vs_vsock *r = vs_vsock_new(&cfg, &err);
@@ -401,9 +410,14 @@ static void test_host_shutdown(void **state)
 	socks[0].eof = true;
 	vs_vsock_hdr h = expect(VS_VSOCK_OP_RW, 1000, LISTENER, sizeof(rxbuf));
 	assert_int_equal(h.len, 4);
+	/* End of stream is the host's half-close: SHUTDOWN SEND only, and the
+	 * guest's data still reaches the host. */
 	h = expect(VS_VSOCK_OP_SHUTDOWN, 1000, LISTENER, sizeof(rxbuf));
-	assert_int_equal(h.flags, VS_VSOCK_SHUTDOWN_RCV | VS_VSOCK_SHUTDOWN_SEND);
+	assert_int_equal(h.flags, VS_VSOCK_SHUTDOWN_SEND);
 	expect_nothing();
+	assert_int_equal(guest(VS_VSOCK_OP_RW, 1000, LISTENER, 0, 4096, 0, "reply"), 0);
+	assert_int_equal(socks[0].nwritten, 5);
+	assert_memory_equal(socks[0].written, "reply", 5);
 	assert_true(socks[0].open); /* until the guest answers */
 	assert_int_equal(guest(VS_VSOCK_OP_RST, 1000, LISTENER, 0, 4096, 0, NULL), 0);
 	assert_false(socks[0].open);
@@ -413,7 +427,8 @@ static void test_host_shutdown(void **state)
 	assert_int_equal(guest(VS_VSOCK_OP_REQUEST, 1001, LISTENER, 0, 4096, 0, NULL), 0);
 	expect(VS_VSOCK_OP_RESPONSE, 1001, LISTENER, sizeof(rxbuf));
 	vs_vsock_host_hangup(v, 1);
-	expect(VS_VSOCK_OP_SHUTDOWN, 1001, LISTENER, sizeof(rxbuf));
+	h = expect(VS_VSOCK_OP_SHUTDOWN, 1001, LISTENER, sizeof(rxbuf));
+	assert_int_equal(h.flags, VS_VSOCK_SHUTDOWN_RCV | VS_VSOCK_SHUTDOWN_SEND);
 	assert_int_equal(guest(VS_VSOCK_OP_SHUTDOWN, 1001, LISTENER, 3, 4096, 0, NULL), 0);
 	expect(VS_VSOCK_OP_RST, 1001, LISTENER, sizeof(rxbuf));
 	assert_false(socks[1].open);
@@ -594,6 +609,144 @@ static void test_connect_line(void **state)
 	assert_string_equal(ok, "OK 4294967295\n");
 }
 
+/* The attack: the host side ends, we send SHUTDOWN, and the guest never
+ * answers. After the close timeout (8 s, Linux's) the connection is reset
+ * and its slot freed; a guest answering only with credit updates does not
+ * extend it. Before that, nothing happens. */
+static void test_close_timeout(void **state)
+{
+	(void)state;
+	guest_connects();
+	assert_int_equal(vs_vsock_expire(v), -1); /* established: no deadline */
+	vs_vsock_host_hangup(v, 0);
+	uint64_t t0 = clock_ms;
+	expect(VS_VSOCK_OP_SHUTDOWN, 1000, LISTENER, sizeof(rxbuf));
+	clock_ms = t0 + 5000;
+	assert_int_equal(guest(VS_VSOCK_OP_CREDIT_UPDATE, 1000, LISTENER, 0, 4096, 0, NULL), 0);
+	assert_int_equal(vs_vsock_expire(v), 3000);
+	clock_ms = t0 + VS_VSOCK_DEFAULT_CLOSE_TIMEOUT_MS - 1;
+	assert_int_equal(vs_vsock_expire(v), 1);
+	assert_true(socks[0].open);
+	assert_int_equal(vs_vsock_conn_count(v), 1);
+	clock_ms = t0 + VS_VSOCK_DEFAULT_CLOSE_TIMEOUT_MS;
+	assert_int_equal(vs_vsock_expire(v), -1);
+	assert_false(socks[0].open);
+	assert_int_equal(vs_vsock_conn_count(v), 0);
+	expect(VS_VSOCK_OP_RST, 1000, LISTENER, sizeof(rxbuf));
+	expect_nothing();
+	/* A late RST from the guest matches nothing and is not answered. */
+	assert_int_equal(guest(VS_VSOCK_OP_RST, 1000, LISTENER, 0, 4096, 0, NULL), 0);
+	expect_nothing();
+}
+
+/* The host program half-closes (end of stream): no deadline, however long
+ * the guest goes on sending; its hang-up later starts the close timeout,
+ * with a second SHUTDOWN that now carries both flags. */
+static void test_host_half_close_is_not_timed_out(void **state)
+{
+	(void)state;
+	guest_connects();
+	socks[0].eof = true;
+	vs_vsock_host_readable(v, 0);
+	vs_vsock_hdr h = expect(VS_VSOCK_OP_SHUTDOWN, 1000, LISTENER, sizeof(rxbuf));
+	assert_int_equal(h.flags, VS_VSOCK_SHUTDOWN_SEND);
+	clock_ms += 10 * VS_VSOCK_DEFAULT_CLOSE_TIMEOUT_MS;
+	assert_int_equal(vs_vsock_expire(v), -1);
+	assert_int_equal(guest(VS_VSOCK_OP_RW, 1000, LISTENER, 0, 4096, 0, "late"), 0);
+	assert_memory_equal(socks[0].written, "late", 4);
+	assert_true(vs_vsock_wants_hangup(v, 0));
+	vs_vsock_host_hangup(v, 0);
+	assert_false(vs_vsock_wants_hangup(v, 0));
+	h = expect(VS_VSOCK_OP_SHUTDOWN, 1000, LISTENER, sizeof(rxbuf));
+	assert_int_equal(h.flags, VS_VSOCK_SHUTDOWN_RCV | VS_VSOCK_SHUTDOWN_SEND);
+	assert_int_equal(vs_vsock_expire(v), VS_VSOCK_DEFAULT_CLOSE_TIMEOUT_MS);
+	clock_ms += VS_VSOCK_DEFAULT_CLOSE_TIMEOUT_MS;
+	assert_int_equal(vs_vsock_expire(v), -1);
+	assert_false(socks[0].open);
+	expect(VS_VSOCK_OP_RST, 1000, LISTENER, sizeof(rxbuf));
+}
+
+/* A guest that half-closes (SHUTDOWN SEND) keeps its connection as long as
+ * the host program keeps its end: a half-close is a state, not a hang. */
+static void test_guest_half_close_is_not_timed_out(void **state)
+{
+	(void)state;
+	guest_connects();
+	assert_int_equal(
+		guest(VS_VSOCK_OP_SHUTDOWN, 1000, LISTENER, VS_VSOCK_SHUTDOWN_SEND, 4096, 0, NULL),
+		0);
+	assert_true(socks[0].wr_shut);
+	clock_ms += 10 * VS_VSOCK_DEFAULT_CLOSE_TIMEOUT_MS;
+	assert_int_equal(vs_vsock_expire(v), -1);
+	assert_int_equal(vs_vsock_conn_count(v), 1);
+	host_has(0, "still");
+	vs_vsock_hdr h = expect(VS_VSOCK_OP_RW, 1000, LISTENER, sizeof(rxbuf));
+	assert_int_equal(h.len, 5);
+}
+
+/* An RST we owe the guest (after its close) waits for an rx buffer the
+ * guest never posts: after the close timeout the slot is freed anyway. */
+static void test_undelivered_rst_frees_the_slot(void **state)
+{
+	(void)state;
+	guest_connects();
+	assert_int_equal(guest(VS_VSOCK_OP_SHUTDOWN, 1000, LISTENER, 3, 4096, 0, NULL), 0);
+	assert_false(socks[0].open);
+	assert_int_equal(vs_vsock_conn_count(v), 1); /* until the RST is out */
+	clock_ms += VS_VSOCK_DEFAULT_CLOSE_TIMEOUT_MS;
+	assert_int_equal(vs_vsock_expire(v), -1);
+	assert_int_equal(vs_vsock_conn_count(v), 0);
+	expect(VS_VSOCK_OP_RST, 1000, LISTENER, sizeof(rxbuf)); /* from the shared queue */
+	expect_nothing();
+}
+
+/* A host CONNECT the guest never answers: after the connect timeout the
+ * host socket is closed without an OK and the guest gets RST. */
+static void test_connect_timeout(void **state)
+{
+	(void)state;
+	socks[0] = (struct sock){ .open = true, .write_room = SIZE_MAX };
+	nsocks = 1;
+	uint32_t hport;
+	uint64_t t0 = clock_ms;
+	assert_int_equal(vs_vsock_host_connect(v, 0, 1234, &hport, &err), 0);
+	expect(VS_VSOCK_OP_REQUEST, 1234, hport, sizeof(rxbuf));
+	assert_int_equal(vs_vsock_expire(v), VS_VSOCK_DEFAULT_CONNECT_TIMEOUT_MS);
+	clock_ms = t0 + VS_VSOCK_DEFAULT_CONNECT_TIMEOUT_MS;
+	assert_int_equal(vs_vsock_expire(v), -1);
+	assert_false(socks[0].open);
+	assert_int_equal(socks[0].nwritten, 0);
+	expect(VS_VSOCK_OP_RST, 1234, hport, sizeof(rxbuf));
+	/* Answered in time, the connection has no deadline any more. */
+	socks[1] = (struct sock){ .open = true, .write_room = SIZE_MAX };
+	nsocks = 2;
+	assert_int_equal(vs_vsock_host_connect(v, 1, 1234, &hport, &err), 0);
+	expect(VS_VSOCK_OP_REQUEST, 1234, hport, sizeof(rxbuf));
+	assert_int_equal(guest(VS_VSOCK_OP_RESPONSE, 1234, hport, 0, 4096, 0, NULL), 0);
+	clock_ms += 100 * VS_VSOCK_DEFAULT_CONNECT_TIMEOUT_MS;
+	assert_int_equal(vs_vsock_expire(v), -1);
+	assert_true(socks[1].open);
+}
+
+/* Timeouts are configurable (the integration tests use short ones) and
+ * bounded. */
+static void test_timeout_config(void **state)
+{
+	(void)state;
+	vs_vsock_config cfg = {
+		.guest_cid = CID,
+		.close_timeout_ms = 50,
+		.ops = { host_connect, host_read, host_write, host_shutdown_write, host_close,
+			 fake_now },
+	};
+	vs_vsock *w = vs_vsock_new(&cfg, &err);
+	assert_non_null(w);
+	vs_vsock_free(w);
+	cfg.close_timeout_ms = VS_VSOCK_MAX_TIMEOUT_MS + 1;
+	assert_null(vs_vsock_new(&cfg, &err));
+	assert_non_null(strstr(err.msg, "timeout"));
+}
+
 static void test_fuzz_replay(void **state)
 {
 	(void)state;
@@ -621,6 +774,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connection_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_headers, setup, teardown),
 		cmocka_unit_test(test_connect_line),
+		cmocka_unit_test_setup_teardown(test_close_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_guest_half_close_is_not_timed_out, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_host_half_close_is_not_timed_out, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_undelivered_rst_frees_the_slot, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_connect_timeout, setup, teardown),
+		cmocka_unit_test(test_timeout_config),
 		cmocka_unit_test(test_fuzz_replay),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,7 @@
 /* The control requests of docs/agent-protocol.md. Field errors are
  * answered with an error naming the field and the connection stays; a
  * protocol error (no or unknown type) closes it. */
-#include "agent.h"
+#include "guest/agent/control.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -12,19 +12,13 @@
 #include <unistd.h>
 
 #include "core/json.h"
+#include "guest/agent/info.h"
+#include "guest/agent/network.h"
+#include "guest/agent/proc.h"
+#include "guest/agent/stdio.h"
 #include "oci/version.h"
 
 #define AGENT_VERSION 1
-
-static const char *const stream_names[ST_COUNT] = { "stdin", "stdout", "stderr", "pty" };
-
-int stream_from_name(const char *s)
-{
-	for (int i = 0; i < ST_COUNT; i++)
-		if (!strcmp(s, stream_names[i]))
-			return i;
-	return -1;
-}
 
 /* A stdio connection's only frame: send an error, then close. */
 static int stdio_refuse(agent *a, conn *c, int errnum, const char *msg)
@@ -143,7 +137,7 @@ static int do_create(agent *a, conn *c, json_object *req, const char *type, uint
 	if (!process)
 		return vs_fail(err, EINVAL, "%s process: required", type);
 	proc *p = NULL;
-	if (proc_create(a, pid, process, hostname, stdio, start, &p, err) < 0)
+	if (proc_create(a, start ? c : NULL, pid, process, hostname, stdio, start, &p, err) < 0)
 		return -1;
 	json_object *rep = json_object_new_object();
 	json_object_object_add(rep, "pid", json_object_new_int(p->pid));

@@ -1,5 +1,5 @@
 /* ps, stats and oom_watch: read from /proc and the agent's cgroup. */
-#include "agent.h"
+#include "guest/agent/info.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -30,14 +30,11 @@ static pid_t parent_of(pid_t pid)
 	return (pid_t)ppid;
 }
 
-/* Every descendant of the agent: its children, or as PID 1 every process. */
-json_object *info_ps(vs_err *err)
+int info_descendants(pid_t root, pid_t **out, size_t *count, vs_err *err)
 {
 	DIR *d = opendir("/proc");
-	if (!d) {
-		vs_fail_errno(err, "ps: open /proc");
-		return NULL;
-	}
+	if (!d)
+		return vs_fail_errno(err, "ps: open /proc");
 	size_t n = 0, cap = 64;
 	pid_t *pids = malloc(cap * sizeof(*pids)), *ppids = malloc(cap * sizeof(*ppids));
 	struct dirent *e;
@@ -64,34 +61,47 @@ json_object *info_ps(vs_err *err)
 		ppids[n++] = pp;
 	}
 	closedir(d);
-	if (!pids || !ppids) {
+	char *in = pids && ppids ? calloc(n + 1, 1) : NULL;
+	if (!in) {
 		free(pids);
 		free(ppids);
-		vs_fail(err, ENOMEM, "ps");
-		return NULL;
+		return vs_fail(err, ENOMEM, "ps");
 	}
 	/* Mark descendants: repeat until nothing changes (the tree is small). */
-	char *in = calloc(n + 1, 1);
-	pid_t self = getpid();
-	for (bool grew = true; grew && in;) {
+	for (bool grew = true; grew;) {
 		grew = false;
 		for (size_t i = 0; i < n; i++) {
 			if (in[i])
 				continue;
-			bool child = ppids[i] == self;
+			bool child = ppids[i] == root;
 			for (size_t j = 0; !child && j < n; j++)
 				child = in[j] && pids[j] == ppids[i];
 			if (child)
 				in[i] = grew = 1;
 		}
 	}
-	json_object *arr = json_object_new_array();
-	for (size_t i = 0; in && i < n; i++)
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
 		if (in[i])
-			json_object_array_add(arr, json_object_new_int(pids[i]));
+			pids[k++] = pids[i];
 	free(in);
-	free(pids);
 	free(ppids);
+	*out = pids;
+	*count = k;
+	return 0;
+}
+
+/* Every descendant of the agent: its children, or as PID 1 every process. */
+json_object *info_ps(vs_err *err)
+{
+	pid_t *pids;
+	size_t n;
+	if (info_descendants(getpid(), &pids, &n, err) < 0)
+		return NULL;
+	json_object *arr = json_object_new_array();
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(arr, json_object_new_int(pids[i]));
+	free(pids);
 	return arr;
 }
 
@@ -247,7 +257,7 @@ static void oom_timer(agent *a, bool on)
 	struct itimerspec ts = { 0 };
 	if (on)
 		ts.it_interval.tv_nsec = ts.it_value.tv_nsec = 100 * 1000 * 1000;
-	timerfd_settime(a->oomfd.fd, 0, &ts, NULL);
+	timerfd_settime(a->timer.fd, 0, &ts, NULL);
 }
 
 int oom_watch_add(agent *a, conn *c, uint64_t id, vs_err *err)
@@ -291,4 +301,17 @@ void oom_poll(agent *a)
 	}
 	if (!a->oom_waits)
 		oom_timer(a, false);
+}
+
+void oom_drop_conn(agent *a, conn *c)
+{
+	for (waiter **wp = &a->oom_waits; *wp;) {
+		waiter *w = *wp;
+		if (w->c == c) {
+			*wp = w->next;
+			free(w);
+		} else {
+			wp = &w->next;
+		}
+	}
 }

@@ -1,5 +1,6 @@
-/* The event loop: accept, read frames, flush replies, reap children. */
-#include "agent.h"
+/* The event loop: accept, read frames, flush replies; SIGCHLD and the
+ * timer go up through a->hooks (loop.h). */
+#include "guest/agent/loop.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,16 +42,7 @@ static void conn_free(agent *a, conn *c)
 			break;
 		}
 	a->n_conns--;
-	proc_drop_conn(a, c);
-	for (waiter **wp = &a->oom_waits; *wp;) {
-		waiter *w = *wp;
-		if (w->c == c) {
-			*wp = w->next;
-			free(w);
-		} else {
-			wp = &w->next;
-		}
-	}
+	a->hooks->conn_closed(a, c);
 	agent_unwatch(a, &c->h);
 	if (c->h.fd >= 0)
 		close(c->h.fd);
@@ -191,7 +183,7 @@ static void on_conn(agent *a, handler *h, uint32_t events)
 				break;
 			}
 			if (!c->control) {
-				int f = conn_first_frame(a, c, msg);
+				int f = a->hooks->first_frame(a, c, msg);
 				json_object_put(msg);
 				if (f == 1)
 					return; /* a stdio pump owns the socket now */
@@ -199,7 +191,7 @@ static void on_conn(agent *a, handler *h, uint32_t events)
 					c->closing = true;
 				continue;
 			}
-			control_dispatch(a, c, msg);
+			a->hooks->dispatch(a, c, msg);
 			json_object_put(msg);
 		}
 	}
@@ -253,16 +245,16 @@ static void on_signal(agent *a, handler *h, uint32_t events)
 	struct signalfd_siginfo si;
 	while (read(h->fd, &si, sizeof(si)) == sizeof(si))
 		;
-	proc_reap(a);
+	a->hooks->reap(a);
 }
 
-static void on_oom_timer(agent *a, handler *h, uint32_t events)
+static void on_timer(agent *a, handler *h, uint32_t events)
 {
 	(void)events;
 	uint64_t ticks;
 	if (read(h->fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 		return;
-	oom_poll(a);
+	a->hooks->tick(a);
 }
 
 static bool control_open(const agent *a)
@@ -278,9 +270,7 @@ static bool done(const agent *a)
 {
 	if (a->shutdown)
 		return true;
-	if (!a->init_exited)
-		return false;
-	return !control_open(a) && !pumps_busy(a);
+	return !control_open(a) && !a->hooks->busy(a);
 }
 
 /* Before exiting: what is queued for each client (shutdown's reply, the
@@ -297,8 +287,9 @@ static void flush_all(agent *a)
 	}
 }
 
-int agent_run(agent *a, int listen_fd, bool pid1, vs_err *err)
+int agent_run(agent *a, int listen_fd, bool pid1, const agent_hooks *hooks, vs_err *err)
 {
+	a->hooks = hooks;
 	a->pid1 = pid1;
 	a->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (a->ep < 0)
@@ -310,9 +301,9 @@ int agent_run(agent *a, int listen_fd, bool pid1, vs_err *err)
 	signal(SIGPIPE, SIG_IGN);
 	a->sigfd.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	a->sigfd.fn = on_signal;
-	a->oomfd.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	a->oomfd.fn = on_oom_timer;
-	if (a->sigfd.fd < 0 || a->oomfd.fd < 0)
+	a->timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	a->timer.fn = on_timer;
+	if (a->sigfd.fd < 0 || a->timer.fd < 0)
 		return vs_fail_errno(err, "signalfd/timerfd");
 	int fl = fcntl(listen_fd, F_GETFL);
 	if (fl < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) < 0)
@@ -320,10 +311,10 @@ int agent_run(agent *a, int listen_fd, bool pid1, vs_err *err)
 	a->listener.fd = listen_fd;
 	a->listener.fn = on_listener;
 	if (agent_watch(a, &a->listener, EPOLLIN) < 0 || agent_watch(a, &a->sigfd, EPOLLIN) < 0 ||
-	    agent_watch(a, &a->oomfd, EPOLLIN) < 0)
+	    agent_watch(a, &a->timer, EPOLLIN) < 0)
 		return vs_fail_errno(err, "epoll_ctl");
 	/* A child that exited before the signalfd existed. */
-	proc_reap(a);
+	a->hooks->reap(a);
 	while (!done(a)) {
 		struct epoll_event evs[32];
 		int n = epoll_wait(a->ep, evs, 32, -1);

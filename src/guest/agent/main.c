@@ -1,6 +1,6 @@
-/* vessel-agent: argument parsing and the listening socket. As PID 1 of a
+/* vessel-agent: argument parsing, the listening socket and the loop's
+ * hooks (the top layer: it ties the loop to the layers above). As PID 1 of a
  * guest (no --listen*) it boots the guest first (pid1.c). */
-#include "agent.h"
 
 #include <errno.h>
 #include <linux/vm_sockets.h>
@@ -12,6 +12,13 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include "guest/agent/control.h"
+#include "guest/agent/info.h"
+#include "guest/agent/loop.h"
+#include "guest/agent/pid1.h"
+#include "guest/agent/proc.h"
+#include "guest/agent/stdio.h"
 
 #define AGENT_VSOCK_PORT 1024
 
@@ -81,6 +88,28 @@ static int listen_fd_arg(const char *s, vs_err *err)
 	return (int)n;
 }
 
+static void conn_closed(agent *a, conn *c)
+{
+	proc_drop_conn(a, c);
+	oom_drop_conn(a, c);
+}
+
+/* Until init has exited, and then while output is still being pumped
+ * (docs/agent-protocol.md: when the agent's work is over). */
+static bool busy(const agent *a)
+{
+	return !a->init_exited || pumps_busy(a);
+}
+
+static const agent_hooks hooks = {
+	.first_frame = conn_first_frame,
+	.dispatch = control_dispatch,
+	.conn_closed = conn_closed,
+	.reap = proc_reap,
+	.tick = oom_poll,
+	.busy = busy,
+};
+
 int main(int argc, char **argv)
 {
 	vs_err err = { 0 };
@@ -132,7 +161,7 @@ int main(int argc, char **argv)
 	if (!pid1)
 		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	static agent a;
-	int rc = agent_run(&a, fd, pid1, &err);
+	int rc = agent_run(&a, fd, pid1, &hooks, &err);
 	if (rc < 0)
 		fprintf(stderr, "vessel-agent: %s\n", err.msg);
 	procs_kill_all(&a);

@@ -1,6 +1,6 @@
 /* network: the guest's interfaces get the container's MAC, MTU, addresses
  * and routes (agent/netconf.h parses, core/rtnl.h applies). */
-#include "agent.h"
+#include "guest/agent/network.h"
 
 #include <errno.h>
 #include <net/if.h>

@@ -3,7 +3,7 @@
  * filesystem named by vessel.root= (virtio-fs, or a block device under a
  * tmpfs overlay), then switch root. Cannot run on a host without VT-x;
  * its parsers (agent/boot.h) are unit-tested. */
-#include "agent.h"
+#include "guest/agent/pid1.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /* Workload processes: create forks a child that sets up its stdio and
  * waits; start releases it into vessel's process setup and exec. */
-#include "agent.h"
+#include "guest/agent/proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +20,18 @@
 #include "container/process_setup.h"
 #include "core/json.h"
 #include "core/proc.h"
+#include "guest/agent/info.h"
 #include "oci/process_attrs.h"
+
+static const char *const stream_names[ST_COUNT] = { "stdin", "stdout", "stderr", "pty" };
+
+int stream_from_name(const char *s)
+{
+	for (int i = 0; i < ST_COUNT; i++)
+		if (!strcmp(s, stream_names[i]))
+			return i;
+	return -1;
+}
 
 proc *proc_find(agent *a, const char *id)
 {
@@ -271,7 +282,7 @@ static void evict_one(agent *a)
 		proc_unlink_free(a, victim);
 }
 
-int proc_create(agent *a, const char *id, json_object *process, const char *hostname,
+int proc_create(agent *a, conn *owner, const char *id, json_object *process, const char *hostname,
 		json_object *stdio, bool start, proc **out, vs_err *err)
 {
 	const char *type = start ? "exec" : "create";
@@ -338,6 +349,7 @@ int proc_create(agent *a, const char *id, json_object *process, const char *host
 	if (pid == 0)
 		child_main(p, sp, child, go[0], st[1]);
 	p->pid = pid;
+	p->owner = owner;
 	p->go_w = go[1];
 	p->status_r = st[0];
 	go[1] = st[0] = -1;
@@ -406,7 +418,6 @@ int proc_start(agent *a, proc *p, vs_err *err)
 	return release(p, err);
 }
 
-/* stdio.c: a stream attached; exec the program if start came first. */
 void proc_stream_attached(agent *a, proc *p)
 {
 	(void)a;
@@ -450,9 +461,27 @@ void proc_add_wait(agent *a, proc *p, conn *c, uint64_t id)
 	p->waits = w;
 }
 
+/* SIGKILL to p, its process group (the child is a session leader) and the
+ * descendants it has now, found before any is killed: a killed parent's
+ * children would be the agent's by then. One that left the group and was
+ * forked after the walk escapes, as it would `signal` with `all`. */
+static void proc_kill_tree(proc *p)
+{
+	pid_t *pids = NULL;
+	size_t n = 0;
+	vs_err err = { 0 };
+	if (info_descendants(p->pid, &pids, &n, &err) < 0)
+		fprintf(stderr, "vessel-agent: kill process \"%s\": %s\n", p->id, err.msg);
+	kill(p->pid, SIGKILL); /* not reaped yet: the pid is still p's */
+	kill(-p->pid, SIGKILL);
+	for (size_t i = 0; i < n; i++)
+		kill(pids[i], SIGKILL);
+	free(pids);
+}
+
 void proc_drop_conn(agent *a, conn *c)
 {
-	for (proc *p = a->procs; p; p = p->next)
+	for (proc *p = a->procs; p; p = p->next) {
 		for (waiter **wp = &p->waits; *wp;) {
 			waiter *w = *wp;
 			if (w->c == c) {
@@ -462,6 +491,15 @@ void proc_drop_conn(agent *a, conn *c)
 				wp = &w->next;
 			}
 		}
+		/* The host side that carried this exec (its relay) is gone, so
+		 * nobody waits on it, signals it or reads it: end it rather than
+		 * leave it running in the guest. */
+		if (p->owner == c) {
+			p->owner = NULL;
+			if (p->state != P_EXITED)
+				proc_kill_tree(p);
+		}
+	}
 }
 
 static int exit_code(int status)

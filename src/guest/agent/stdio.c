@@ -1,6 +1,6 @@
 /* stdio connections: after its first frame a connection carries raw bytes,
  * pumped between the socket and the program's pipe or pty master. */
-#include "agent.h"
+#include "guest/agent/stdio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +9,16 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+/* Bytes one way between two fds; owns both. */
+typedef struct pump {
+	handler in, out;
+	char buf[65536];
+	size_t len, off;
+	bool is_pty_master_in; /* EIO from a pty master is its EOF */
+	bool shut_out;	       /* shutdown(SHUT_WR) `out` at EOF, not close */
+	struct pump *next;
+} pump;
 
 static void pump_end(agent *a, pump *p)
 {

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -122,9 +123,21 @@ int vs_agent_decoder_feed(vs_agent_decoder *d, const void *data, size_t n, size_
 	return 0;
 }
 
-/* At most one read(): 1 frame, 0 more needed (or EAGAIN/EINTR), 2 EOF at a
- * frame boundary, -1 error. */
-static int read_once(vs_agent_decoder *d, int fd, json_object **out, vs_err *err)
+/* Never blocks on a socket, whatever its O_NONBLOCK: a blocking read after
+ * poll said readable can still wait (another holder of the fd took the
+ * bytes, or SO_RCVLOWAT asks for more than came), past any deadline. Other
+ * fds (pipes) are read as they are. */
+static ssize_t read_nowait(int fd, void *dst, size_t want)
+{
+	ssize_t r = recv(fd, dst, want, MSG_DONTWAIT);
+	if (r < 0 && errno == ENOTSOCK)
+		r = read(fd, dst, want);
+	return r;
+}
+
+/* At most one read: 1 frame, 0 more needed (or EAGAIN/EINTR), 2 EOF at a
+ * frame boundary, -1 error. nowait: read_nowait, else read(2). */
+static int read_once(vs_agent_decoder *d, int fd, bool nowait, json_object **out, vs_err *err)
 {
 	void *dst;
 	size_t want;
@@ -135,7 +148,7 @@ static int read_once(vs_agent_decoder *d, int fd, json_object **out, vs_err *err
 		dst = d->body + d->have;
 		want = d->len - d->have;
 	}
-	ssize_t r = read(fd, dst, want);
+	ssize_t r = nowait ? read_nowait(fd, dst, want) : read(fd, dst, want);
 	if (r < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return 0;
@@ -163,7 +176,7 @@ int vs_agent_decoder_read(vs_agent_decoder *d, int fd, json_object **out, vs_err
 {
 	for (;;) {
 		size_t before = d->hdr_have + d->have;
-		int r = read_once(d, fd, out, err);
+		int r = read_once(d, fd, false, out, err);
 		if (r != 0)
 			return r;
 		/* No progress: the socket is drained (EAGAIN) or a signal came. */
@@ -257,15 +270,27 @@ int vs_agent_recv(int fd, json_object **out, int timeout_ms, vs_err *err)
 	vs_agent_decoder_init(&d);
 	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 	for (;;) {
+		/* The time left is counted again after every wake-up, a signal's
+		 * included, so neither signals nor a frame dribbling in byte by
+		 * byte move the deadline. */
 		int left = -1;
 		if (deadline >= 0) {
 			int64_t l = deadline - now_ms();
 			left = l < 0 ? 0 : (int)l;
 		}
-		/* Poll first, then one read: a blocking fd never blocks in read. */
-		if (wait_fd(fd, POLLIN, left, err) < 0)
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int pr = poll(&p, 1, left);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr < 0) {
+			vs_fail_errno(err, "agent frame: poll");
 			break;
-		int r = read_once(&d, fd, out, err);
+		}
+		if (pr == 0) {
+			vs_fail(err, ETIMEDOUT, "agent frame: waiting for the agent");
+			break;
+		}
+		int r = read_once(&d, fd, true, out, err);
 		if (r == 1)
 			return 0;
 		if (r == 2)

@@ -61,7 +61,11 @@ int vs_agent_frame_encode(json_object *obj, char **out, size_t *len, vs_err *err
  * waited for with poll). vs_agent_send writes one whole frame (never raises
  * SIGPIPE on a socket). vs_agent_recv waits up to timeout_ms (-1: forever)
  * for one whole frame: 0 with *out set, or -1 (ETIMEDOUT on the deadline,
- * ECONNRESET when the peer closed at a frame boundary). */
+ * ECONNRESET when the peer closed at a frame boundary). Its deadline holds
+ * on a blocking socket too: it polls before every read and reads with
+ * MSG_DONTWAIT, and signals do not restart the wait. A frame cut by the
+ * deadline is lost (its bytes were read): the connection is then of no
+ * further use. */
 int vs_agent_send(int fd, json_object *obj, vs_err *err);
 int vs_agent_recv(int fd, json_object **out, int timeout_ms, vs_err *err);
 

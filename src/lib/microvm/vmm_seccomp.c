@@ -77,6 +77,9 @@ static const int allowed[] = {
 	SCMP_SYS(getsockopt),
 	SCMP_SYS(setsockopt),
 	SCMP_SYS(restart_syscall),
+	/* vsock's connect and close deadlines (one timerfd, made at create). */
+	SCMP_SYS(timerfd_settime),
+	SCMP_SYS(timerfd_gettime),
 	/* A virtiofsd the monitor started (vm run --fs) is stopped and reaped
 	 * when the VM ends; in the microvm backend the monitor's pid namespace
 	 * bounds whom kill reaches. */

@@ -30,6 +30,10 @@ typedef struct vs_vm_config {
 	/* virtio-vsock: the hybrid host socket (NULL: none), guest CID (0: 3) */
 	const char *vsock_path;
 	uint64_t vsock_cid;
+	/* How long to wait on the guest (ms; 0: 2000 / 8000, vm/vsock/conn.h):
+	 * for its answer to a host CONNECT (and for a host program's CONNECT
+	 * line), and for it to finish a close. */
+	uint32_t vsock_connect_timeout_ms, vsock_close_timeout_ms;
 	/* virtio-fs: the guest's mount tag (NULL: none), served by virtiofsd on
 	 * fs_dir (read-only with fs_readonly; virtiofsd: the binary, NULL for
 	 * the default) or by a backend already listening on fs_socket. */
@@ -59,8 +63,9 @@ typedef struct vs_vm_config {
 	int vsock_inject_fd;
 } vs_vm_config;
 
-#define VS_VM_MAX_CPUS	      64
-#define VS_VM_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=1"
+#define VS_VM_MAX_CPUS		   64
+#define VS_VM_VSOCK_MAX_TIMEOUT_MS 3600000 /* = VS_VSOCK_MAX_TIMEOUT_MS */
+#define VS_VM_DEFAULT_CMDLINE	   "console=ttyS0 reboot=k panic=1"
 
 typedef enum vs_vm_exit {
 	VS_VM_EXIT_POWEROFF = 0, /* ACPI S5 / power-off port */

@@ -11,4 +11,9 @@
 vs_virtio_dev *vs_virtio_net_new(vs_dev_ctx *ctx, const vs_guest_mem *mem, int tap,
 				 const uint8_t mac[6], vs_err *err);
 
+/* "tap=NAME[,mac=MAC]" or "fd=N[,mac=MAC]" (net_tap.c): the tap fd, set up
+ * for the device, and the MAC (random, locally administered, when none is
+ * given); -1 with err naming the option. */
+int vs_net_tap_open(const char *spec, uint8_t mac[6], vs_err *err);
+
 #endif

@@ -99,7 +99,7 @@ int vs_vq_pop(const vs_guest_mem *m, vs_vq *q, vs_vq_chain *c)
 	return 1;
 }
 
-int vs_vq_push(const vs_guest_mem *m, vs_vq *q, uint16_t head, uint32_t len)
+int vs_vq_push_quiet(const vs_guest_mem *m, vs_vq *q, uint16_t head, uint32_t len)
 {
 	if (!q->ready || !q->num)
 		return -1;
@@ -112,9 +112,26 @@ int vs_vq_push(const vs_guest_mem *m, vs_vq *q, uint16_t head, uint32_t len)
 	memcpy(e, &id, 4);
 	memcpy(e + 4, &len, 4);
 	q->used_idx++;
-	/* The element must be visible before the index that publishes it. */
+	return 0;
+}
+
+int vs_vq_publish(const vs_guest_mem *m, vs_vq *q)
+{
+	if (!q->ready || !q->num)
+		return -1;
+	uint8_t *used = vs_mem_ptr(m, q->used, 6 + 8 * (uint64_t)q->num);
+	if (!used)
+		return -1;
+	/* The elements must be visible before the index that publishes them. */
 	__atomic_store_n((uint16_t *)(used + 2), q->used_idx, __ATOMIC_RELEASE);
 	return 0;
+}
+
+int vs_vq_push(const vs_guest_mem *m, vs_vq *q, uint16_t head, uint32_t len)
+{
+	if (vs_vq_push_quiet(m, q, head, len) < 0)
+		return -1;
+	return vs_vq_publish(m, q);
 }
 
 bool vs_vq_wants_interrupt(const vs_guest_mem *m, const vs_vq *q)

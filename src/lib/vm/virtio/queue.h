@@ -58,6 +58,10 @@ int vs_vq_pop(const vs_guest_mem *m, vs_vq *q, vs_vq_chain *c);
 
 /* Return a chain with `len` bytes written; -1 if the queue is unusable. */
 int vs_vq_push(const vs_guest_mem *m, vs_vq *q, uint16_t head, uint32_t len);
+/* The same without moving used->idx, then publish every element pushed so
+ * far at once: a merged receive frame's buffers reach the driver together. */
+int vs_vq_push_quiet(const vs_guest_mem *m, vs_vq *q, uint16_t head, uint32_t len);
+int vs_vq_publish(const vs_guest_mem *m, vs_vq *q);
 
 /* False when the driver asked for no interrupts (VIRTQ_AVAIL_F_NO_INTERRUPT). */
 bool vs_vq_wants_interrupt(const vs_guest_mem *m, const vs_vq *q);

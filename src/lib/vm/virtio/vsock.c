@@ -12,7 +12,10 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -30,17 +33,20 @@
 #define KIND_LISTEN	      1ULL
 #define KIND_HANDSHAKE	      2ULL
 #define KIND_CONN	      3ULL
-#define KIND_INJECT	      4ULL
+#define KIND_TIMER	      4ULL
+#define KIND_INJECT	      5ULL
 #define EV_DATA(kind, fd)     (((kind) << 32) | (uint32_t)(fd))
 
 struct handshake {
 	int fd; /* -1: free */
+	uint64_t deadline;
 	vs_vsock_line line;
 };
 
 struct watched {
 	int fd;		 /* -1: free */
-	uint32_t events; /* 0: not in the epoll set */
+	uint32_t events; /* what we asked epoll for */
+	bool in_set;	 /* in the epoll set (events 0: for EPOLLHUP only) */
 };
 
 typedef struct vsock_dev {
@@ -48,7 +54,8 @@ typedef struct vsock_dev {
 	vs_vsock *v;
 	uint64_t cid;
 	char *path;
-	int listen_fd, epfd;
+	uint32_t connect_timeout_ms, close_timeout_ms;
+	int listen_fd, epfd, timer_fd;
 	bool adopted;  /* listen_fd came from vsock_listen_fd: not ours to unlink */
 	int inject_fd; /* vs_vm_config.vsock_inject_fd's duplicate, or -1 */
 	bool was_live, event_pending;
@@ -77,6 +84,7 @@ static bool watch_conn(vsock_dev *s, int fd)
 	}
 	w->fd = fd;
 	w->events = 0;
+	w->in_set = false;
 	return true;
 }
 
@@ -133,10 +141,11 @@ static void cb_host_close(void *ctx, int handle)
 	vsock_dev *s = ctx;
 	struct watched *w = watched_find(s, handle);
 	if (w) {
-		if (w->events)
+		if (w->in_set)
 			epoll_ctl(s->epfd, EPOLL_CTL_DEL, handle, NULL);
 		w->fd = -1;
 		w->events = 0;
+		w->in_set = false;
 	}
 	close(handle);
 }
@@ -146,6 +155,8 @@ static int vsock_table_new(vsock_dev *s, vs_err *err)
 	vs_vsock_config cfg = {
 		.guest_cid = s->cid,
 		.max_conns = VS_VSOCK_DEFAULT_MAX_CONNS,
+		.connect_timeout_ms = s->connect_timeout_ms,
+		.close_timeout_ms = s->close_timeout_ms,
 		.ops = {
 			.host_connect = cb_host_connect,
 			.host_read = cb_host_read,
@@ -159,8 +170,10 @@ static int vsock_table_new(vsock_dev *s, vs_err *err)
 	return s->v ? 0 : -1;
 }
 
-/* Epoll interest follows what the state machine wants; a socket wanting
- * nothing leaves the set, so its hang-up cannot wake us again and again. */
+/* Epoll interest follows what the state machine wants. A socket wanting
+ * no I/O stays in the set with no events while its hang-up is still news
+ * (epoll always reports EPOLLHUP/EPOLLERR), and leaves it after, so a hung
+ * up peer cannot wake us again and again. */
 static void refresh_interest(vsock_dev *s)
 {
 	for (unsigned i = 0; i < VS_VSOCK_DEFAULT_MAX_CONNS; i++) {
@@ -169,12 +182,15 @@ static void refresh_interest(vsock_dev *s)
 			continue;
 		uint32_t want = (vs_vsock_wants_read(s->v, w->fd) ? EPOLLIN : 0) |
 				(vs_vsock_wants_write(s->v, w->fd) ? EPOLLOUT : 0);
-		if (want == w->events)
+		bool keep = want || vs_vsock_wants_hangup(s->v, w->fd);
+		if (keep == w->in_set && (!keep || want == w->events))
 			continue;
 		struct epoll_event ev = { .events = want, .data.u64 = EV_DATA(KIND_CONN, w->fd) };
-		int op = !w->events ? EPOLL_CTL_ADD : want ? EPOLL_CTL_MOD : EPOLL_CTL_DEL;
-		if (epoll_ctl(s->epfd, op, w->fd, &ev) == 0)
+		int op = !w->in_set ? EPOLL_CTL_ADD : keep ? EPOLL_CTL_MOD : EPOLL_CTL_DEL;
+		if (epoll_ctl(s->epfd, op, w->fd, &ev) == 0) {
+			w->in_set = keep;
 			w->events = want;
+		}
 	}
 }
 
@@ -277,6 +293,47 @@ static void deliver_event(vsock_dev *s)
 	vs_virtio_notify_used(d, Q_EVENT);
 }
 
+static void handshake_close(struct handshake *h)
+{
+	close(h->fd);
+	h->fd = -1;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Deadlines: connections waiting on the guest (vs_vsock_expire) and host
+ * programs that have not finished their CONNECT line within the connect
+ * timeout. One timerfd in our epoll set fires at the nearest. */
+static void expire_and_arm(vsock_dev *s)
+{
+	int64_t next = s->v ? vs_vsock_expire(s->v) : -1;
+	uint64_t now = now_ms();
+	for (unsigned i = 0; i < MAX_HANDSHAKES; i++) {
+		struct handshake *h = &s->hs[i];
+		if (h->fd < 0)
+			continue;
+		if (h->deadline <= now) {
+			epoll_ctl(s->epfd, EPOLL_CTL_DEL, h->fd, NULL);
+			handshake_close(h);
+			continue;
+		}
+		int64_t left = (int64_t)(h->deadline - now);
+		if (next < 0 || left < next)
+			next = left;
+	}
+	struct itimerspec its = { 0 };
+	if (next >= 0) {
+		its.it_value.tv_sec = next / 1000;
+		its.it_value.tv_nsec = (next % 1000) * 1000000 + 1; /* 0 would disarm */
+	}
+	timerfd_settime(s->timer_fd, 0, &its, NULL);
+}
+
 static void vsock_notify(vs_virtio_dev *d, unsigned q)
 {
 	vsock_dev *s = d->priv;
@@ -287,14 +344,9 @@ static void vsock_notify(vs_virtio_dev *d, unsigned q)
 		process_tx(s);
 	if (q == Q_EVENT)
 		deliver_event(s);
+	expire_and_arm(s);
 	pump_rx(s);
 	refresh_interest(s);
-}
-
-static void handshake_close(struct handshake *h)
-{
-	close(h->fd);
-	h->fd = -1;
 }
 
 static void add_handshake(vsock_dev *s, int fd)
@@ -308,6 +360,7 @@ static void add_handshake(vsock_dev *s, int fd)
 		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 			break;
 		h->fd = fd;
+		h->deadline = now_ms() + s->connect_timeout_ms;
 		vs_vsock_line_init(&h->line);
 		return;
 	}
@@ -398,7 +451,10 @@ static int vsock_io(void *arg, int epfd)
 		uint64_t kind = evs[i].data.u64 >> 32;
 		int fd = (int)(uint32_t)evs[i].data.u64;
 		uint32_t e = evs[i].events;
-		if (kind == KIND_LISTEN) {
+		if (kind == KIND_TIMER) {
+			uint64_t ticks;
+			(void)!read(s->timer_fd, &ticks, sizeof(ticks));
+		} else if (kind == KIND_LISTEN) {
 			do_accept(s);
 		} else if (kind == KIND_INJECT) {
 			do_inject(s);
@@ -414,6 +470,7 @@ static int vsock_io(void *arg, int epfd)
 				vs_vsock_host_hangup(s->v, fd);
 		}
 	}
+	expire_and_arm(s);
 	if (s->v) {
 		pump_rx(s);
 		refresh_interest(s);
@@ -468,6 +525,8 @@ static void vsock_destroy(vs_virtio_dev *d)
 		close(s->epfd);
 	if (s->inject_fd >= 0)
 		close(s->inject_fd);
+	if (s->timer_fd >= 0)
+		close(s->timer_fd);
 	free(s->path);
 	free(s);
 	d->priv = NULL;
@@ -510,6 +569,27 @@ static int vsock_adopt(vsock_dev *s, int fd, vs_err *err)
 	return watch_listener(s, err);
 }
 
+/* PATH left by a vessel that was killed (SIGKILL gives it no chance to
+ * unlink): a socket nobody listens on (connect says ECONNREFUSED) is
+ * removed so that the bind can be retried. Anything else (a regular file,
+ * a live listener, a socket we cannot probe) stays. True if removed. */
+static bool stale_socket(const struct sockaddr_un *sa)
+{
+	struct stat st;
+	if (lstat(sa->sun_path, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return false;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	bool stale =
+		connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0 && errno == ECONNREFUSED;
+	close(fd);
+	if (!stale || unlink(sa->sun_path) < 0)
+		return false;
+	vs_warn("virtio-vsock: %s: replaced a stale socket nobody listened on", sa->sun_path);
+	return true;
+}
+
 static int vsock_listen(vsock_dev *s, vs_err *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -521,11 +601,17 @@ static int vsock_listen(vsock_dev *s, vs_err *err)
 	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->listen_fd < 0)
 		return vs_fail_errno(err, "--vsock: socket");
-	if (bind(s->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	int rc = bind(s->listen_fd, (struct sockaddr *)&sa, sizeof(sa));
+	if (rc < 0 && errno == EADDRINUSE && stale_socket(&sa))
+		rc = bind(s->listen_fd, (struct sockaddr *)&sa, sizeof(sa));
+	if (rc < 0) {
 		int e = errno;
 		close(s->listen_fd);
 		s->listen_fd = -1; /* not ours: never unlinked */
-		return vs_fail(err, e, "--vsock: bind %s", s->path);
+		return vs_fail(err, e, "--vsock: bind %s%s", s->path,
+			       e == EADDRINUSE ? " (a file that is not a stale socket, or a "
+						 "socket someone listens on)"
+					       : "");
 	}
 	if (listen(s->listen_fd, 64) < 0)
 		return vs_fail_errno(err, "--vsock: listen on %s", s->path);
@@ -542,12 +628,15 @@ static int vsock_create(vs_dev_ctx *ctx, const vs_vm_config *cfg, void **state, 
 	vsock_dev *s = calloc(1, sizeof(*s));
 	if (!s)
 		return vs_fail_errno(err, "allocating virtio-vsock");
-	s->listen_fd = s->epfd = s->inject_fd = -1;
+	s->listen_fd = s->epfd = s->timer_fd = s->inject_fd = -1;
 	for (unsigned i = 0; i < MAX_HANDSHAKES; i++)
 		s->hs[i].fd = -1;
 	for (unsigned i = 0; i < VS_VSOCK_DEFAULT_MAX_CONNS; i++)
 		s->conns[i].fd = -1;
 	s->cid = cfg->vsock_cid ? cfg->vsock_cid : VSOCK_DEFAULT_CID;
+	s->connect_timeout_ms = cfg->vsock_connect_timeout_ms ? cfg->vsock_connect_timeout_ms
+							      : VS_VSOCK_DEFAULT_CONNECT_TIMEOUT_MS;
+	s->close_timeout_ms = cfg->vsock_close_timeout_ms;
 	vs_virtio_dev *d = vs_virtio_new(ctx, &vsock_ops, 0, s);
 	if (!d) {
 		free(s);
@@ -561,6 +650,10 @@ static int vsock_create(vs_dev_ctx *ctx, const vs_vm_config *cfg, void **state, 
 		return -1;
 	if ((s->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		return vs_fail_errno(err, "virtio-vsock: epoll_create1");
+	s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	struct epoll_event tev = { .events = EPOLLIN, .data.u64 = EV_DATA(KIND_TIMER, 0) };
+	if (s->timer_fd < 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->timer_fd, &tev) < 0)
+		return vs_fail_errno(err, "virtio-vsock: timerfd");
 	if (cfg->vsock_inject_fd >= 0) {
 		s->inject_fd = fcntl(cfg->vsock_inject_fd, F_DUPFD_CLOEXEC, 0);
 		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_DATA(KIND_INJECT, 0) };

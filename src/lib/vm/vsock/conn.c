@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vm/vsock/hybrid.h"
 
@@ -13,7 +14,7 @@ enum {
 	P_RST = 1,	/* then the slot is freed */
 	P_REQUEST = 2,	/* host-initiated connect */
 	P_RESPONSE = 4, /* the guest's connect accepted */
-	P_SHUTDOWN = 8, /* the host side ended */
+	P_SHUTDOWN = 8, /* the host side ended: SEND at EOF, RCV|SEND at hang-up */
 	P_DATA = 16,	/* the host socket may have data */
 	P_CREDIT = 32,	/* tell the guest our fwd_cnt */
 };
@@ -23,8 +24,9 @@ struct conn {
 	int handle; /* -1 once closed */
 	uint32_t guest_port, host_port;
 	unsigned pending;
+	uint64_t deadline;		  /* waiting on the guest until then (0: not waiting) */
 	bool guest_no_rcv, guest_no_send; /* the guest's SHUTDOWN flags */
-	bool host_eof, host_wr_shut;
+	bool host_eof, host_hup, host_wr_shut;
 	/* Us -> guest: what we sent and the guest's advertised buffer. */
 	uint32_t tx_cnt, peer_buf_alloc, peer_fwd_cnt;
 	/* Guest -> us: received, handed to the host, and last advertised. */
@@ -58,6 +60,10 @@ vs_vsock *vs_vsock_new(const vs_vsock_config *cfg, vs_err *err)
 		return vs_fail(err, EINVAL, "vsock: guest cid %llu is reserved (must be 3..2^32-2)",
 			       (unsigned long long)cfg->guest_cid),
 		       NULL;
+	if (cfg->connect_timeout_ms > VS_VSOCK_MAX_TIMEOUT_MS ||
+	    cfg->close_timeout_ms > VS_VSOCK_MAX_TIMEOUT_MS)
+		return vs_fail(err, EINVAL, "vsock: a timeout over %d ms", VS_VSOCK_MAX_TIMEOUT_MS),
+		       NULL;
 	if (!cfg->ops.host_connect || !cfg->ops.host_read || !cfg->ops.host_write ||
 	    !cfg->ops.host_shutdown_write || !cfg->ops.host_close)
 		return vs_fail(err, EINVAL, "vsock: every socket callback is required"), NULL;
@@ -69,6 +75,10 @@ vs_vsock *vs_vsock_new(const vs_vsock_config *cfg, vs_err *err)
 		v->cfg.max_conns = VS_VSOCK_DEFAULT_MAX_CONNS;
 	if (!v->cfg.buf_alloc)
 		v->cfg.buf_alloc = VS_VSOCK_DEFAULT_BUF_ALLOC;
+	if (!v->cfg.connect_timeout_ms)
+		v->cfg.connect_timeout_ms = VS_VSOCK_DEFAULT_CONNECT_TIMEOUT_MS;
+	if (!v->cfg.close_timeout_ms)
+		v->cfg.close_timeout_ms = VS_VSOCK_DEFAULT_CLOSE_TIMEOUT_MS;
 	v->conns = calloc(v->cfg.max_conns, sizeof(*v->conns));
 	if (!v->conns) {
 		free(v);
@@ -76,6 +86,23 @@ vs_vsock *vs_vsock_new(const vs_vsock_config *cfg, vs_err *err)
 	}
 	v->next_port = VS_VSOCK_EPHEMERAL_BASE;
 	return v;
+}
+
+uint64_t vs_vsock_now_ms(const vs_vsock *v)
+{
+	if (v->cfg.ops.now_ms)
+		return v->cfg.ops.now_ms(v->cfg.ctx);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* From now on we wait on the guest for at most ms (the first deadline set
+ * stands: a guest cannot extend it by half-answering). */
+static void wait_on_guest(vs_vsock *v, struct conn *c, uint32_t ms)
+{
+	if (!c->deadline)
+		c->deadline = vs_vsock_now_ms(v) + ms;
 }
 
 static void conn_free(vs_vsock *v, struct conn *c)
@@ -165,6 +192,7 @@ static void reset_conn(vs_vsock *v, struct conn *c)
 	c->buf_len = c->buf_off = c->buf_line = 0;
 	c->state = CLOSING;
 	c->pending = P_RST;
+	wait_on_guest(v, c, v->cfg.close_timeout_ms); /* for an rx buffer to carry the RST */
 }
 
 static uint32_t peer_credit(const struct conn *c)
@@ -317,6 +345,7 @@ static int guest_response(vs_vsock *v, struct conn *c, vs_err *err)
 			       c->guest_port);
 	}
 	c->state = ESTABLISHED;
+	c->deadline = 0;
 	char line[VS_VSOCK_LINE_MAX];
 	size_t n = vs_vsock_format_ok(line, c->host_port);
 	if (buffer(v, c, (const uint8_t *)line, n) < 0) {
@@ -423,6 +452,9 @@ static int emit_data(vs_vsock *v, struct conn *c, vs_vsock_hdr *h, uint8_t *payl
 		return 0;
 	}
 	if (r == 0) {
+		/* The host program shut down its sending side; it may still
+		 * read. A half-close: the guest's data keeps flowing, and no
+		 * timeout runs (the hang-up, when it comes, starts one). */
 		c->host_eof = true;
 		c->state = CLOSING;
 		c->pending = (c->pending & ~(unsigned)P_DATA) | P_SHUTDOWN;
@@ -464,7 +496,8 @@ static int emit(vs_vsock *v, struct conn *c, vs_vsock_hdr *h, uint8_t *payload, 
 	}
 	fill(v, h, op, c->guest_port, c->host_port, c->fwd_cnt);
 	if (op == VS_VSOCK_OP_SHUTDOWN)
-		h->flags = VS_VSOCK_SHUTDOWN_RCV | VS_VSOCK_SHUTDOWN_SEND;
+		h->flags = c->host_hup ? VS_VSOCK_SHUTDOWN_RCV | VS_VSOCK_SHUTDOWN_SEND
+				       : VS_VSOCK_SHUTDOWN_SEND;
 sent:
 	/* Every packet carries fwd_cnt, so any packet is a credit update. */
 	c->fwd_cnt_sent = c->fwd_cnt;
@@ -518,6 +551,7 @@ int vs_vsock_host_connect(vs_vsock *v, int handle, uint32_t guest_port, uint32_t
 		return vs_fail(err, EAGAIN, "vsock: no free connection slot");
 	c->state = CONNECTING;
 	c->pending = P_REQUEST;
+	wait_on_guest(v, c, v->cfg.connect_timeout_ms);
 	*host_port = port;
 	return 0;
 }
@@ -545,11 +579,14 @@ void vs_vsock_host_hangup(vs_vsock *v, int handle)
 		reset_conn(v, c); /* the guest may have seen the REQUEST */
 		return;
 	}
-	if (!c->host_eof) {
-		c->host_eof = true;
-		c->state = CLOSING;
-		c->pending = (c->pending & ~(unsigned)P_DATA) | P_SHUTDOWN;
-	}
+	if (c->host_hup)
+		return;
+	/* Both ways shut on the host: the guest is told (again, with both
+	 * flags after an earlier EOF) and has the close timeout to finish. */
+	c->host_hup = c->host_eof = true;
+	c->state = CLOSING;
+	c->pending = (c->pending & ~(unsigned)P_DATA) | P_SHUTDOWN;
+	wait_on_guest(v, c, v->cfg.close_timeout_ms);
 }
 
 bool vs_vsock_wants_read(const vs_vsock *v, int handle)
@@ -563,4 +600,32 @@ bool vs_vsock_wants_write(const vs_vsock *v, int handle)
 {
 	const struct conn *c = find_handle(v, handle);
 	return c && c->buf_len > 0;
+}
+
+int64_t vs_vsock_expire(vs_vsock *v)
+{
+	uint64_t now = vs_vsock_now_ms(v);
+	int64_t next = -1;
+	for (unsigned i = 0; i < v->cfg.max_conns; i++) {
+		struct conn *c = &v->conns[i];
+		if (c->state == FREE || !c->deadline)
+			continue;
+		if (c->deadline > now) {
+			int64_t left = (int64_t)(c->deadline - now);
+			if (next < 0 || left < next)
+				next = left;
+			continue;
+		}
+		/* An RST still waiting for an rx buffer goes into the shared
+		 * queue instead; a live exchange ends with one. */
+		queue_rst(v, c->guest_port, c->host_port);
+		conn_free(v, c);
+	}
+	return next;
+}
+
+bool vs_vsock_wants_hangup(const vs_vsock *v, int handle)
+{
+	const struct conn *c = find_handle(v, handle);
+	return c && !c->host_hup;
 }

@@ -37,6 +37,12 @@
 #define VS_VSOCK_DEFAULT_BUF_ALLOC (256 * 1024)
 #define VS_VSOCK_RST_QUEUE	   64	      /* RSTs for packets that match no connection */
 #define VS_VSOCK_EPHEMERAL_BASE	   (1u << 30) /* first port given to host-initiated connections */
+/* Waiting on the guest: for its answer to our REQUEST (Firecracker's 2 s)
+ * and, once we sent SHUTDOWN or RST, for it to finish (Linux's
+ * VSOCK_CLOSE_TIMEOUT, 8 s). Then RST and the slot is freed. */
+#define VS_VSOCK_DEFAULT_CONNECT_TIMEOUT_MS 2000
+#define VS_VSOCK_DEFAULT_CLOSE_TIMEOUT_MS   8000
+#define VS_VSOCK_MAX_TIMEOUT_MS		    3600000
 
 /* Socket I/O, provided by the device. `handle` is the device's (a host
  * socket fd). Return conventions follow read/write with -errno:
@@ -51,12 +57,16 @@ typedef struct vs_vsock_ops {
 	void (*host_shutdown_write)(void *ctx, int handle);
 	/* The connection is gone; the handle is not used again. */
 	void (*host_close)(void *ctx, int handle);
+	/* Milliseconds on a monotonic clock; NULL: CLOCK_MONOTONIC (tests
+	 * pass their own). */
+	uint64_t (*now_ms)(void *ctx);
 } vs_vsock_ops;
 
 typedef struct vs_vsock_config {
 	uint64_t guest_cid;
 	unsigned max_conns; /* 0: VS_VSOCK_DEFAULT_MAX_CONNS; at most _LIMIT */
 	uint32_t buf_alloc; /* our receive buffer per connection; 0: default */
+	uint32_t connect_timeout_ms, close_timeout_ms; /* 0: the defaults above */
 	vs_vsock_ops ops;
 	void *ctx;
 } vs_vsock_config;
@@ -88,8 +98,10 @@ int vs_vsock_host_connect(vs_vsock *v, int handle, uint32_t guest_port, uint32_t
 			  vs_err *err);
 
 /* Socket events for `handle`: readable (data goes to the guest as credit
- * allows), writable (buffered guest data is flushed), hung up (the guest
- * gets SHUTDOWN, then its RST ends the connection). */
+ * allows; end of stream, the host's half-close, sends SHUTDOWN SEND),
+ * writable (buffered guest data is flushed), hung up (both ways shut: the
+ * guest gets SHUTDOWN RCV|SEND, then its RST ends the connection, or the
+ * close timeout does). */
 void vs_vsock_host_readable(vs_vsock *v, int handle);
 void vs_vsock_host_writable(vs_vsock *v, int handle);
 void vs_vsock_host_hangup(vs_vsock *v, int handle);
@@ -99,6 +111,17 @@ void vs_vsock_host_hangup(vs_vsock *v, int handle);
  * while guest data is buffered. Lets a level-triggered poll loop not spin. */
 bool vs_vsock_wants_read(const vs_vsock *v, int handle);
 bool vs_vsock_wants_write(const vs_vsock *v, int handle);
+/* Whether a hang-up of `handle` would still be news (the device keeps the
+ * socket in its epoll set, with no events, to hear of it). */
+bool vs_vsock_wants_hangup(const vs_vsock *v, int handle);
+
+/* Connections that waited on the guest past their deadline (a REQUEST it
+ * never answered; a SHUTDOWN or RST it never finished) are ended: the host
+ * socket is closed, the guest gets RST (best effort: the fixed RST queue)
+ * and the slot is free. Returns milliseconds until the next deadline, -1 if
+ * none: the device arms a timer with it. */
+int64_t vs_vsock_expire(vs_vsock *v);
+uint64_t vs_vsock_now_ms(const vs_vsock *v);
 
 /* Live connections (tests, status). */
 unsigned vs_vsock_conn_count(const vs_vsock *v);
