@@ -229,6 +229,41 @@ def test_virtiofsd_serves_the_containers_root_with_its_volumes(vessel, bundle, g
     assert_nothing_left(vessel, cid)
 
 
+@pytest.mark.skipif(not os.access("/usr/bin/mkfs.erofs", os.X_OK),
+                    reason="no mkfs.erofs (Debian: erofs-utils)")
+def test_without_virtiofsd_the_root_is_an_erofs_image(vessel, bundle, guest, cid, tmp_path):
+    # The fallback (the test tree's no-virtiofsd stands for a host without
+    # it): an erofs image of the same container root tree, volume included,
+    # without the container's /proc, /sys and /dev, held by the monitor for
+    # its virtio-blk; a warning says writes stay in the VM.
+    open(os.path.join(guest.path, "no-virtiofsd"), "w").close()
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    (vol / "on-the-volume").write_text("v\n")
+    (tmp_path / "bundle" / "rootfs" / "in-the-image").write_text("i\n")
+    bundle.config["mounts"].append({"destination": "/data", "type": "bind", "source": str(vol),
+                                    "options": ["rbind", "rw"]})
+    vm_bundle(bundle, guest)
+    guest.action("hang")
+    p = vessel.run("create", "--bundle", bundle.path, cid, env=guest.env)
+    assert p.returncode == 0, p.stderr
+    assert "writes stay in the VM" in p.stderr
+    assert not virtiofsd_of(vessel, cid)
+    image = os.path.join(vessel.root, cid, "rootfs.erofs")
+    pid = pid_of(vessel, guest.env, cid)
+    fds = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+    assert image in fds
+    out = tmp_path / "extracted"
+    subprocess.run(["fsck.erofs", f"--extract={out}", image], check=True, capture_output=True)
+    assert (out / "in-the-image").read_text() == "i\n"
+    assert (out / "data" / "on-the-volume").read_text() == "v\n"
+    assert (out / "bin" / "busybox").exists()
+    for d in ("proc", "sys", "dev"):
+        assert not (out / d).exists(), d
+    vessel.run("delete", "--force", cid, env=guest.env, check=True)
+    assert_nothing_left(vessel, cid)
+
+
 def test_delete_force_of_a_created_vm_leaves_nothing(vessel, bundle, guest, cid):
     vm_bundle(bundle, guest)
     guest.action("hang")

@@ -153,11 +153,13 @@ static int vm_create(vs_container *c, const vs_config *cfg, const vs_create_opts
 	    vs_kernel_lookup(cfg->annotations, VS_CONFIG_FILE, g.kernels, &k, err) < 0 ||
 	    vs_initramfs_get(g.agent, &k, g.initramfs, initrd, sizeof(initrd), err) < 0)
 		return -1;
-	char cmdline[1024];
+	char cmdline[1024], cmdline_blk[1024];
 	int n = snprintf(cmdline, sizeof(cmdline), "%s vessel.root=virtiofs:%s%s%s",
 			 VS_VM_DEFAULT_CMDLINE, VS_MICROVM_ROOT_TAG, g.extra_cmdline[0] ? " " : "",
 			 g.extra_cmdline);
-	if (n < 0 || (size_t)n >= sizeof(cmdline))
+	int nb = snprintf(cmdline_blk, sizeof(cmdline_blk), "%s vessel.root=blk:/dev/vda%s%s",
+			  VS_VM_DEFAULT_CMDLINE, g.extra_cmdline[0] ? " " : "", g.extra_cmdline);
+	if (n < 0 || (size_t)n >= sizeof(cmdline) || nb < 0 || (size_t)nb >= sizeof(cmdline_blk))
 		return vs_fail(err, E2BIG, "microvm: kernel command line too long");
 	vs_debug("container %s: guest %s with %s, %llu MiB, %u vCPUs, \"%s\"", c->state.id, k.image,
 		 initrd, (unsigned long long)size.memory_mib, size.cpus, cmdline);
@@ -166,6 +168,7 @@ static int vm_create(vs_container *c, const vs_config *cfg, const vs_create_opts
 			      .memory_mib = size.memory_mib,
 			      .cpus = size.cpus,
 			      .cmdline = cmdline,
+			      .cmdline_blk = cmdline_blk,
 			      .no_agent = test_guest() };
 	return vs_microvm_monitor_create(c, cfg, opts, &b, err);
 }

@@ -20,6 +20,8 @@
 #include "lifecycle/container.h"
 #include "microvm/backend.h"
 #include "microvm/identity.h"
+#include "microvm/rootimg.h"
+#include "microvm/standin.h"
 #include "microvm/vmm_seccomp.h"
 #include "net/tcredirect.h"
 #include "vm/vhost_user/virtiofsd.h"
@@ -35,6 +37,7 @@ typedef struct monitor {
 	int fs_conn; /* the init's: the vhost-user connection to virtiofsd */
 	vs_tc_redirect tc;
 	bool no_agent;
+	const char *cmdline_blk;
 	int inject[2];		/* [0] the waiter's, [1] the vsock device's */
 	atomic_int code;	/* the program's exit code, -1 until the agent said */
 	char net[64];		/* vs_vm_config.net: "fd=N,mac=MAC" */
@@ -87,6 +90,15 @@ static int monitor_net(monitor *m, vs_err *err)
 	return 0;
 }
 
+static bool have_virtiofsd(void)
+{
+#ifdef VS_TEST_HOOKS
+	if (vs_microvm_test_no_virtiofsd())
+		return false;
+#endif
+	return access(VS_VIRTIOFSD_PATH, X_OK) == 0;
+}
+
 /* Host side, while the init waits with its root built: virtiofsd serves
  * that root (a detached clone of the container's mount tree, so bind
  * mounts and volumes are there and writes reach the same files) from its
@@ -109,6 +121,18 @@ static int monitor_root_tree(void *arg, vs_container *c, int tree_fd, int *reply
 		open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
 	if (lfd < 0)
 		return vs_fail_errno(err, "open %s", log);
+	if (!have_virtiofsd()) {
+		/* No virtiofsd: an erofs image of the same tree on virtio-blk. */
+		char image[PATH_MAX];
+		if (vs_path_join(image, sizeof(image), c->dir, VS_MICROVM_ROOT_IMAGE, err) < 0)
+			return -1;
+		vs_warn("microvm: no virtiofsd at %s (Debian: qemu-system-common): the guest's "
+			"root is an erofs image of the container's, and writes stay in the VM",
+			VS_VIRTIOFSD_PATH);
+		if (vs_microvm_root_image(tree_fd, mnt, image, lfd, reply, err) < 0)
+			return vs_err_wrap(err, "microvm");
+		return 0;
+	}
 	pid_t pid;
 	if (vs_virtiofsd_start_tree(NULL, tree_fd, mnt, lfd, &pid, reply, err) < 0)
 		return vs_err_wrap(err, "microvm: the guest's root");
@@ -172,8 +196,18 @@ static int monitor_prepare(void *arg, vs_err *err)
 			return vs_fail_errno(err, "microvm monitor: socketpair");
 		m->vmc.vsock_inject_fd = m->inject[1];
 	}
-	m->vmc.fs_tag = VS_MICROVM_ROOT_TAG;
-	m->vmc.fs_conn_fd = m->fs_conn;
+	/* The host side's answer: virtiofsd's connection, or the erofs image. */
+	struct stat st;
+	if (fstat(m->fs_conn, &st) < 0)
+		return vs_fail_errno(err, "microvm monitor: fstat the root's fd");
+	if (S_ISREG(st.st_mode)) {
+		m->vmc.disk_fd = m->fs_conn;
+		m->vmc.disk_readonly = true;
+		m->vmc.cmdline = m->cmdline_blk;
+	} else {
+		m->vmc.fs_tag = VS_MICROVM_ROOT_TAG;
+		m->vmc.fs_conn_fd = m->fs_conn;
+	}
 	int rc = monitor_net(m, err) < 0 ? -1 : vs_vm_create(&m->vmc, &m->vm, err);
 	close(m->fs_conn);
 	if (rc < 0)
@@ -222,6 +256,7 @@ int vs_microvm_monitor_create(vs_container *c, const vs_config *cfg, const vs_cr
 	m.vmc.cmdline = b->cmdline;
 	m.vmc.console = VS_VM_CONSOLE_FDS;
 	m.no_agent = b->no_agent;
+	m.cmdline_blk = b->cmdline_blk;
 	if (stat("/proc/self/ns/net", &m.host_netns) < 0)
 		return vs_fail_errno(err, "stat /proc/self/ns/net");
 	m.inject[0] = m.inject[1] = -1;

@@ -20,13 +20,16 @@ typedef struct vs_microvm_boot {
 	const char *kernel, *initrd;
 	uint64_t memory_mib;
 	unsigned cpus;
-	const char *cmdline;
-	bool no_agent; /* a test guest (standin.h): its own exit code is the status */
+	const char *cmdline;	 /* with vessel.root=virtiofs:VS_MICROVM_ROOT_TAG */
+	const char *cmdline_blk; /* with vessel.root=blk:/dev/vda (the erofs fallback) */
+	bool no_agent;		 /* a test guest (standin.h): its own exit code is the status */
 } vs_microvm_boot;
 
 /* The console log in the state dir (the guest kernel's serial output). */
 #define VS_MICROVM_CONSOLE_LOG "console.log"
-/* virtiofsd's stdout and stderr (not the workload's stdio). */
+/* The erofs fallback's image of the container's root. */
+#define VS_MICROVM_ROOT_IMAGE "rootfs.erofs"
+/* virtiofsd's (or mkfs.erofs's) stdout and stderr (not the workload's stdio). */
 #define VS_MICROVM_VIRTIOFSD_LOG "virtiofsd.log"
 /* Where virtiofsd's namespace mounts the container's root (an empty
  * directory in the state dir: nothing is mounted there on the host). */

@@ -32,6 +32,14 @@ const char *vs_microvm_test_guest(void)
 	return p && p[0] ? p : NULL;
 }
 
+bool vs_microvm_test_no_virtiofsd(void)
+{
+	const char *dir = vs_microvm_test_guest();
+	char file[PATH_MAX];
+	return dir && vs_path_join(file, sizeof(file), dir, "no-virtiofsd", NULL) == 0 &&
+	       access(file, F_OK) == 0;
+}
+
 /* The agent's listener in the state dir: the workload never sees it. */
 static int listen_socket(const vs_container *c, vs_err *err)
 {

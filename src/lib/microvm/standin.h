@@ -8,6 +8,8 @@
 
 #ifdef VS_TEST_HOOKS
 
+#include <stdbool.h>
+
 #include "lifecycle/backend.h"
 
 #define VS_MICROVM_STANDIN_ENV "VESSEL_TEST_MICROVM_STANDIN"
@@ -30,6 +32,9 @@ int vs_microvm_standin_create(vs_container *c, const vs_config *cfg, const vs_cr
  * waited for as with a real guest). NULL when off. */
 #define VS_MICROVM_TEST_GUEST_ENV "VESSEL_TEST_MICROVM_GUEST"
 const char *vs_microvm_test_guest(void);
+/* DIR/no-virtiofsd exists: take the erofs fallback as if no virtiofsd
+ * were installed. */
+bool vs_microvm_test_no_virtiofsd(void);
 
 #endif
 #endif

@@ -23,7 +23,7 @@ void vs_vm_config_init(vs_vm_config *cfg)
 	cfg->console_in_fd = -1;
 	cfg->console_out_fd = -1;
 	cfg->kvm_fd = cfg->kernel_fd = cfg->initrd_fd = cfg->vsock_listen_fd = cfg->fs_conn_fd =
-		cfg->vsock_inject_fd = -1;
+		cfg->vsock_inject_fd = cfg->disk_fd = -1;
 }
 
 const char *vs_vm_exit_name(vs_vm_exit reason)

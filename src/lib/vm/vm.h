@@ -61,6 +61,9 @@ typedef struct vs_vm_config {
 	 * as accepted host connections (CONNECT line and all): how a monitor
 	 * that cannot reach its listener's path dials its guest; -1: none. */
 	int vsock_inject_fd;
+	/* virtio-blk: the disk already open (opened with the access that
+	 * disk_readonly says), in place of disk; -1: none. Borrowed. */
+	int disk_fd;
 } vs_vm_config;
 
 #define VS_VM_MAX_CPUS		   64
