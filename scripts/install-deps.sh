@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential pkg-config libjson-c-dev libcap-dev libcmocka-dev libseccomp-dev python3-pytest \
 busybox-static runc crun hyperfine qemu-system-x86 qemu-system-common clang podman containerd \
-lz4 xz-utils zstd acpica-tools iptables"
+lz4 xz-utils zstd acpica-tools iptables erofs-utils"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -313,6 +313,26 @@ static void reap_child(pid_t *pid)
 		waitpid(*pid, NULL, 0);
 }
 
+/* opts->instead->root_tree: the init's root tree to the backend built on
+ * us, its reply fd back. Only asked for by that kind of instead. */
+static int root_tree_handoff(vs_container *c, const vs_create_opts *opts, int sock, vs_err *err)
+{
+	const vs_exec_instead *in = opts->instead;
+	if (!in || !in->root_tree)
+		return vs_fail(err, 0, "container init sent a root tree nobody asked for");
+	int tree, reply = -1;
+	if (vs_sync_recv_fd(sock, &tree, err) < 0)
+		return -1;
+	int rc = in->root_tree(in->arg, c, tree, &reply, err);
+	close(tree);
+	if (rc == 0 && (vs_sync_send(sock, VS_SYNC_ROOT_TREE_DONE, NULL) < 0 ||
+			vs_sync_send_fd(sock, reply) < 0))
+		rc = vs_fail_errno(err, "send the root tree's reply to the container init");
+	if (reply >= 0)
+		close(reply);
+	return rc;
+}
+
 static int container_create(vs_container *c, const vs_config *cfg, const vs_create_opts *opts,
 			    vs_err *err)
 {
@@ -479,6 +499,9 @@ static int container_create(vs_container *c, const vs_config *cfg, const vs_crea
 		goto out_sock;
 	if (m.type == VS_SYNC_SECCOMP_FD &&
 	    (vs_seccomp_notify_handoff(c, cfg, sv[0], err) < 0 || vs_sync_recv(sv[0], &m, err) < 0))
+		goto out_sock;
+	if (m.type == VS_SYNC_ROOT_TREE &&
+	    (root_tree_handoff(c, opts, sv[0], err) < 0 || vs_sync_recv(sv[0], &m, err) < 0))
 		goto out_sock;
 	if (m.type == VS_SYNC_ERROR) {
 		copy_child_error(&m, err);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -99,7 +100,7 @@ static int setup(vs_init_ctx *ctx, char *exe, size_t exelen, vs_err *err)
 		return -1;
 	/* opts->instead: the program is an fd, not looked up in the root. */
 	vs_process_setup ps = { .p = p,
-				.no_lookup = ctx->instead_fd >= 0,
+				.no_lookup = ctx->opts->instead != NULL,
 				.seccomp = cfg->seccomp,
 				.attrs = &cfg->process_attrs,
 				.sync_fd = ctx->sync_fd,
@@ -144,6 +145,10 @@ static int relocate_internal_fds(vs_init_ctx *ctx, vs_err *err)
 	for (size_t i = 0; ctx->bind_fds && i < ctx->cfg->n_mounts; i++)
 		if (move_above(&ctx->bind_fds[i], floor) < 0)
 			return vs_fail_errno(err, "move internal fds above %d", floor);
+	const vs_exec_instead *in = ctx->opts->instead;
+	for (size_t i = 0; in && i < in->n_keep; i++)
+		if (move_above(&in->keep[i], floor) < 0)
+			return vs_fail_errno(err, "move internal fds above %d", floor);
 	return 0;
 }
 
@@ -165,7 +170,9 @@ static int close_foreign_fds(vs_init_ctx *ctx, vs_err *err)
 			close(ctx->ns_fds[t]);
 			ctx->ns_fds[t] = -1;
 		}
-	int keep[5 + VS_NS_COUNT + (ctx->bind_fds ? ctx->cfg->n_mounts : 0)], n = 0;
+	const vs_exec_instead *in = ctx->opts->instead;
+	size_t n_keep = in ? in->n_keep : 0;
+	int keep[5 + VS_NS_COUNT + (ctx->bind_fds ? ctx->cfg->n_mounts : 0) + n_keep], n = 0;
 	int floor = fd_floor(ctx);
 	int mine[] = { ctx->sync_fd, ctx->fifo_fd, ctx->exec_error_fd, ctx->instead_fd,
 		       ctx->pass_fd };
@@ -178,6 +185,9 @@ static int close_foreign_fds(vs_init_ctx *ctx, vs_err *err)
 	for (size_t i = 0; ctx->bind_fds && i < ctx->cfg->n_mounts; i++)
 		if (ctx->bind_fds[i] >= floor)
 			keep[n++] = ctx->bind_fds[i];
+	for (size_t i = 0; i < n_keep; i++)
+		if (in->keep[i] >= floor)
+			keep[n++] = in->keep[i];
 	qsort(keep, (size_t)n, sizeof(int), cmp_int);
 	unsigned int from = (unsigned int)floor;
 	for (int i = 0; i < n; i++) {
@@ -226,6 +236,38 @@ __attribute__((noreturn)) static void exec_instead(vs_init_ctx *ctx)
 	fail_after_start(ctx, &err);
 }
 
+/* opts->instead->root_tree: our finished root, as a detached tree, to the
+ * host side; its answer (a vhost-user connection) back. */
+static int share_root(vs_init_ctx *ctx, vs_err *err)
+{
+	const vs_exec_instead *in = ctx->opts->instead;
+	int tree = (int)syscall(SYS_open_tree, AT_FDCWD, "/",
+				OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (tree < 0)
+		return vs_fail_errno(err, "open_tree of the container's root");
+	int rc = vs_sync_send(ctx->sync_fd, VS_SYNC_ROOT_TREE, NULL) < 0 ||
+				 vs_sync_send_fd(ctx->sync_fd, tree) < 0
+			 ? vs_fail_errno(err, "send the root tree")
+			 : 0;
+	close(tree);
+	vs_sync_msg m;
+	if (rc < 0 || vs_sync_recv(ctx->sync_fd, &m, err) < 0)
+		return -1;
+	if (m.type != VS_SYNC_ROOT_TREE_DONE)
+		return vs_fail(err, 0, "unexpected sync message %d", m.type);
+	return vs_sync_recv_fd(ctx->sync_fd, in->root_reply, err);
+}
+
+/* opts->instead in-process: the monitor carries on in this process. */
+__attribute__((noreturn)) static void run_instead(vs_init_ctx *ctx)
+{
+	/* What an exec would have closed: start is the backend's own (the
+	 * agent's), not the fifo's, and run reports on stderr. */
+	close(ctx->fifo_fd);
+	close(ctx->exec_error_fd);
+	_exit(ctx->opts->instead->run(ctx->opts->instead->arg));
+}
+
 void vs_container_init(vs_init_ctx *ctx)
 {
 	vs_err err = { 0 };
@@ -246,9 +288,20 @@ void vs_container_init(vs_init_ctx *ctx)
 	}
 	close_namespace_fds(ctx);
 	prctl(PR_SET_PDEATHSIG, 0);
+	/* In-process: prepare may confine us (no prctl after it), so it runs
+	 * after PDEATHSIG is cleared; a runtime gone meanwhile shows as the
+	 * failed send below, and we end. */
+	const vs_exec_instead *in = ctx->opts->instead;
+	if (in && in->fd < 0 &&
+	    ((in->root_tree && share_root(ctx, &err) < 0) || in->prepare(in->arg, &err) < 0)) {
+		vs_sync_send(ctx->sync_fd, VS_SYNC_ERROR, &err);
+		_exit(1);
+	}
 	if (vs_sync_send(ctx->sync_fd, VS_SYNC_READY, NULL) < 0)
 		_exit(1);
 	close(ctx->sync_fd);
+	if (in && in->fd < 0)
+		run_instead(ctx);
 	if (ctx->instead_fd >= 0)
 		exec_instead(ctx);
 

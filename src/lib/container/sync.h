@@ -8,21 +8,24 @@
 #include "core/error.h"
 
 enum vs_sync_type {
-	VS_SYNC_GO = 1,	      /* parent -> child: id maps are written, start setting up */
-	VS_SYNC_CGROUP_DIRS,  /* parent -> child: its cgroup directories exist */
-	VS_SYNC_CGROUP,	      /* parent -> child: now in its cgroups (sent while it works:
-			       * the first cgroup migration waits ~10 ms on an RCU grace period) */
-	VS_SYNC_READY,	      /* child -> parent: set up, waiting on the exec fifo */
-	VS_SYNC_ERROR,	      /* child -> parent: setup failed, message follows */
-	VS_SYNC_HOOKS,	      /* child -> parent: mounts done, before pivot: run runtime hooks */
-	VS_SYNC_HOOKS_DONE,   /* parent -> child: ran them; two blobs follow (state JSON
-			       * "creating" and "created") for the container's own hooks */
-	VS_SYNC_SECCOMP_FD,   /* child -> parent: seccomp filter loaded; its notify listener
-			       * fd follows (vs_sync_send_fd) for linux.seccomp.listenerPath */
-	VS_SYNC_CONSOLE_FD,   /* child -> parent: the pty master follows (vs_sync_send_fd) */
-	VS_SYNC_CONSOLE_DONE, /* parent -> child: it has the master (and set its size) */
-	VS_SYNC_FDS_CLOSED,   /* exec child -> parent: it holds none of our fds (the container
-			       * lock), so it may be placed in a frozen cgroup */
+	VS_SYNC_GO = 1,		/* parent -> child: id maps are written, start setting up */
+	VS_SYNC_CGROUP_DIRS,	/* parent -> child: its cgroup directories exist */
+	VS_SYNC_CGROUP,		/* parent -> child: now in its cgroups (sent while it works:
+				 * the first cgroup migration waits ~10 ms on an RCU grace period) */
+	VS_SYNC_READY,		/* child -> parent: set up, waiting on the exec fifo */
+	VS_SYNC_ERROR,		/* child -> parent: setup failed, message follows */
+	VS_SYNC_HOOKS,		/* child -> parent: mounts done, before pivot: run runtime hooks */
+	VS_SYNC_HOOKS_DONE,	/* parent -> child: ran them; two blobs follow (state JSON
+				 * "creating" and "created") for the container's own hooks */
+	VS_SYNC_SECCOMP_FD,	/* child -> parent: seccomp filter loaded; its notify listener
+				 * fd follows (vs_sync_send_fd) for linux.seccomp.listenerPath */
+	VS_SYNC_CONSOLE_FD,	/* child -> parent: the pty master follows (vs_sync_send_fd) */
+	VS_SYNC_CONSOLE_DONE,	/* parent -> child: it has the master (and set its size) */
+	VS_SYNC_FDS_CLOSED,	/* exec child -> parent: it holds none of our fds (the container
+				 * lock), so it may be placed in a frozen cgroup */
+	VS_SYNC_ROOT_TREE,	/* child -> parent: a detached clone of its root mount tree
+				 * follows (vs_sync_send_fd), for opts->instead->root_tree */
+	VS_SYNC_ROOT_TREE_DONE, /* parent -> child: root_tree's reply fd follows */
 };
 
 typedef struct vs_sync_msg {

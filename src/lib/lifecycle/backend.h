@@ -28,17 +28,37 @@ struct vs_oom_watch {
 	void (*close)(vs_oom_watch *w);
 };
 
-/* For a backend built on the container backend (the microvm backend's test
- * stand-in, docs/microvm.md): the container init execs this program in
- * place of process.args, right after create (not at start), as root of the
- * container with the init's capabilities: process (user, capabilities,
- * seccomp, rlimits, terminal) is not applied, the program applies it to
- * what it runs. The program is an fd opened on the host before pivot_root
- * (execveat AT_EMPTY_PATH), so nothing is bind-mounted into the rootfs. */
+/* For a backend built on the container backend (the microvm backend,
+ * docs/microvm.md): the container init does not run process.args but,
+ * right after create (not at start), as root of the container with the
+ * init's capabilities (process's user, capabilities, seccomp, rlimits and
+ * terminal are not applied: the program applies them to what it runs)
+ * either
+ *  - execs a program (fd >= 0; the test stand-in): an fd opened on the
+ *    host before pivot_root (execveat AT_EMPTY_PATH), so nothing is
+ *    bind-mounted into the rootfs; or
+ *  - carries on in-process (fd < 0, run set; the VM monitor): prepare runs
+ *    after pivot_root and before the init reports READY, so its failure
+ *    fails create; run runs after READY and its return value is the init's
+ *    exit status. Both see the host's fds keep[0..n_keep) (opened before
+ *    clone, so before pivot_root) at the numbers keep[] holds by then: the
+ *    init moves them above --preserve-fds and updates keep[] in its copy.
+ *    With root_tree set, before prepare, the init sends the host side a
+ *    detached clone of its finished root mount tree (its mounts, volumes
+ *    included, as the program would see them); root_tree runs on the host
+ *    side with it (arg is the host's copy there) and its *reply fd lands in
+ *    *root_reply in the init's copy. */
 typedef struct vs_exec_instead {
-	int fd;		   /* the program (O_PATH or O_RDONLY) */
+	int fd;		   /* the program (O_PATH or O_RDONLY), or -1: in-process */
 	char *const *argv; /* its arguments (argv[0] first) */
 	int pass_fd;	   /* handed to it as fd 3+preserve_fds (argv names it), or -1 */
+	int (*prepare)(void *arg, vs_err *err);
+	int (*run)(void *arg);
+	void *arg;
+	int *keep; /* fds the in-process step needs; the init closes all others */
+	size_t n_keep;
+	int (*root_tree)(void *arg, vs_container *c, int tree_fd, int *reply, vs_err *err);
+	int *root_reply;
 } vs_exec_instead;
 
 typedef struct vs_create_opts {

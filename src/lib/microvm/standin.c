@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/capability.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -19,11 +18,26 @@
 #include "core/fs.h"
 #include "lifecycle/container.h"
 #include "microvm/backend.h"
+#include "microvm/identity.h"
 
 const char *vs_microvm_standin_agent(void)
 {
 	const char *p = getenv(VS_MICROVM_STANDIN_ENV);
 	return p && p[0] ? p : NULL;
+}
+
+const char *vs_microvm_test_guest(void)
+{
+	const char *p = getenv(VS_MICROVM_TEST_GUEST_ENV);
+	return p && p[0] ? p : NULL;
+}
+
+bool vs_microvm_test_no_virtiofsd(void)
+{
+	const char *dir = vs_microvm_test_guest();
+	char file[PATH_MAX];
+	return dir && vs_path_join(file, sizeof(file), dir, "no-virtiofsd", NULL) == 0 &&
+	       access(file, F_OK) == 0;
 }
 
 /* The agent's listener in the state dir: the workload never sees it. */
@@ -47,45 +61,6 @@ static int listen_socket(const vs_container *c, vs_err *err)
 	return s;
 }
 
-/* Our permitted set: what the init can keep (a host may bound it). */
-static uint64_t own_caps(void)
-{
-	uint64_t bits = 0;
-	cap_t caps = cap_get_proc();
-	if (!caps)
-		return 0;
-	for (int c = 0; c < 64 && c < (int)cap_max_bits(); c++) {
-		cap_flag_value_t v = CAP_CLEAR;
-		if (cap_get_flag(caps, c, CAP_PERMITTED, &v) == 0 && v == CAP_SET)
-			bits |= 1ULL << c;
-	}
-	cap_free(caps);
-	return bits;
-}
-
-/* The init's own identity: root of the container with our capabilities,
- * nothing of process applied (the agent applies it to the program), no
- * terminal (the relay's host pty carries it). Shares every pointer with
- * cfg: never freed. */
-static void monitor_config(const vs_config *cfg, vs_config *m, char **env)
-{
-	*m = *cfg;
-	vs_process *p = &m->process;
-	int oom = p->oom_score_adj;
-	bool has_oom = p->has_oom_score_adj;
-	memset(p, 0, sizeof(*p));
-	p->has_oom_score_adj = has_oom;
-	p->oom_score_adj = oom;
-	p->env = env;
-	p->cwd = "/";
-	p->has_caps = true;
-	uint64_t mine = own_caps();
-	for (int s = 0; s < VS_CAP_SETS; s++)
-		p->caps[s] = s == VS_CAP_AMBIENT ? 0 : mine;
-	m->seccomp = NULL;
-	memset(&m->process_attrs, 0, sizeof(m->process_attrs));
-}
-
 int vs_microvm_standin_create(vs_container *c, const vs_config *cfg, const vs_create_opts *opts,
 			      const char *agent, vs_err *err)
 {
@@ -105,7 +80,7 @@ int vs_microvm_standin_create(vs_container *c, const vs_config *cfg, const vs_cr
 	o.console_socket = NULL;
 	o.console_proxy = false;
 	vs_config m;
-	monitor_config(cfg, &m, env);
+	vs_microvm_init_identity(cfg, &m, env);
 	return vs_container_backend.create(c, &m, &o, err);
 }
 

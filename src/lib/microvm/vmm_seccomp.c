@@ -150,6 +150,11 @@ int vs_vmm_seccomp_apply(vs_err *err)
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 				      SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+	/* The microvm monitor's own connections to its guest's agent, handed
+	 * to its vsock device (vs_vm_config.vsock_inject_fd): AF_UNIX pairs. */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socketpair), 1,
+				      SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
 	/* destroy removes the vsock socket it made; confined, it leaves it to
 	 * whoever made the directory (an error return, not a kill). */
 	if (rc == 0)

@@ -20,12 +20,13 @@
 #define FILTER_PRIO   1
 #define INGRESS_QDISC TC_H_MAKE(TC_H_INGRESS, 0) /* ffff: */
 
-static int open_tap(const char *name, bool persistent, vs_err *err)
+static int open_tap(int tun_fd, const char *name, bool persistent, vs_err *err)
 {
 	struct ifreq ifr = { 0 };
 	if (strlen(name) >= IFNAMSIZ || !*name)
 		return vs_fail(err, EINVAL, "tap name \"%s\": 1-%d bytes", name, IFNAMSIZ - 1);
-	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	int fd = tun_fd >= 0 ? fcntl(tun_fd, F_DUPFD_CLOEXEC, 0)
+			     : open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return vs_fail_errno(err, "open /dev/net/tun");
 	memcpy(ifr.ifr_name, name, strlen(name));
@@ -129,8 +130,8 @@ static int redirect_filter(int nl, int from, const char *from_name, int to, vs_e
 	return vs_rtnl_send(nl, &r, what, err);
 }
 
-int vs_tc_redirect_setup(const char *veth, const char *tap, bool persistent, vs_tc_redirect *r,
-			 vs_err *err)
+static int setup(int tun_fd, const char *veth, const char *tap, bool persistent, vs_tc_redirect *r,
+		 vs_err *err)
 {
 	*r = (vs_tc_redirect){ .tap_fd = -1 };
 	r->veth_ifindex = (int)if_nametoindex(veth);
@@ -139,7 +140,7 @@ int vs_tc_redirect_setup(const char *veth, const char *tap, bool persistent, vs_
 	int nl = vs_rtnl_open(err);
 	if (nl < 0)
 		return -1;
-	int fd = open_tap(tap, persistent, err);
+	int fd = open_tap(tun_fd, tap, persistent, err);
 	if (fd < 0) {
 		close(nl);
 		return -1;
@@ -168,6 +169,39 @@ undo:
 	vs_err ignored;
 	vs_tc_redirect_teardown(r, &ignored);
 	return -1;
+}
+
+int vs_tc_redirect_setup(const char *veth, const char *tap, bool persistent, vs_tc_redirect *r,
+			 vs_err *err)
+{
+	return setup(-1, veth, tap, persistent, r, err);
+}
+
+int vs_tc_redirect_setup_tun(int tun_fd, const char *veth, const char *tap, vs_tc_redirect *r,
+			     vs_err *err)
+{
+	if (tun_fd < 0)
+		return vs_fail(err, EBADF, "tap %s: no /dev/net/tun", tap);
+	return setup(tun_fd, veth, tap, false, r, err);
+}
+
+int vs_tc_redirect_reclaim(const char *veth, vs_err *err)
+{
+	int ifindex = (int)if_nametoindex(veth);
+	if (!ifindex)
+		return vs_fail(err, errno ? errno : ENODEV, "veth %s", veth);
+	int nl = vs_rtnl_open(err);
+	if (nl < 0)
+		return -1;
+	vs_err e = { 0 };
+	int rc = ingress_qdisc(nl, RTM_DELQDISC, ifindex, veth, &e);
+	close(nl);
+	/* None there: EINVAL (or ENOENT on some kernels). */
+	if (rc < 0 && e.errnum != EINVAL && e.errnum != ENOENT) {
+		*err = e;
+		return -1;
+	}
+	return 0;
 }
 
 int vs_tc_redirect_teardown(vs_tc_redirect *r, vs_err *err)

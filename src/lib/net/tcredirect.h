@@ -27,6 +27,17 @@ typedef struct vs_tc_redirect {
 int vs_tc_redirect_setup(const char *veth, const char *tap, bool persistent, vs_tc_redirect *r,
 			 vs_err *err);
 
+/* As vs_tc_redirect_setup (not persistent), with the tap made on tun_fd,
+ * an fd of /dev/net/tun opened earlier (the microvm monitor's, from before
+ * pivot_root; ours to keep on success: r->tap_fd is a duplicate). */
+int vs_tc_redirect_setup_tun(int tun_fd, const char *veth, const char *tap, vs_tc_redirect *r,
+			     vs_err *err);
+
+/* Remove veth's ingress qdisc (with its filters) if it has one: what a
+ * redirect leaves on the veth when its VMM died without teardown. Only for
+ * a caller that knows no live tap of its own uses it. */
+int vs_tc_redirect_reclaim(const char *veth, vs_err *err);
+
 /* Remove it: the veth's ingress qdisc (its filter goes with it) and the tap
  * (with its qdisc and filter); the veth itself is left as it was. */
 int vs_tc_redirect_teardown(vs_tc_redirect *r, vs_err *err);

@@ -53,7 +53,8 @@ bool vs_kvm_is_emulated(void)
 
 int vs_kvm_open(vs_vm *vm, vs_err *err)
 {
-	vs_autoclose int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	vs_autoclose int kvm = vm->cfg.kvm_fd >= 0 ? fcntl(vm->cfg.kvm_fd, F_DUPFD_CLOEXEC, 0)
+						   : open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm < 0)
 		return vs_fail_errno(err, "opening /dev/kvm");
 	int ver = ioctl(kvm, KVM_GET_API_VERSION, 0);

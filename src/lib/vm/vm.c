@@ -22,6 +22,8 @@ void vs_vm_config_init(vs_vm_config *cfg)
 	cfg->console = VS_VM_CONSOLE_STDIO;
 	cfg->console_in_fd = -1;
 	cfg->console_out_fd = -1;
+	cfg->kvm_fd = cfg->kernel_fd = cfg->initrd_fd = cfg->vsock_listen_fd = cfg->fs_conn_fd =
+		cfg->vsock_inject_fd = cfg->disk_fd = -1;
 }
 
 const char *vs_vm_exit_name(vs_vm_exit reason)
@@ -105,7 +107,7 @@ static void warn_emulated(void)
 int vs_vm_create(const vs_vm_config *cfg, vs_vm **out, vs_err *err)
 {
 	*out = NULL;
-	if (!cfg->kernel)
+	if (!cfg->kernel && cfg->kernel_fd < 0)
 		return vs_fail(err, 0, "no kernel given");
 	if (cfg->cpus < 1 || cfg->cpus > VS_VM_MAX_CPUS)
 		return vs_fail(err, 0, "--cpus must be 1 to %d", VS_VM_MAX_CPUS);

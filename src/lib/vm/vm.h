@@ -45,6 +45,25 @@ typedef struct vs_vm_config {
 	vs_vm_console console;
 	const char *console_path;
 	int console_in_fd, console_out_fd;
+	/* Already open, for a monitor that cannot reach the paths any more (the
+	 * microvm backend's, after pivot_root); -1 (vs_vm_config_init): open
+	 * by path. Borrowed: the caller closes them. kernel_fd and initrd_fd
+	 * are read from offset 0; vsock_listen_fd is a listening AF_UNIX
+	 * socket, used in place of binding vsock_path (which may then be NULL:
+	 * the guest can reach no host port). */
+	int kvm_fd, kernel_fd, initrd_fd, vsock_listen_fd;
+	/* virtio-fs: a vhost-user connection already made to a running
+	 * backend (the microvm backend's virtiofsd), used in place of fs_dir
+	 * and fs_socket; -1: none. Borrowed as the fds above. */
+	int fs_conn_fd;
+	/* virtio-vsock: a unix SOCK_SEQPACKET socket on which the VMM's own
+	 * code sends (SCM_RIGHTS) stream sockets that the device then treats
+	 * as accepted host connections (CONNECT line and all): how a monitor
+	 * that cannot reach its listener's path dials its guest; -1: none. */
+	int vsock_inject_fd;
+	/* virtio-blk: the disk already open (opened with the access that
+	 * disk_readonly says), in place of disk; -1: none. Borrowed. */
+	int disk_fd;
 } vs_vm_config;
 
 #define VS_VM_MAX_CPUS		   64

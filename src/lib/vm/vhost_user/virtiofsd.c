@@ -79,7 +79,9 @@ struct child_args {
 	int pipe_fd, listen_fd;
 	const char *bin, *dir;
 	bool readonly;
-	char *argv[8];
+	int tree_fd; /* vs_virtiofsd_start_tree: moved onto dir; -1 else */
+	int log_fd;  /* and its stdout/stderr */
+	char *argv[10];
 };
 
 __attribute__((noreturn)) static void child_fail(int pipe_fd, const char *what)
@@ -93,8 +95,35 @@ __attribute__((noreturn)) static void child_fail(int pipe_fd, const char *what)
 	_exit(127);
 }
 
+/* The tree's own namespace: the tree moved onto dir, seen by no one else. */
+__attribute__((noreturn)) static void tree_child(const struct child_args *a)
+{
+	sigset_t all;
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	if (setsid() < 0)
+		child_fail(a->pipe_fd, "setsid");
+	if (unshare(CLONE_NEWNS) < 0)
+		child_fail(a->pipe_fd, "unshare(CLONE_NEWNS)");
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		child_fail(a->pipe_fd, "making mounts private");
+	if (syscall(SYS_move_mount, a->tree_fd, "", AT_FDCWD, a->dir, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		child_fail(a->pipe_fd, "move_mount of the container's root");
+	close(a->tree_fd);
+	int null = open("/dev/null", O_RDONLY);
+	if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(a->log_fd, STDOUT_FILENO) < 0 ||
+	    dup2(a->log_fd, STDERR_FILENO) < 0)
+		child_fail(a->pipe_fd, "redirecting stdio");
+	if (fcntl(a->listen_fd, F_SETFD, 0) < 0)
+		child_fail(a->pipe_fd, "fcntl");
+	execv(a->bin, a->argv);
+	child_fail(a->pipe_fd, "exec");
+}
+
 __attribute__((noreturn)) static void child(const struct child_args *a)
 {
+	if (a->tree_fd >= 0)
+		tree_child(a);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		child_fail(a->pipe_fd, "prctl(PR_SET_PDEATHSIG)");
 	if (getppid() != a->parent)
@@ -168,6 +197,7 @@ int vs_virtiofsd_start(vs_virtiofsd *v, const char *bin, const char *dir, bool r
 		.bin = bin,
 		.dir = real,
 		.readonly = readonly,
+		.tree_fd = -1,
 		.argv = { (char *)bin, fdarg, "-o", src, "-o", "log_level=warn", NULL },
 	};
 	pid_t pid = fork();
@@ -206,6 +236,80 @@ fail:
 	*conn = -1;
 	vs_virtiofsd_stop(v);
 	return -1;
+}
+
+/* The child's report: 0 once it exec'd (the pipe closed empty). */
+static int child_result(int rfd, const char *bin, vs_err *err)
+{
+	struct child_report r = { 0 };
+	ssize_t n;
+	do
+		n = read(rfd, &r, sizeof(r));
+	while (n < 0 && errno == EINTR);
+	close(rfd);
+	if (n <= 0)
+		return 0;
+	r.what[sizeof(r.what) - 1] = '\0';
+	return vs_fail(err, r.err, "starting %s: %s", bin, r.what);
+}
+
+int vs_virtiofsd_start_tree(const char *bin, int tree_fd, const char *mnt, int log_fd, pid_t *pid,
+			    int *conn, vs_err *err)
+{
+	*pid = 0;
+	*conn = -1;
+	if (!bin)
+		bin = VS_VIRTIOFSD_PATH;
+	if (access(bin, X_OK) < 0)
+		return vs_fail_errno(err, "virtiofsd %s (Debian: qemu-system-common)", bin);
+	if (strpbrk(mnt, ",\\"))
+		return vs_fail(err, EINVAL, "virtiofsd: a comma or backslash in %s", mnt);
+	int lfd = -1, p[2];
+	if (socket_pair(&lfd, conn, err) < 0)
+		return -1;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		vs_fail_errno(err, "virtiofsd: pipe");
+		close(lfd);
+		close(*conn);
+		*conn = -1;
+		return -1;
+	}
+	char fdarg[32], src[PATH_MAX + 16];
+	snprintf(fdarg, sizeof(fdarg), "--fd=%d", lfd);
+	snprintf(src, sizeof(src), "source=%s", mnt);
+	struct child_args a = {
+		.parent = getpid(),
+		.pipe_fd = p[1],
+		.listen_fd = lfd,
+		.bin = bin,
+		.dir = mnt,
+		.tree_fd = tree_fd,
+		.log_fd = log_fd,
+		.argv = { (char *)bin, fdarg, "-o", src, "-o", "sandbox=namespace", "-o",
+			  "log_level=warn", NULL },
+	};
+	pid_t c = fork();
+	if (c == 0) {
+		close(p[0]);
+		child(&a);
+	}
+	close(p[1]);
+	close(lfd);
+	if (c < 0) {
+		close(p[0]);
+		close(*conn);
+		*conn = -1;
+		return vs_fail_errno(err, "virtiofsd: fork");
+	}
+	if (child_result(p[0], bin, err) < 0) {
+		waitpid(c, NULL, 0);
+		close(*conn);
+		*conn = -1;
+		return -1;
+	}
+	*pid = c;
+	vs_debug("virtiofsd: pid %d serving a container's root on %s", (int)c, mnt);
+	return 0;
 }
 
 /* Reap pid within ms milliseconds; true when it is gone. */

@@ -33,6 +33,18 @@ typedef struct vs_virtiofsd {
  * death signal follows the thread that forked). */
 int vs_virtiofsd_start(vs_virtiofsd *v, const char *bin, const char *dir, bool readonly, int *conn,
 		       vs_err *err);
+/* For the microvm backend: serve a detached mount tree (tree_fd, from
+ * open_tree(OPEN_TREE_CLONE) in a container's mount namespace, so the
+ * container's root with its volumes) in virtiofsd's own mount namespace,
+ * where it is moved onto mnt (an empty directory; the host's mount table
+ * never shows it). The process is not our child for long (the caller,
+ * `vessel create`, exits): it has no death signal, its own session, and
+ * ends when the other end of *conn closes (the monitor's). Its stdout and
+ * stderr go to log_fd (not the caller's, which are the workload's stdio),
+ * its stdin is /dev/null. *pid: virtiofsd. */
+int vs_virtiofsd_start_tree(const char *bin, int tree_fd, const char *mnt, int log_fd, pid_t *pid,
+			    int *conn, vs_err *err);
+
 /* The connection broke: if virtiofsd exits within half a second, reap it
  * and say how it ended into buf ("exited with status 1"); else say it is
  * still running. */

@@ -192,14 +192,15 @@ vs_virtio_dev *vs_virtio_blk_new(vs_dev_ctx *ctx, const vs_guest_mem *mem, int f
 
 static bool blk_wanted(const vs_vm_config *cfg)
 {
-	return cfg->disk != NULL;
+	return cfg->disk != NULL || cfg->disk_fd >= 0;
 }
 
 static int blk_create(vs_dev_ctx *ctx, const vs_vm_config *cfg, void **state, vs_err *err)
 {
-	const char *path = cfg->disk;
+	const char *path = cfg->disk ? cfg->disk : "(passed fd)";
 	bool readonly = cfg->disk_readonly;
-	int fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	int fd = cfg->disk_fd >= 0 ? fcntl(cfg->disk_fd, F_DUPFD_CLOEXEC, 0)
+				   : open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (fd < 0)
 		return vs_fail_errno(err, "opening disk %s", path);
 	struct stat st;

@@ -12,6 +12,7 @@
  * If it dies, closes the socket, says anything unasked, or fails or stalls
  * on a request, the VM ends (VS_VM_EXIT_DEVICE) with a message saying so. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,6 +240,14 @@ static int backend_called(void *arg, int fd)
 
 static int fs_connect(fs_dev *s, const vs_vm_config *cfg, vs_err *err)
 {
+	if (cfg->fs_conn_fd >= 0) {
+		s->what = "virtiofsd";
+		int c = fcntl(cfg->fs_conn_fd, F_DUPFD_CLOEXEC, 0);
+		if (c < 0)
+			return vs_fail_errno(err, "virtio-fs: dup fd %d", cfg->fs_conn_fd);
+		vs_vhu_init(&s->vhu, c, VS_VHU_TIMEOUT_MS);
+		return 0;
+	}
 	if (cfg->fs_socket) {
 		s->what = cfg->fs_socket;
 		return vs_vhu_connect(&s->vhu, cfg->fs_socket, VS_VHU_TIMEOUT_MS, err);
@@ -263,7 +272,7 @@ static int fs_create(vs_dev_ctx *ctx, const vs_vm_config *cfg, void **state, vs_
 	if (!taglen || taglen > FS_TAG_MAX)
 		return vs_fail(err, EINVAL, "--fs: tag \"%s\" must have 1 to %d bytes", cfg->fs_tag,
 			       FS_TAG_MAX);
-	if (!cfg->fs_socket && !cfg->fs_dir)
+	if (!cfg->fs_socket && !cfg->fs_dir && cfg->fs_conn_fd < 0)
 		return vs_fail(err, EINVAL, "--fs: no directory or socket for tag %s", cfg->fs_tag);
 	fs_dev *s = calloc(1, sizeof(*s));
 	if (!s)

@@ -6,6 +6,7 @@
  * recomputed after each pass from vs_vsock_wants_read/_write so a stalled
  * peer cannot make the loop spin. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@
 #define KIND_HANDSHAKE	      2ULL
 #define KIND_CONN	      3ULL
 #define KIND_TIMER	      4ULL
+#define KIND_INJECT	      5ULL
 #define EV_DATA(kind, fd)     (((kind) << 32) | (uint32_t)(fd))
 
 struct handshake {
@@ -54,6 +56,8 @@ typedef struct vsock_dev {
 	char *path;
 	uint32_t connect_timeout_ms, close_timeout_ms;
 	int listen_fd, epfd, timer_fd;
+	bool adopted;  /* listen_fd came from vsock_listen_fd: not ours to unlink */
+	int inject_fd; /* vs_vm_config.vsock_inject_fd's duplicate, or -1 */
 	bool was_live, event_pending;
 	struct handshake hs[MAX_HANDSHAKES];
 	struct watched conns[VS_VSOCK_DEFAULT_MAX_CONNS];
@@ -88,6 +92,8 @@ static int cb_host_connect(void *ctx, uint32_t host_port)
 {
 	vsock_dev *s = ctx;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (!s->path) /* a passed listener without a path: no host ports */
+		return -ECONNREFUSED;
 	int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", s->path, host_port);
 	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
@@ -343,11 +349,8 @@ static void vsock_notify(vs_virtio_dev *d, unsigned q)
 	refresh_interest(s);
 }
 
-static void do_accept(vsock_dev *s)
+static void add_handshake(vsock_dev *s, int fd)
 {
-	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
 	for (unsigned i = 0; i < MAX_HANDSHAKES; i++) {
 		struct handshake *h = &s->hs[i];
 		if (h->fd >= 0)
@@ -362,6 +365,42 @@ static void do_accept(vsock_dev *s)
 		return;
 	}
 	close(fd); /* too many host programs mid-handshake */
+}
+
+static void do_accept(vsock_dev *s)
+{
+	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0)
+		add_handshake(s, fd);
+}
+
+/* A connection the VMM's own code made (vs_vm_config.vsock_inject_fd). */
+static void do_inject(vsock_dev *s)
+{
+	char b;
+	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = u.buf,
+			      .msg_controllen = sizeof(u.buf) };
+	if (recvmsg(s->inject_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) <= 0)
+		return;
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+	    c->cmsg_len != CMSG_LEN(sizeof(int)))
+		return;
+	int fd;
+	memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		close(fd);
+		return;
+	}
+	add_handshake(s, fd);
 }
 
 /* Read the CONNECT line a byte at a time so that nothing after the newline
@@ -382,7 +421,8 @@ static void do_handshake(vsock_dev *s, struct handshake *h)
 		epoll_ctl(s->epfd, EPOLL_CTL_DEL, h->fd, NULL);
 		if (rc < 0) {
 			if (err.msg[0])
-				vs_debug("virtio-vsock: %s: %s", s->path, err.msg);
+				vs_debug("virtio-vsock: %s: %s",
+					 s->path ? s->path : "passed listener", err.msg);
 			handshake_close(h);
 			return;
 		}
@@ -416,6 +456,8 @@ static int vsock_io(void *arg, int epfd)
 			(void)!read(s->timer_fd, &ticks, sizeof(ticks));
 		} else if (kind == KIND_LISTEN) {
 			do_accept(s);
+		} else if (kind == KIND_INJECT) {
+			do_inject(s);
 		} else if (kind == KIND_HANDSHAKE) {
 			if (fd >= 0 && fd < MAX_HANDSHAKES && s->hs[fd].fd >= 0)
 				do_handshake(s, &s->hs[fd]);
@@ -476,10 +518,13 @@ static void vsock_destroy(vs_virtio_dev *d)
 			handshake_close(&s->hs[i]);
 	if (s->listen_fd >= 0) {
 		close(s->listen_fd);
-		unlink(s->path);
+		if (!s->adopted)
+			unlink(s->path);
 	}
 	if (s->epfd >= 0)
 		close(s->epfd);
+	if (s->inject_fd >= 0)
+		close(s->inject_fd);
 	if (s->timer_fd >= 0)
 		close(s->timer_fd);
 	free(s->path);
@@ -496,6 +541,33 @@ static const vs_virtio_ops vsock_ops = {
 	.reset = vsock_reset,
 	.destroy = vsock_destroy,
 };
+
+static int watch_listener(vsock_dev *s, vs_err *err)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_DATA(KIND_LISTEN, 0) };
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->listen_fd, &ev) < 0)
+		return vs_fail_errno(err, "--vsock: epoll");
+	return 0;
+}
+
+/* A listener bound by someone else (vs_vm_config.vsock_listen_fd): ours is
+ * a duplicate, non-blocking, and its path is never unlinked here. */
+static int vsock_adopt(vsock_dev *s, int fd, vs_err *err)
+{
+	int type = 0, acc = 0;
+	socklen_t tl = sizeof(type), al = sizeof(acc);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &al) < 0 || type != SOCK_STREAM || !acc)
+		return vs_fail(err, EINVAL, "vsock: fd %d is not a listening stream socket", fd);
+	s->listen_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (s->listen_fd < 0)
+		return vs_fail_errno(err, "vsock: dup fd %d", fd);
+	int fl = fcntl(s->listen_fd, F_GETFL);
+	if (fl < 0 || fcntl(s->listen_fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return vs_fail_errno(err, "vsock: fd %d: O_NONBLOCK", fd);
+	s->adopted = true;
+	return watch_listener(s, err);
+}
 
 /* PATH left by a vessel that was killed (SIGKILL gives it no chance to
  * unlink): a socket nobody listens on (connect says ECONNREFUSED) is
@@ -543,15 +615,12 @@ static int vsock_listen(vsock_dev *s, vs_err *err)
 	}
 	if (listen(s->listen_fd, 64) < 0)
 		return vs_fail_errno(err, "--vsock: listen on %s", s->path);
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_DATA(KIND_LISTEN, 0) };
-	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->listen_fd, &ev) < 0)
-		return vs_fail_errno(err, "--vsock: epoll");
-	return 0;
+	return watch_listener(s, err);
 }
 
 static bool vsock_wanted(const vs_vm_config *cfg)
 {
-	return cfg->vsock_path != NULL;
+	return cfg->vsock_path != NULL || cfg->vsock_listen_fd >= 0;
 }
 
 static int vsock_create(vs_dev_ctx *ctx, const vs_vm_config *cfg, void **state, vs_err *err)
@@ -559,7 +628,7 @@ static int vsock_create(vs_dev_ctx *ctx, const vs_vm_config *cfg, void **state, 
 	vsock_dev *s = calloc(1, sizeof(*s));
 	if (!s)
 		return vs_fail_errno(err, "allocating virtio-vsock");
-	s->listen_fd = s->epfd = s->timer_fd = -1;
+	s->listen_fd = s->epfd = s->timer_fd = s->inject_fd = -1;
 	for (unsigned i = 0; i < MAX_HANDSHAKES; i++)
 		s->hs[i].fd = -1;
 	for (unsigned i = 0; i < VS_VSOCK_DEFAULT_MAX_CONNS; i++)
@@ -575,7 +644,7 @@ static int vsock_create(vs_dev_ctx *ctx, const vs_vm_config *cfg, void **state, 
 	}
 	s->d = d;
 	*state = d;
-	if (!(s->path = strdup(cfg->vsock_path)))
+	if (cfg->vsock_path && !(s->path = strdup(cfg->vsock_path)))
 		return vs_fail_errno(err, "allocating virtio-vsock");
 	if (vsock_table_new(s, err) < 0)
 		return -1;
@@ -585,7 +654,14 @@ static int vsock_create(vs_dev_ctx *ctx, const vs_vm_config *cfg, void **state, 
 	struct epoll_event tev = { .events = EPOLLIN, .data.u64 = EV_DATA(KIND_TIMER, 0) };
 	if (s->timer_fd < 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->timer_fd, &tev) < 0)
 		return vs_fail_errno(err, "virtio-vsock: timerfd");
-	if (vsock_listen(s, err) < 0)
+	if (cfg->vsock_inject_fd >= 0) {
+		s->inject_fd = fcntl(cfg->vsock_inject_fd, F_DUPFD_CLOEXEC, 0);
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_DATA(KIND_INJECT, 0) };
+		if (s->inject_fd < 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->inject_fd, &ev) < 0)
+			return vs_fail_errno(err, "vsock: inject fd %d", cfg->vsock_inject_fd);
+	}
+	if ((cfg->vsock_listen_fd >= 0 ? vsock_adopt(s, cfg->vsock_listen_fd, err)
+				       : vsock_listen(s, err)) < 0)
 		return -1;
 	if (ctx->add_io(ctx->host, s->epfd, vsock_io, s, err) < 0)
 		return -1;

@@ -2,6 +2,9 @@
  * the tables the guest reads (GDT, page tables, MP, ACPI); then the vCPUs'
  * initial state. */
 #include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
@@ -9,13 +12,51 @@
 #include "core/fs.h"
 #include "vm/x86/x86.h"
 
+/* A whole file from an fd opened for us (vs_vm_config.kernel_fd), from
+ * offset 0 whatever its position; NUL-terminated as vs_read_file's. */
+static int read_fd(int fd, char **out, size_t *len, vs_err *err)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return vs_fail_errno(err, "fstat fd %d", fd);
+	if (!S_ISREG(st.st_mode))
+		return vs_fail(err, EINVAL, "fd %d is not a regular file", fd);
+	size_t n = (size_t)st.st_size;
+	char *buf = malloc(n + 1);
+	if (!buf)
+		return vs_fail(err, ENOMEM, "out of memory");
+	size_t off = 0;
+	while (off < n) {
+		ssize_t r = pread(fd, buf + off, n - off, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			free(buf);
+			return r < 0 ? vs_fail_errno(err, "read fd %d", fd)
+				     : vs_fail(err, EIO, "fd %d: short read", fd);
+		}
+		off += (size_t)r;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+static int load_file(const char *path, int fd, char **out, size_t *len, vs_err *err)
+{
+	return fd >= 0 ? read_fd(fd, out, len, err) : vs_read_file(path, out, len, err);
+}
+
 int vs_x86_load(vs_vm *vm, vs_err *err)
 {
 	vs_autofree char *kernel = NULL, *initrd = NULL;
 	size_t klen = 0, ilen = 0;
-	if (vs_read_file(vm->cfg.kernel, &kernel, &klen, err) < 0)
+	const char *kname = vm->cfg.kernel ? vm->cfg.kernel : "the kernel";
+	if (load_file(vm->cfg.kernel, vm->cfg.kernel_fd, &kernel, &klen, err) < 0)
 		return vs_err_wrap(err, "reading kernel");
-	if (vm->cfg.initrd && vs_read_file(vm->cfg.initrd, &initrd, &ilen, err) < 0)
+	if ((vm->cfg.initrd || vm->cfg.initrd_fd >= 0) &&
+	    load_file(vm->cfg.initrd, vm->cfg.initrd_fd, &initrd, &ilen, err) < 0)
 		return vs_err_wrap(err, "reading initrd");
 
 	vs_x86_write_gdt(&vm->mem);
@@ -36,9 +77,9 @@ int vs_x86_load(vs_vm *vm, vs_err *err)
 		rc = vs_x86_load_pvh(vm, k, klen, i, ilen, rsdp, err);
 	if (rc == 1)
 		return vs_fail(err, 0, "%s is neither a bzImage nor an ELF with a PVH entry note",
-			       vm->cfg.kernel);
+			       kname);
 	if (rc < 0)
-		return vs_err_wrap(err, "loading %s", vm->cfg.kernel);
+		return vs_err_wrap(err, "loading %s", kname);
 	return 0;
 }
 
