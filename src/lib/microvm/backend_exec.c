@@ -27,7 +27,9 @@
 #include "core/cleanup.h"
 #include "core/fdpass.h"
 #include "core/log.h"
-#include "microvm/backend.h"
+#include "microvm/agent_link.h"
+#include "microvm/backend_exec.h"
+#include "microvm/backend_process.h"
 #include "microvm/relay_seccomp.h"
 #include "microvm/vmm_seccomp.h"
 

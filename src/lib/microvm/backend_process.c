@@ -4,7 +4,7 @@
 #include <sys/capability.h>
 #include <sys/resource.h>
 
-#include "microvm/backend.h"
+#include "microvm/backend_process.h"
 
 static json_object *strv(char *const *v)
 {
