@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "microvm/vmm_seccomp.h"
+#include "vm/vhost_user/virtiofsd.h"
 
 static char top[64], jail_dir[96], outside[128], tmpdir[96];
 static int outside_fd = -1, inside_fd = -1, abstract_fd = -1;
@@ -54,6 +56,7 @@ static pid_t start_sibling(void)
 	pid_t p = fork();
 	assert_true(p >= 0);
 	if (p == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* gone with a failed test too */
 		for (;;)
 			pause();
 	}
@@ -303,6 +306,53 @@ static void test_tgkill_own_threads_only(void **state)
 	expect_exit(&o, tgkill_self, 0);
 }
 
+/* A virtiofsd that ignores the closed connection, under a monitor that
+ * may not signal it: vs_virtiofsd_stop gives up (no wait without end) and
+ * the death signal ends it when the monitor exits. */
+static void test_virtiofsd_stop_confined_does_not_hang(void **state)
+{
+	(void)state;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	pid_t monitor = fork();
+	assert_true(monitor >= 0);
+	if (monitor == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* gone if the hang guard fires */
+		close(p[0]);
+		pid_t daemon = fork();
+		if (daemon == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			for (;;)
+				pause();
+		}
+		if (write(p[1], &daemon, sizeof(daemon)) != sizeof(daemon))
+			_exit(101);
+		vs_err err = { 0 };
+		if (vs_vmm_confine(&err) < 0)
+			_exit(100);
+		vs_virtiofsd v = { .pid = daemon };
+		vs_virtiofsd_stop(&v);
+		_exit(v.pid == 0 ? 0 : 102);
+	}
+	close(p[1]);
+	pid_t daemon = 0;
+	assert_int_equal(read(p[0], &daemon, sizeof(daemon)), sizeof(daemon));
+	close(p[0]);
+	alarm(60); /* a hang guard: the old stop blocked in waitpid for ever */
+	int st;
+	assert_int_equal(waitpid(monitor, &st, 0), monitor);
+	alarm(0);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	/* The death signal took the daemon with the monitor (reparented to
+	 * us, the subreaper). */
+	assert_int_equal(waitpid(daemon, &st, 0), daemon);
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGKILL);
+	prctl(PR_SET_CHILD_SUBREAPER, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -311,6 +361,7 @@ int main(void)
 		cmocka_unit_test(test_jail_root_refused),
 		cmocka_unit_test(test_kill_only_signal_pid),
 		cmocka_unit_test(test_tgkill_own_threads_only),
+		cmocka_unit_test(test_virtiofsd_stop_confined_does_not_hang),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
