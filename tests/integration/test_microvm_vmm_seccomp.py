@@ -128,6 +128,10 @@ def test_vsock_confined(tmp_path):
             if line.startswith("LISTENING"):
                 break
         st = status_fields(proc.pid)
+        # Jailed: chrooted into PATH's directory, in a network namespace
+        # of its own (tests/unit/test_microvm_vmm_jail.c tries the escapes).
+        root = os.readlink(f"/proc/{proc.pid}/root")
+        netns = os.readlink(f"/proc/{proc.pid}/ns/net")
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(60)
         s.connect(path)
@@ -155,6 +159,8 @@ def test_vsock_confined(tmp_path):
         listener.close()
     assert proc.returncode == 0, err
     assert st["Seccomp"] == "2"            # filter mode
+    assert root == os.path.realpath(tmp_path)
+    assert netns != os.readlink("/proc/self/ns/net")
     assert st["NoNewPrivs"] == "1"
     for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
         assert int(st[k], 16) == 0, (k, st[k])
