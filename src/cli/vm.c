@@ -1,5 +1,6 @@
 /* `vessel vm run`: boot a microVM directly from a kernel image and wait for
  * it to power off, reset or crash; the exit status says which. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -249,9 +250,29 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 		return cli_usage_error(cmd, "--kernel is required");
 	}
 
+	/* --confine jails the monitor in the vsock PATH's directory (or an
+	 * empty one): its connects reach PATH_<port> there and nothing else.
+	 * kill() reaches nobody: a virtiofsd is stopped by closing its
+	 * connection, and its death signal covers the rest. */
+	vs_vmm_confinement jail = { .jail = true };
+	char *vsock_dir = NULL;
 	vs_err err = { 0 };
 	vs_vm *vm = NULL;
-	if (vs_vm_create(&cfg, &vm, &err) < 0 || (confine && vs_vmm_confine(&err) < 0)) {
+	int failed = 0;
+	if (confine && cfg.vsock_path) {
+		const char *slash = strrchr(cfg.vsock_path, '/');
+		vsock_dir = !slash ? strdup(".")
+			    : slash == cfg.vsock_path
+				    ? strdup("/")
+				    : strndup(cfg.vsock_path, (size_t)(slash - cfg.vsock_path));
+		if (!vsock_dir)
+			failed = vs_fail_errno(&err, "--confine: allocating the jail's path");
+		jail.root = vsock_dir;
+		cfg.vsock_jailed = true;
+	}
+	if (failed < 0 || vs_vm_create(&cfg, &vm, &err) < 0 ||
+	    (confine && vs_vmm_confine_opts(&jail, &err) < 0)) {
+		free(vsock_dir);
 		if (vm)
 			vs_vm_destroy(vm);
 		free(disk);
@@ -309,6 +330,7 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 		}
 	}
 	vs_vm_destroy(vm);
+	free(vsock_dir);
 	free(disk);
 	free(vsock);
 	free(fs);

@@ -43,13 +43,15 @@ def guest(tmp_path):
         if not os.path.exists(f):
             pytest.fail(f"{f} missing: make all guests")
     d = tmp_path / "guest"
-    (d / "kernels").mkdir(parents=True)
-    shutil.copy(POWER, d / "kernels" / "power.bzImage")
+    # The kernel cache's layout (a version directory holding vmlinuz): an
+    # annotation may name nothing else (docs/microvm.md).
+    (d / "kernels" / "power").mkdir(parents=True)
+    shutil.copy(POWER, d / "kernels" / "power" / "vmlinuz")
     shutil.copy(AGENT, d / "vessel-agent")
 
     class G:
         path = str(d)
-        kernel = str(d / "kernels" / "power.bzImage")
+        kernel = str(d / "kernels" / "power" / "vmlinuz")
         env = dict(os.environ, **{GUEST_ENV: str(d)})
 
         def action(self, a):
@@ -282,7 +284,8 @@ def test_the_host_side_dials_the_guest_through_the_monitors_vsock(vessel, bundle
     # guest's own connection to a host port is refused: the monitor was
     # given a listening fd and no path, so the guest reaches no host socket.
     import socket
-    echo = os.path.join(guest.path, "kernels", "vsock_echo.bzImage")
+    echo = os.path.join(guest.path, "kernels", "vsock_echo", "vmlinuz")
+    os.mkdir(os.path.dirname(echo))
     shutil.copy(os.path.join(REPO, "build", "guests", "vsock_echo.bzImage"), echo)
     vm_bundle(bundle, guest, **{"io.vessel.vm.kernel": echo})
     guest.action("none")
@@ -318,7 +321,8 @@ def test_the_host_side_dials_the_guest_through_the_monitors_vsock(vessel, bundle
 def test_a_failed_create_leaves_nothing(vessel, bundle, guest, cid):
     # The monitor fails building the VM (inside the container, after
     # pivot_root): create fails naming why, and nothing is left.
-    bad = os.path.join(guest.path, "kernels", "not-a-kernel")
+    bad = os.path.join(guest.path, "kernels", "not-a-kernel", "vmlinuz")
+    os.mkdir(os.path.dirname(bad))
     with open(bad, "w") as f:
         f.write("not a kernel\n")
     vm_bundle(bundle, guest, **{"io.vessel.vm.kernel": bad})

@@ -128,6 +128,10 @@ def test_vsock_confined(tmp_path):
             if line.startswith("LISTENING"):
                 break
         st = status_fields(proc.pid)
+        # Jailed: chrooted into PATH's directory, in a network namespace
+        # of its own (tests/unit/test_microvm_vmm_jail.c tries the escapes).
+        root = os.readlink(f"/proc/{proc.pid}/root")
+        netns = os.readlink(f"/proc/{proc.pid}/ns/net")
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(60)
         s.connect(path)
@@ -155,6 +159,8 @@ def test_vsock_confined(tmp_path):
         listener.close()
     assert proc.returncode == 0, err
     assert st["Seccomp"] == "2"            # filter mode
+    assert root == os.path.realpath(tmp_path)
+    assert netns != os.readlink("/proc/self/ns/net")
     assert st["NoNewPrivs"] == "1"
     for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
         assert int(st[k], 16) == 0, (k, st[k])
@@ -178,3 +184,43 @@ def test_net_confined(tmp_path, mode, monkeypatch):
     from test_vm_net import check_traffic, run_in_netns
     monkeypatch.setenv("ASAN_OPTIONS", "detect_leaks=0")  # run_in_netns passes our env on
     check_traffic(run_in_netns(tmp_path, mode, "--confine"))
+
+
+def test_vsock_confined_relative_path(tmp_path):
+    """--vsock v.sock, relative: the jail is the working directory, and the
+    guest's connect to port 5000 still reaches v.sock_5000 there."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(tmp_path / "v.sock_5000"))
+    listener.listen(1)
+    listener.settimeout(60)
+    proc = subprocess.Popen([VESSEL, "vm", "run", "--confine", "--kernel",
+                             guest("virtio_vsock.bzImage"), "--vsock", "v.sock,cid=7"],
+                            cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env=ENV)
+    try:
+        conn, _ = listener.accept()
+        with conn:
+            root = os.readlink(f"/proc/{proc.pid}/root")
+            data = b""
+            while len(data) < 2048:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+    finally:
+        proc.kill()
+        proc.wait()
+        listener.close()
+    assert root == os.path.realpath(tmp_path)
+    assert data == bytes((i * 31 + 7) & 0xFF for i in range(2048))
+
+
+def test_confine_refuses_vsock_in_root():
+    """A jail at / would jail nothing."""
+    p = run("--kernel", guest("virtio_vsock.bzImage"), "--vsock", "/vessel-test-never.sock")
+    try:
+        assert p.returncode != 0
+        assert "monitor jail: / is the root directory" in p.stderr, p.stderr
+    finally:
+        if os.path.exists("/vessel-test-never.sock"):
+            os.unlink("/vessel-test-never.sock")

@@ -1,7 +1,13 @@
 #include "microvm/vmm_seccomp.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include <seccomp.h>
 #include <stddef.h>
 #include <sys/capability.h>
@@ -52,8 +58,6 @@ static const int allowed[] = {
 	SCMP_SYS(rt_sigprocmask),
 	SCMP_SYS(rt_sigreturn),
 	SCMP_SYS(sigaltstack),
-	SCMP_SYS(tgkill),
-	SCMP_SYS(tkill),
 	SCMP_SYS(gettid),
 	SCMP_SYS(getpid),
 	SCMP_SYS(exit),
@@ -80,10 +84,8 @@ static const int allowed[] = {
 	/* vsock's connect and close deadlines (one timerfd, made at create). */
 	SCMP_SYS(timerfd_settime),
 	SCMP_SYS(timerfd_gettime),
-	/* A virtiofsd the monitor started (vm run --fs) is stopped and reaped
-	 * when the VM ends; in the microvm backend the monitor's pid namespace
-	 * bounds whom kill reaches. */
-	SCMP_SYS(kill),
+	/* A virtiofsd the monitor started (vm run --fs) is reaped when the VM
+	 * ends (kill: vs_vmm_seccomp_apply_pid). */
 	SCMP_SYS(wait4),
 };
 
@@ -119,7 +121,7 @@ int vs_vmm_drop_capabilities(vs_err *err)
 	return rc < 0 ? vs_fail_errno(err, "monitor: drop capabilities") : 0;
 }
 
-int vs_vmm_seccomp_apply(vs_err *err)
+int vs_vmm_seccomp_apply_pid(pid_t signal_pid, vs_err *err)
 {
 	/* KILL_PROCESS, not ERRNO: a monitor making a call it never makes is
 	 * compromised or broken, and an error return would let it probe; not
@@ -138,6 +140,24 @@ int vs_vmm_seccomp_apply(vs_err *err)
 				      SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	/* Signals to the monitor's own threads (vCPU kicks, raise): tgkill
+	 * with its own tgid, which the kernel checks the tid against. tkill
+	 * names any thread on the host: not allowed. */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+	/* kill: its virtiofsd only, compared as the full 64-bit register so
+	 * no high bits smuggle another pid past. An error, not a kill:
+	 * vs_virtiofsd_stop falls back to kill when virtiofsd is slow, and
+	 * then leaves it to its death signal. */
+	if (rc == 0 && signal_pid > 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
+				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)signal_pid));
+	if (rc == 0)
+		rc = signal_pid > 0
+			     ? seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(kill), 1,
+						SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)signal_pid))
+			     : seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(kill), 0);
 	/* The kernel takes ioctl's request as 32 bits: compare those only. */
 	for (size_t i = 0; rc == 0 && i < sizeof(allowed_ioctls) / sizeof(allowed_ioctls[0]); i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
@@ -167,7 +187,75 @@ int vs_vmm_seccomp_apply(vs_err *err)
 	return rc < 0 ? vs_fail(err, -rc, "monitor seccomp filter") : 0;
 }
 
+int vs_vmm_seccomp_apply(vs_err *err)
+{
+	return vs_vmm_seccomp_apply_pid(0, err);
+}
+
+/* The jail's network namespace: as root, a plain one; unprivileged (no
+ * CAP_SYS_ADMIN), a user namespace with it, whose capabilities the chroot
+ * then uses (and which go with the rest). */
+static int own_netns(vs_err *err)
+{
+	if (unshare(CLONE_NEWNET) == 0)
+		return 0;
+	if (errno == EPERM && geteuid() != 0 && unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0)
+		return 0;
+	return vs_fail_errno(err, "monitor jail: unshare(CLONE_NEWNET)");
+}
+
+/* chroot into an empty directory nothing can be created in: made, entered
+ * through an fd and removed, so nothing is left behind either. */
+static int chroot_empty(vs_err *err)
+{
+	const char *tmp = getenv("TMPDIR");
+	char dir[PATH_MAX];
+	if (snprintf(dir, sizeof(dir), "%s/vessel-jail-XXXXXX", tmp && *tmp ? tmp : "/tmp") >=
+	    (int)sizeof(dir))
+		return vs_fail(err, ENAMETOOLONG, "monitor jail: directory");
+	if (!mkdtemp(dir))
+		return vs_fail_errno(err, "monitor jail: mkdtemp %s", dir);
+	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int e = errno;
+	rmdir(dir);
+	if (fd < 0)
+		return vs_fail(err, e, "monitor jail: open %s", dir);
+	int rc = fchdir(fd) < 0 || chroot(".") < 0 ? -1 : 0;
+	e = errno;
+	close(fd);
+	return rc < 0 ? vs_fail(err, e, "monitor jail: chroot into an empty directory") : 0;
+}
+
+static int jail(const char *root, vs_err *err)
+{
+	if (own_netns(err) < 0)
+		return -1;
+	if (!root)
+		return chroot_empty(err);
+	char real[PATH_MAX];
+	if (!realpath(root, real))
+		return vs_fail_errno(err, "monitor jail: %s", root);
+	/* "/" would jail nothing. */
+	if (!strcmp(real, "/"))
+		return vs_fail(err, EINVAL, "monitor jail: %s is the root directory", root);
+	if (chroot(real) < 0)
+		return vs_fail_errno(err, "monitor jail: chroot %s", real);
+	if (chdir("/") < 0)
+		return vs_fail_errno(err, "monitor jail: chdir /");
+	return 0;
+}
+
+int vs_vmm_confine_opts(const vs_vmm_confinement *o, vs_err *err)
+{
+	if (o->jail && jail(o->root, err) < 0)
+		return -1;
+	if (vs_vmm_drop_capabilities(err) < 0)
+		return -1;
+	return vs_vmm_seccomp_apply_pid(o->signal_pid, err);
+}
+
 int vs_vmm_confine(vs_err *err)
 {
-	return vs_vmm_drop_capabilities(err) < 0 ? -1 : vs_vmm_seccomp_apply(err);
+	vs_vmm_confinement o = { 0 };
+	return vs_vmm_confine_opts(&o, err);
 }

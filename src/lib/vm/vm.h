@@ -34,6 +34,10 @@ typedef struct vs_vm_config {
 	 * for its answer to a host CONNECT (and for a host program's CONNECT
 	 * line), and for it to finish a close. */
 	uint32_t vsock_connect_timeout_ms, vsock_close_timeout_ms;
+	/* The monitor chroots into vsock_path's directory once the VM is built
+	 * (vs_vmm_confine_opts): PATH_<port> is then connected as
+	 * /<basename of vsock_path>_<port>. */
+	bool vsock_jailed;
 	/* virtio-fs: the guest's mount tag (NULL: none), served by virtiofsd on
 	 * fs_dir (read-only with fs_readonly; virtiofsd: the binary, NULL for
 	 * the default) or by a backend already listening on fs_socket. */

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +20,9 @@
 
 #include "core/log.h"
 #include "vm/vhost_user/virtiofsd.h"
+
+/* The fd virtiofsd is given its listening socket on (--fd). */
+#define VS_VIRTIOFSD_FD 3
 
 /* A listening socket with our own connection queued on it; nothing left
  * in the file system. */
@@ -149,11 +153,27 @@ __attribute__((noreturn)) static void child(const struct child_args *a)
 			child_fail(a->pipe_fd,
 				   "making the shared directory read-only (mount_setattr)");
 	}
-	/* The listening socket is the one fd virtiofsd inherits. */
-	if (fcntl(a->listen_fd, F_SETFD, 0) < 0)
-		child_fail(a->pipe_fd, "fcntl");
+	/* virtiofsd inherits stdout and stderr (its messages), /dev/null as
+	 * stdin and the listening socket as VS_VIRTIOFSD_FD; nothing else of
+	 * vessel's caller, CLOEXEC or not. The pipe first goes above that fd
+	 * (it closes on exec), then every fd from there up is marked to close
+	 * on exec. */
+	int pipe_fd = a->pipe_fd;
+	if (pipe_fd <= VS_VIRTIOFSD_FD &&
+	    (pipe_fd = fcntl(pipe_fd, F_DUPFD_CLOEXEC, VS_VIRTIOFSD_FD + 1)) < 0)
+		child_fail(a->pipe_fd, "fcntl(F_DUPFD_CLOEXEC)");
+	if (a->listen_fd == VS_VIRTIOFSD_FD ? fcntl(VS_VIRTIOFSD_FD, F_SETFD, 0) < 0
+					    : dup2(a->listen_fd, VS_VIRTIOFSD_FD) < 0)
+		child_fail(pipe_fd, "dup2 of the listening socket");
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (null < 0)
+		child_fail(pipe_fd, "open /dev/null");
+	if (null == STDIN_FILENO ? fcntl(null, F_SETFD, 0) < 0 : dup2(null, STDIN_FILENO) < 0)
+		child_fail(pipe_fd, "dup2 of /dev/null");
+	if (syscall(SYS_close_range, VS_VIRTIOFSD_FD + 1, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		child_fail(pipe_fd, "close_range");
 	execv(a->bin, a->argv);
-	child_fail(a->pipe_fd, "exec");
+	child_fail(pipe_fd, "exec");
 }
 
 int vs_virtiofsd_start(vs_virtiofsd *v, const char *bin, const char *dir, bool readonly, int *conn,
@@ -188,7 +208,7 @@ int vs_virtiofsd_start(vs_virtiofsd *v, const char *bin, const char *dir, bool r
 		goto fail;
 	}
 	char fdarg[32], src[PATH_MAX + 16];
-	snprintf(fdarg, sizeof(fdarg), "--fd=%d", lfd);
+	snprintf(fdarg, sizeof(fdarg), "--fd=%d", VS_VIRTIOFSD_FD);
 	snprintf(src, sizeof(src), "source=%s", real);
 	struct child_args a = {
 		.parent = getpid(),
@@ -353,11 +373,18 @@ void vs_virtiofsd_stop(vs_virtiofsd *v)
 	if (v->pid <= 0)
 		return;
 	int status = 0;
+	/* Closing the connection is what ends it; kill only when it is slow.
+	 * A confined monitor may not signal it (EPERM, vmm_seccomp.h): then
+	 * its death signal ends it when the monitor exits, and nothing here
+	 * waits without a deadline. */
 	if (!reap(v->pid, 2000, &status)) {
-		kill(v->pid, SIGTERM);
-		if (!reap(v->pid, 1000, &status)) {
-			kill(v->pid, SIGKILL);
-			waitpid(v->pid, &status, 0);
+		if (kill(v->pid, SIGTERM) < 0 || !reap(v->pid, 1000, &status)) {
+			if (kill(v->pid, SIGKILL) < 0 || !reap(v->pid, 2000, &status)) {
+				vs_warn("virtiofsd %d: still running; it ends with vessel",
+					(int)v->pid);
+				v->pid = 0;
+				return;
+			}
 		}
 	}
 	char how[64];

@@ -54,6 +54,9 @@ typedef struct vsock_dev {
 	vs_vsock *v;
 	uint64_t cid;
 	char *path;
+	/* What PATH_<port> is connected as: PATH, or "/<basename of PATH>"
+	 * when the monitor is jailed in PATH's directory (vsock_jailed). */
+	char *connect_base;
 	uint32_t connect_timeout_ms, close_timeout_ms;
 	int listen_fd, epfd, timer_fd;
 	bool adopted;  /* listen_fd came from vsock_listen_fd: not ours to unlink */
@@ -94,7 +97,7 @@ static int cb_host_connect(void *ctx, uint32_t host_port)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (!s->path) /* a passed listener without a path: no host ports */
 		return -ECONNREFUSED;
-	int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", s->path, host_port);
+	int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", s->connect_base, host_port);
 	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -528,6 +531,7 @@ static void vsock_destroy(vs_virtio_dev *d)
 	if (s->timer_fd >= 0)
 		close(s->timer_fd);
 	free(s->path);
+	free(s->connect_base);
 	free(s);
 	d->priv = NULL;
 }
@@ -646,6 +650,17 @@ static int vsock_create(vs_dev_ctx *ctx, const vs_vm_config *cfg, void **state, 
 	*state = d;
 	if (cfg->vsock_path && !(s->path = strdup(cfg->vsock_path)))
 		return vs_fail_errno(err, "allocating virtio-vsock");
+	const char *slash = s->path ? strrchr(s->path, '/') : NULL;
+	if (!s->path) {
+		/* no host ports (cb_host_connect refuses), nothing to connect as */
+	} else if (cfg->vsock_jailed) {
+		if (asprintf(&s->connect_base, "/%s", slash ? slash + 1 : s->path) < 0) {
+			s->connect_base = NULL;
+			return vs_fail_errno(err, "allocating virtio-vsock");
+		}
+	} else if (!(s->connect_base = strdup(s->path))) {
+		return vs_fail_errno(err, "allocating virtio-vsock");
+	}
 	if (vsock_table_new(s, err) < 0)
 		return -1;
 	if ((s->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
