@@ -12,7 +12,8 @@ import time
 import pytest
 
 from test_vm_virtio import fnv1a as fnv32, make_disk, pattern
-from vmutil import VESSEL, guest, lines_with, needs_kvm, read_until, recv_line, serve_5000, stop
+from vmutil import (VESSEL, dial, guest, lines_with, needs_kvm, read_until, recv_line,
+                    serve_5000, stop, unix_listener)
 
 pytestmark = needs_kvm
 
@@ -95,10 +96,7 @@ def test_vsock_confined(tmp_path):
     connect under the filter), host -> guest through PATH; meanwhile the
     monitor is seen confined in /proc."""
     path = str(tmp_path / "v.sock")
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path + "_5000")
-    listener.listen(1)
-    listener.settimeout(60)
+    listener = unix_listener(path + "_5000")
     got = {}
     t = threading.Thread(target=serve_5000, args=(listener, got), daemon=True)
     t.start()
@@ -114,9 +112,7 @@ def test_vsock_confined(tmp_path):
         # of its own (tests/unit/test_microvm_vmm_jail.c tries the escapes).
         root = os.readlink(f"/proc/{proc.pid}/root")
         netns = os.readlink(f"/proc/{proc.pid}/ns/net")
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(60)
-        s.connect(path)
+        s = dial(path)
         s.sendall(b"CONNECT 6000\n")
         ok = s.recv(64)
         s.sendall(payload)
@@ -161,10 +157,7 @@ def test_net_confined(tmp_path, mode, monkeypatch):
 def test_vsock_confined_relative_path(tmp_path):
     """--vsock v.sock, relative: the jail is the working directory, and the
     guest's connect to port 5000 still reaches v.sock_5000 there."""
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(str(tmp_path / "v.sock_5000"))
-    listener.listen(1)
-    listener.settimeout(60)
+    listener = unix_listener(str(tmp_path / "v.sock_5000"))
     proc = subprocess.Popen([VESSEL, "vm", "run", "--confine", "--kernel",
                              guest("virtio_vsock.bzImage"), "--vsock", "v.sock,cid=7"],
                             cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,

@@ -6,8 +6,8 @@ import socket
 import subprocess
 import threading
 
-from vmutil import (VESSEL, fnv1a, guest, lines_with, needs_kvm, read_until, recv_line,
-                    serve_5000, stop)
+from vmutil import (VESSEL, dial, fnv1a, guest, lines_with, needs_kvm, read_until, recv_line,
+                    serve_5000, stop, unix_listener)
 
 pytestmark = needs_kvm
 
@@ -20,10 +20,7 @@ def vm_sockets(pid):
 
 def test_vsock_both_ways(tmp_path):
     path = str(tmp_path / "v.sock")
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path + "_5000")
-    listener.listen(1)
-    listener.settimeout(60)
+    listener = unix_listener(path + "_5000")
     result = {}
     t = threading.Thread(target=serve_5000, args=(listener, result), daemon=True)
     t.start()
@@ -33,9 +30,7 @@ def test_vsock_both_ways(tmp_path):
     payload = bytes((i * 13 + 1) & 0xFF for i in range(20000))
     try:
         out = read_until(proc, "LISTENING")
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(60)
-        s.connect(path)
+        s = dial(path)
         s.sendall(b"CONNECT 6000\n")
         ok = recv_line(s)
         sockets_live = vm_sockets(proc.pid)  # the listener and this connection
@@ -90,9 +85,8 @@ def test_vsock_path_taken(tmp_path):
 
 def test_vsock_hostile_driver(tmp_path):
     path = str(tmp_path / "h.sock")
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path + "_5000")
-    listener.listen(1024)  # never accepted: connects succeed up to the cap
+    # Never accepted: connects succeed up to the cap.
+    listener = unix_listener(path + "_5000", 1024)
     try:
         p = subprocess.run([VESSEL, "vm", "run", "--kernel",
                             guest("virtio_vsock_hostile.bzImage"), "--vsock", path],
@@ -144,9 +138,7 @@ def test_vsock_close_timeout(tmp_path):
                             stderr=subprocess.PIPE, text=True)
     try:
         out = read_until(proc, "LISTENING")
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(60)
-        s.connect(path)
+        s = dial(path)
         s.sendall(b"CONNECT 6000\n")
         ok = recv_line(s)
         s.close()
@@ -174,13 +166,9 @@ def test_vsock_connect_timeout(tmp_path):
                             stderr=subprocess.PIPE, text=True)
     try:
         read_until(proc, "AWAIT")
-        unanswered = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        unanswered.settimeout(60)
-        unanswered.connect(path)
+        unanswered = dial(path)
         unanswered.sendall(b"CONNECT 6000\n")
-        silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        silent.settimeout(60)
-        silent.connect(path)
+        silent = dial(path)
         silent.sendall(b"CONN")  # and nothing more
         assert unanswered.recv(100) == b""  # closed, no OK line
         assert silent.recv(100) == b""

@@ -1,6 +1,7 @@
 """Helpers for the microVM tests: run `vessel vm run` on a test guest from
 build/guests and parse what the guest reports over the serial port."""
 import os
+import socket
 import subprocess
 
 import pytest
@@ -64,6 +65,23 @@ def fnv1a(data):
     for b in data:
         h = ((h ^ b) * 16777619) & 0xFFFFFFFF
     return h
+
+
+def unix_listener(path, backlog=1):
+    """A listening unix stream socket at path whose accept gives up after 60 s."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(backlog)
+    listener.settimeout(60)
+    return listener
+
+
+def dial(path):
+    """A unix stream connection to path, each call on it bounded by 60 s."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(60)
+    s.connect(path)
+    return s
 
 
 def serve_5000(listener, result):
