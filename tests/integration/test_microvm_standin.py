@@ -608,10 +608,9 @@ def test_update_changes_the_monitors_cgroup(vessel, bundle, cid, env):
 
 # ---- podman -------------------------------------------------------------------------
 
-@standin
-@needs_agent
-@pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed")
-def test_podman_run_with_the_annotation(tmp_path):
+def podman_run(tmp_path, argv, flags=()):
+    """podman run --rm [flags] of argv in a fresh rootfs, through the
+    stand-in with the microvm annotation."""
     rootfs = str(tmp_path / "rootfs")
     make_rootfs(rootfs)
     # conmon does not pass podman's environment on: the variable travels
@@ -619,10 +618,17 @@ def test_podman_run_with_the_annotation(tmp_path):
     runtime = tmp_path / "vessel-standin"
     runtime.write_text(f"#!/bin/sh\nexport {STANDIN_ENV}={AGENT}\nexec {VESSEL} \"$@\"\n")
     runtime.chmod(0o755)
-    cmd = ["podman", "--runtime", str(runtime), "run", "--rm", *LIMITS, "--network", "none",
-           "--annotation", "io.vessel.backend=microvm", "--rootfs", rootfs,
-           "/bin/sh", "-c", "echo hi; cat /proc/1/cmdline | tr '\\0' ' '; exit 6"]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    cmd = ["podman", "--runtime", str(runtime), "run", "--rm", *flags, *LIMITS, "--network", "none",
+           "--annotation", "io.vessel.backend=microvm", "--rootfs", rootfs, *argv]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL)
+
+
+@standin
+@needs_agent
+@pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed")
+def test_podman_run_with_the_annotation(tmp_path):
+    p = podman_run(tmp_path, ["/bin/sh", "-c", "echo hi; cat /proc/1/cmdline | tr '\\0' ' '; exit 6"])
     assert p.returncode == 6, p.stderr
     lines = p.stdout.splitlines()
     assert lines[0] == "hi"
@@ -662,15 +668,7 @@ def test_terminal_without_console_socket_when_detached_is_refused(vessel, bundle
 @needs_agent
 @pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed")
 def test_podman_run_t_with_the_annotation(tmp_path):
-    rootfs = str(tmp_path / "rootfs")
-    make_rootfs(rootfs)
-    runtime = tmp_path / "vessel-standin"
-    runtime.write_text(f"#!/bin/sh\nexport {STANDIN_ENV}={AGENT}\nexec {VESSEL} \"$@\"\n")
-    runtime.chmod(0o755)
-    cmd = ["podman", "--runtime", str(runtime), "run", "--rm", "-t", *LIMITS, "--network", "none",
-           "--annotation", "io.vessel.backend=microvm", "--rootfs", rootfs,
-           "/bin/sh", "-c", "[ -t 1 ] && echo is-a-tty; exit 2"]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    p = podman_run(tmp_path, ["/bin/sh", "-c", "[ -t 1 ] && echo is-a-tty; exit 2"], ["-t"])
     assert p.returncode == 2, p.stderr
     assert "is-a-tty" in p.stdout
 

@@ -127,6 +127,14 @@ def assert_nothing_left(vessel, cid):
     assert processes_naming(os.path.join(vessel.root, cid)) == []
 
 
+def assert_create_fails(vessel, bundle, guest, cid, message):
+    """create fails, saying message, and leaves nothing."""
+    p = vessel.run("create", "--bundle", bundle.path, cid, env=guest.env)
+    assert p.returncode != 0
+    assert message in p.stderr, p.stderr
+    assert_nothing_left(vessel, cid)
+
+
 def test_run_exits_with_the_guests_status(vessel, bundle, guest, cid):
     # The monitor's exit status is the guest's (here its debug-exit code,
     # standing in for the agent's wait reply): what the engine waits on.
@@ -327,10 +335,7 @@ def test_a_failed_create_leaves_nothing(vessel, bundle, guest, cid):
         f.write("not a kernel\n")
     vm_bundle(bundle, guest, **{"io.vessel.vm.kernel": bad})
     guest.action("hang")
-    p = vessel.run("create", "--bundle", bundle.path, cid, env=guest.env)
-    assert p.returncode != 0
-    assert "neither a bzImage nor an ELF" in p.stderr, p.stderr
-    assert_nothing_left(vessel, cid)
+    assert_create_fails(vessel, bundle, guest, cid, "neither a bzImage nor an ELF")
 
 
 def test_a_vm_that_ends_before_its_agent_answers_fails_create(vessel, bundle, guest, cid):
@@ -340,10 +345,7 @@ def test_a_vm_that_ends_before_its_agent_answers_fails_create(vessel, bundle, gu
     open(os.path.join(guest.path, "with-agent"), "w").close()
     vm_bundle(bundle, guest)
     guest.action("exit:03")
-    p = vessel.run("create", "--bundle", bundle.path, cid, env=guest.env)
-    assert p.returncode != 0
-    assert "the VM ended before its agent answered" in p.stderr, p.stderr
-    assert_nothing_left(vessel, cid)
+    assert_create_fails(vessel, bundle, guest, cid, "the VM ended before its agent answered")
 
 
 def test_the_confined_monitor_dials_its_agent_itself(vessel, bundle, guest, cid):
@@ -389,10 +391,7 @@ def test_the_hosts_network_namespace_is_refused(vessel, bundle, guest, cid):
     bundle.config["linux"]["namespaces"] = [
         n for n in bundle.config["linux"]["namespaces"] if n["type"] != "network"]
     vm_bundle(bundle, guest)
-    p = vessel.run("create", "--bundle", bundle.path, cid, env=guest.env)
-    assert p.returncode != 0
-    assert "host's network namespace" in p.stderr, p.stderr
-    assert_nothing_left(vessel, cid)
+    assert_create_fails(vessel, bundle, guest, cid, "host's network namespace")
 
 
 def test_joining_the_hosts_network_namespace_by_path_is_refused(vessel, bundle, guest, cid):
@@ -400,10 +399,7 @@ def test_joining_the_hosts_network_namespace_by_path_is_refused(vessel, bundle, 
         if n["type"] == "network":
             n["path"] = "/proc/self/ns/net"  # resolved by vessel: its own, the host's
     vm_bundle(bundle, guest)
-    p = vessel.run("create", "--bundle", bundle.path, cid, env=guest.env)
-    assert p.returncode != 0
-    assert "is the host's network namespace" in p.stderr, p.stderr
-    assert_nothing_left(vessel, cid)
+    assert_create_fails(vessel, bundle, guest, cid, "is the host's network namespace")
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ import time
 import pytest
 
 from test_vm_virtio import fnv1a as fnv32, make_disk, pattern
-from vmutil import VESSEL, guest, lines_with, needs_kvm
+from vmutil import (VESSEL, dial, guest, lines_with, needs_kvm, read_until, recv_line,
+                    serve_5000, stop, unix_listener)
 
 pytestmark = needs_kvm
 
@@ -95,67 +96,34 @@ def test_vsock_confined(tmp_path):
     connect under the filter), host -> guest through PATH; meanwhile the
     monitor is seen confined in /proc."""
     path = str(tmp_path / "v.sock")
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path + "_5000")
-    listener.listen(1)
-    listener.settimeout(60)
+    listener = unix_listener(path + "_5000")
     got = {}
-
-    def serve():
-        conn, _ = listener.accept()
-        with conn:
-            data = b""
-            while len(data) < 2048:
-                chunk = conn.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-            got["data"] = data
-            conn.sendall(b"fnv=%x\n" % fnv32(data))
-            conn.recv(10)
-
-    t = threading.Thread(target=serve, daemon=True)
+    t = threading.Thread(target=serve_5000, args=(listener, got), daemon=True)
     t.start()
     proc = subprocess.Popen([VESSEL, "vm", "run", "--confine", "--kernel",
                              guest("virtio_vsock.bzImage"), "--vsock", path + ",cid=7"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=ENV)
-    out = ""
     payload = bytes((i * 13 + 1) & 0xFF for i in range(20000))
     try:
-        for line in proc.stdout:
-            out += line
-            if line.startswith("LISTENING"):
-                break
+        out = read_until(proc, "LISTENING")
         st = status_fields(proc.pid)
         # Jailed: chrooted into PATH's directory, in a network namespace
         # of its own (tests/unit/test_microvm_vmm_jail.c tries the escapes).
         root = os.readlink(f"/proc/{proc.pid}/root")
         netns = os.readlink(f"/proc/{proc.pid}/ns/net")
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(60)
-        s.connect(path)
+        s = dial(path)
         s.sendall(b"CONNECT 6000\n")
         ok = s.recv(64)
         s.sendall(payload)
         s.shutdown(socket.SHUT_WR)
-        reply = b""
-        while not reply.endswith(b"\n"):
-            c = s.recv(1)
-            if not c:
-                break
-            reply += c
+        reply = recv_line(s)
         s.close()
-        for line in proc.stdout:
-            out += line
-            if line.startswith("IDLE"):
-                break
+        out += read_until(proc, "IDLE")
         rest, err = proc.communicate("q", timeout=60)
         out += rest
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         listener.close()
     assert proc.returncode == 0, err
     assert st["Seccomp"] == "2"            # filter mode
@@ -165,7 +133,7 @@ def test_vsock_confined(tmp_path):
     for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
         assert int(st[k], 16) == 0, (k, st[k])
     msg = bytes((i * 31 + 7) & 0xFF for i in range(2048))
-    assert got["data"] == msg
+    assert got["got"] == msg
     assert ok.startswith(b"OK ")
     assert reply == b"%08x\n" % fnv32(payload)
     # Confined, the monitor may not unlink: its socket stays for the caller.
@@ -189,10 +157,7 @@ def test_net_confined(tmp_path, mode, monkeypatch):
 def test_vsock_confined_relative_path(tmp_path):
     """--vsock v.sock, relative: the jail is the working directory, and the
     guest's connect to port 5000 still reaches v.sock_5000 there."""
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(str(tmp_path / "v.sock_5000"))
-    listener.listen(1)
-    listener.settimeout(60)
+    listener = unix_listener(str(tmp_path / "v.sock_5000"))
     proc = subprocess.Popen([VESSEL, "vm", "run", "--confine", "--kernel",
                              guest("virtio_vsock.bzImage"), "--vsock", "v.sock,cid=7"],
                             cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,

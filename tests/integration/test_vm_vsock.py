@@ -6,40 +6,10 @@ import socket
 import subprocess
 import threading
 
-from vmutil import VESSEL, guest, lines_with, needs_kvm
+from vmutil import (VESSEL, dial, fnv1a, guest, lines_with, needs_kvm, read_until, recv_line,
+                    serve_5000, stop, unix_listener)
 
 pytestmark = needs_kvm
-
-
-def fnv1a(data):
-    h = 2166136261
-    for b in data:
-        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
-    return h
-
-
-def serve_5000(listener, result):
-    conn, _ = listener.accept()
-    with conn:
-        data = b""
-        while len(data) < 2048:
-            chunk = conn.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-        result["got"] = data
-        conn.sendall(b"fnv=%x\n" % fnv1a(data))
-        result["eof"] = conn.recv(10) == b""  # the guest's SHUTDOWN
-
-
-def recv_line(s):
-    line = b""
-    while not line.endswith(b"\n"):
-        c = s.recv(1)
-        if not c:
-            break
-        line += c
-    return line
 
 
 def vm_sockets(pid):
@@ -50,26 +20,17 @@ def vm_sockets(pid):
 
 def test_vsock_both_ways(tmp_path):
     path = str(tmp_path / "v.sock")
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path + "_5000")
-    listener.listen(1)
-    listener.settimeout(60)
+    listener = unix_listener(path + "_5000")
     result = {}
     t = threading.Thread(target=serve_5000, args=(listener, result), daemon=True)
     t.start()
     proc = subprocess.Popen([VESSEL, "vm", "run", "--kernel", guest("virtio_vsock.bzImage"),
                              "--vsock", path + ",cid=7"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out = ""
     payload = bytes((i * 13 + 1) & 0xFF for i in range(20000))
     try:
-        for line in proc.stdout:
-            out += line
-            if line.startswith("LISTENING"):
-                break
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(60)
-        s.connect(path)
+        out = read_until(proc, "LISTENING")
+        s = dial(path)
         s.sendall(b"CONNECT 6000\n")
         ok = recv_line(s)
         sockets_live = vm_sockets(proc.pid)  # the listener and this connection
@@ -77,17 +38,12 @@ def test_vsock_both_ways(tmp_path):
         s.shutdown(socket.SHUT_WR)
         reply = recv_line(s)
         s.close()
-        for line in proc.stdout:
-            out += line
-            if line.startswith("IDLE"):
-                break
+        out += read_until(proc, "IDLE")
         sockets_idle = vm_sockets(proc.pid)
         rest, err = proc.communicate("q", timeout=60)
         out += rest
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         listener.close()
     assert proc.returncode == 0, err
     assert lines_with(out, "CID") == ["7"]
@@ -129,9 +85,8 @@ def test_vsock_path_taken(tmp_path):
 
 def test_vsock_hostile_driver(tmp_path):
     path = str(tmp_path / "h.sock")
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path + "_5000")
-    listener.listen(1024)  # never accepted: connects succeed up to the cap
+    # Never accepted: connects succeed up to the cap.
+    listener = unix_listener(path + "_5000", 1024)
     try:
         p = subprocess.run([VESSEL, "vm", "run", "--kernel",
                             guest("virtio_vsock_hostile.bzImage"), "--vsock", path],
@@ -162,16 +117,12 @@ def test_vsock_socket_removed_on_sigterm(tmp_path):
                              "--vsock", path], stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        for line in proc.stdout:
-            if line.startswith("LISTENING"):  # nobody at PATH_5000: RSTs so far
-                break
+        read_until(proc, "LISTENING")  # nobody at PATH_5000: RSTs so far
         assert os.path.exists(path)
         proc.terminate()
         proc.communicate(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        stop(proc)
     assert proc.returncode == 83  # VS_VM_STATUS_STOPPED
     assert not os.path.exists(path)
 
@@ -185,29 +136,18 @@ def test_vsock_close_timeout(tmp_path):
                              "--cmdline", "linger", "--vsock", path + ",close_timeout=300"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    out = ""
     try:
-        for line in proc.stdout:
-            out += line
-            if line.startswith("LISTENING"):
-                break
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(60)
-        s.connect(path)
+        out = read_until(proc, "LISTENING")
+        s = dial(path)
         s.sendall(b"CONNECT 6000\n")
         ok = recv_line(s)
         s.close()
-        for line in proc.stdout:
-            out += line
-            if line.startswith("IDLE"):
-                break
+        out += read_until(proc, "IDLE")
         sockets_idle = vm_sockets(proc.pid)
         rest, err = proc.communicate("q", timeout=60)
         out += rest
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        stop(proc)
     assert proc.returncode == 0, err
     assert ok.startswith(b"OK ")
     assert lines_with(out, "LINGER") == ["shutdown_flags=3 rst=1"]
@@ -225,16 +165,10 @@ def test_vsock_connect_timeout(tmp_path):
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
-        for line in proc.stdout:
-            if line.startswith("AWAIT"):
-                break
-        unanswered = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        unanswered.settimeout(60)
-        unanswered.connect(path)
+        read_until(proc, "AWAIT")
+        unanswered = dial(path)
         unanswered.sendall(b"CONNECT 6000\n")
-        silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        silent.settimeout(60)
-        silent.connect(path)
+        silent = dial(path)
         silent.sendall(b"CONN")  # and nothing more
         assert unanswered.recv(100) == b""  # closed, no OK line
         assert silent.recv(100) == b""
@@ -242,9 +176,7 @@ def test_vsock_connect_timeout(tmp_path):
         assert vm_sockets(proc.pid) == 1
         _, err = proc.communicate("x", timeout=60)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        stop(proc)
     assert proc.returncode == 0, err
 
 

@@ -37,25 +37,33 @@ static int parse_root(const char *v, size_t len, vs_boot_root *out, vs_err *err)
 		       (int)(len > 64 ? 64 : len), v);
 }
 
+/* The next word of a kernel command line at *p (*w, *wl), *p moved past
+ * it; false at the end. The kernel allows double quotes around a value,
+ * spaces and all. */
+static bool next_word(const char **p, const char **w, size_t *wl)
+{
+	const char *s = *p;
+	while (*s == ' ' || *s == '\t' || *s == '\n')
+		s++;
+	*w = s;
+	bool quoted = false;
+	while (*s && (quoted || (*s != ' ' && *s != '\t' && *s != '\n'))) {
+		if (*s == '"')
+			quoted = !quoted;
+		s++;
+	}
+	*wl = (size_t)(s - *w);
+	*p = s;
+	return *wl > 0;
+}
+
 int vs_boot_parse_cmdline(const char *cmdline, vs_boot_root *out, vs_err *err)
 {
 	static const char key[] = "vessel.root=";
-	const char *p = cmdline;
+	const char *p = cmdline, *w;
+	size_t wl;
 	int found = 0;
-	while (*p) {
-		while (*p == ' ' || *p == '\t' || *p == '\n')
-			p++;
-		if (!*p)
-			break;
-		/* One word; the kernel allows double quotes around a value. */
-		const char *w = p;
-		bool quoted = false;
-		while (*p && (quoted || (*p != ' ' && *p != '\t' && *p != '\n'))) {
-			if (*p == '"')
-				quoted = !quoted;
-			p++;
-		}
-		size_t wl = (size_t)(p - w);
+	while (next_word(&p, &w, &wl)) {
 		if (wl > sizeof(key) - 1 && !strncmp(w, key, sizeof(key) - 1)) {
 			const char *v = w + sizeof(key) - 1;
 			size_t vl = wl - (sizeof(key) - 1);
@@ -165,18 +173,9 @@ int vs_boot_module_params(const char *cmdline, const char *path, char *out, size
 	if (!len)
 		return -1;
 	out[0] = '\0';
-	const char *p = cmdline;
-	while (*p) {
-		while (*p == ' ' || *p == '\t' || *p == '\n')
-			p++;
-		const char *w = p;
-		bool quoted = false;
-		while (*p && (quoted || (*p != ' ' && *p != '\t' && *p != '\n'))) {
-			if (*p == '"')
-				quoted = !quoted;
-			p++;
-		}
-		size_t wl = (size_t)(p - w);
+	const char *p = cmdline, *w;
+	size_t wl;
+	while (next_word(&p, &w, &wl)) {
 		if (wl <= nl + 1 || w[nl] != '.')
 			continue;
 		bool same = true;

@@ -14,13 +14,13 @@
 #include <unistd.h>
 
 #include "agent/frame.h"
+#include "core/unixsock.h"
 
 int vs_agent_dial_unix(const char *path, int *fd, vs_err *err)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return vs_fail(err, ENAMETOOLONG, "agent socket %s", path);
-	strcpy(sa.sun_path, path);
+	struct sockaddr_un sa;
+	if (vs_unix_addr(&sa, path, "agent socket", err) < 0)
+		return -1;
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return vs_fail_errno(err, "socket");

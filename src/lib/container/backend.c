@@ -32,6 +32,7 @@
 #include "core/proc.h"
 #include "core/sealed_exe.h"
 #include "lifecycle/container.h"
+#include "lifecycle/terminal_check.h"
 #include "oci/consistency.h"
 
 #define EXEC_FIFO     "exec.fifo"
@@ -194,15 +195,8 @@ static int validate(const vs_config *cfg, const vs_create_opts *opts, vs_err *er
 {
 	if (vs_config_check_mount_namespace(cfg, err) < 0)
 		return -1;
-	/* As runc: a detached terminal needs a receiver for its master. */
-	if (cfg->process.terminal && !opts->console_socket && !opts->console_proxy)
-		return vs_fail(err, 0,
-			       "config.json: process.terminal: needs --console-socket when "
-			       "detached");
-	if (!cfg->process.terminal && opts->console_socket)
-		return vs_fail(err, 0,
-			       "--console-socket: process.terminal is false, there is no terminal "
-			       "to send");
+	if (vs_create_check_terminal(cfg, opts, err) < 0)
+		return -1;
 	if (opts->preserve_fds < 0)
 		return vs_fail(err, 0, "--preserve-fds: must not be negative");
 	return vs_netdev_check(&cfg->net_devices, err);

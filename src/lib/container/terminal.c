@@ -13,14 +13,13 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
-#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "container/sync.h"
 #include "core/cleanup.h"
-#include "core/fdpass.h"
 #include "core/resolve.h"
+#include "core/unixsock.h"
 
 /* The container's /dev/ptmx (normally a link to pts/ptmx, its own devpts
  * instance), resolved inside the root: an image cannot point it at a host
@@ -96,23 +95,6 @@ int vs_terminal_setup(int root_fd, const vs_process *p, int sync_fd, bool consol
 	return 0;
 }
 
-static int send_to_socket(const char *path, int fd, vs_err *err)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return vs_fail(err, ENAMETOOLONG, "--console-socket %s", path);
-	strcpy(sa.sun_path, path);
-	vs_autoclose int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return vs_fail_errno(err, "--console-socket %s: connect", path);
-	static const char name[] = "/dev/ptmx";
-	/* As runc: the name as payload, the master in SCM_RIGHTS. */
-	ssize_t r = vs_send_fd(s, name, sizeof(name) - 1, fd);
-	if (r < 0)
-		return vs_fail_errno(err, "--console-socket %s: send the pty master", path);
-	return 0;
-}
-
 int vs_console_handoff(int sync_sock, const char *console_socket, int *keep, bool has_size,
 		       vs_err *err)
 {
@@ -130,7 +112,7 @@ int vs_console_handoff(int sync_sock, const char *console_socket, int *keep, boo
 			close(*keep);
 		*keep = fd;
 	} else {
-		rc = console_socket ? send_to_socket(console_socket, fd, err)
+		rc = console_socket ? vs_console_socket_send(console_socket, fd, err)
 				    : vs_fail(err, 0, "process.terminal: no --console-socket");
 		close(fd);
 	}

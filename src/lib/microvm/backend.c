@@ -17,6 +17,7 @@
 #include "core/fs.h"
 #include "core/log.h"
 #include "lifecycle/container.h"
+#include "lifecycle/terminal_check.h"
 #include "microvm/hwvirt.h"
 #include "microvm/initramfs.h"
 #include "microvm/kernel.h"
@@ -248,8 +249,7 @@ static int agent_create_init(vs_container *c, const vs_config *cfg, const vs_cre
 	return 0;
 }
 
-/* As the container backend (and runc): a detached terminal needs a
- * receiver for its master, and a console socket needs a terminal. And
+/* As the container backend (and runc), the terminal rules. And
  * startContainer hooks, which would run in the init just before the
  * program, have no place yet: refused, not skipped. */
 static int check_config(const vs_config *cfg, const vs_create_opts *opts, vs_err *err)
@@ -258,15 +258,7 @@ static int check_config(const vs_config *cfg, const vs_create_opts *opts, vs_err
 		return vs_fail(err, 0,
 			       "config.json: hooks.startContainer: not supported by the microvm "
 			       "backend yet");
-	if (cfg->process.terminal && !opts->console_socket && !opts->console_proxy)
-		return vs_fail(err, 0,
-			       "config.json: process.terminal: needs --console-socket when "
-			       "detached");
-	if (!cfg->process.terminal && opts->console_socket)
-		return vs_fail(err, 0,
-			       "--console-socket: process.terminal is false, there is no terminal "
-			       "to send");
-	return 0;
+	return vs_create_check_terminal(cfg, opts, err);
 }
 
 static int microvm_create(vs_container *c, const vs_config *cfg, const vs_create_opts *opts,

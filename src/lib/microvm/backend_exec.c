@@ -19,14 +19,13 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "core/cleanup.h"
-#include "core/fdpass.h"
 #include "core/log.h"
+#include "core/unixsock.h"
 #include "microvm/agent_link.h"
 #include "microvm/backend_exec.h"
 #include "microvm/backend_process.h"
@@ -84,21 +83,6 @@ static int open_pty(int *master, int *slave, const vs_microvm_relay *spec, vs_er
 		struct winsize ws = { .ws_row = spec->rows, .ws_col = spec->cols };
 		ioctl(*master, TIOCSWINSZ, &ws);
 	}
-	return 0;
-}
-
-static int send_master(const char *path, int fd, vs_err *err)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return vs_fail(err, ENAMETOOLONG, "--console-socket %s", path);
-	strcpy(sa.sun_path, path);
-	vs_autoclose int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return vs_fail_errno(err, "--console-socket %s: connect", path);
-	static const char name[] = "/dev/ptmx";
-	if (vs_send_fd(s, name, sizeof(name) - 1, fd) < 0)
-		return vs_fail_errno(err, "--console-socket %s: send the pty master", path);
 	return 0;
 }
 
@@ -392,7 +376,7 @@ int vs_microvm_relay_spawn(vs_container *c, const vs_microvm_relay *spec, pid_t 
 	if (master >= 0) {
 		int rc = 0;
 		if (spec->console_socket) {
-			rc = send_master(spec->console_socket, master, err);
+			rc = vs_console_socket_send(spec->console_socket, master, err);
 			close(master);
 		} else if (spec->console_fd) {
 			struct winsize ws;

@@ -11,11 +11,11 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "core/cleanup.h"
 #include "core/fs.h"
+#include "core/unixsock.h"
 #include "core/log.h"
 #include "lifecycle/container.h"
 #include "microvm/backend.h"
@@ -144,22 +144,10 @@ static int monitor_root_tree(void *arg, vs_container *c, int tree_fd, int *reply
  * reach the state dir, and the workload never sees it. */
 static int vsock_listener(const vs_container *c, vs_err *err)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char path[PATH_MAX];
 	if (vs_path_join(path, sizeof(path), c->dir, VS_MICROVM_VSOCK_SOCK, err) < 0)
 		return -1;
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return vs_fail(err, ENAMETOOLONG, "vsock socket %s", path);
-	strcpy(sa.sun_path, path);
-	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return vs_fail_errno(err, "socket");
-	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(s, 64) < 0) {
-		vs_fail_errno(err, "listen on %s", path);
-		close(s);
-		return -1;
-	}
-	return s;
+	return vs_unix_listen(path, 64, "vsock socket", err);
 }
 
 static int open_fds(vs_container *c, const vs_microvm_boot *b, int *fds, vs_err *err)

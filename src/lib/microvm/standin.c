@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "core/cleanup.h"
 #include "core/fs.h"
+#include "core/unixsock.h"
 #include "lifecycle/container.h"
 #include "microvm/backend.h"
 #include "microvm/identity.h"
@@ -43,22 +43,10 @@ bool vs_microvm_test_no_virtiofsd(void)
 /* The agent's listener in the state dir: the workload never sees it. */
 static int listen_socket(const vs_container *c, vs_err *err)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char path[PATH_MAX];
 	if (vs_path_join(path, sizeof(path), c->dir, VS_MICROVM_AGENT_SOCK, err) < 0)
 		return -1;
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return vs_fail(err, ENAMETOOLONG, "agent socket %s", path);
-	strcpy(sa.sun_path, path);
-	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return vs_fail_errno(err, "socket");
-	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(s, 16) < 0) {
-		vs_fail_errno(err, "listen on %s", path);
-		close(s);
-		return -1;
-	}
-	return s;
+	return vs_unix_listen(path, 16, "agent socket", err);
 }
 
 int vs_microvm_standin_create(vs_container *c, const vs_config *cfg, const vs_create_opts *opts,
