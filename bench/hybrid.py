@@ -107,8 +107,9 @@ def vm_part(runs, tmp):
 def host_side_part(runs, tmp):
     """create until the guest's first instruction, and the monitor's RSS."""
     g = os.path.join(tmp, "g")
-    os.makedirs(os.path.join(g, "kernels"))
-    kernel = os.path.join(g, "kernels", "power.bzImage")
+    # The kernel cache's layout: an annotation names a version's vmlinuz.
+    os.makedirs(os.path.join(g, "kernels", "power"))
+    kernel = os.path.join(g, "kernels", "power", "vmlinuz")
     shutil.copy(os.path.join(REPO, "build", "guests", "power.bzImage"), kernel)
     shutil.copy(os.path.join(REPO, "build", "vessel-agent"), os.path.join(g, "vessel-agent"))
     with open(os.path.join(g, "cmdline"), "w") as f:
