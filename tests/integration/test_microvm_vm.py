@@ -239,6 +239,48 @@ def test_virtiofsd_serves_the_containers_root_with_its_volumes(vessel, bundle, g
     assert_nothing_left(vessel, cid)
 
 
+def test_virtiofsd_serves_no_proc_sys_or_dev_of_the_container(vessel, bundle, guest, cid):
+    # The attack: virtiofsd runs as host root with CAP_DAC_OVERRIDE, so a
+    # guest reading /proc, /sys or /dev of the share would reach the
+    # container's kernel interfaces (its /proc/<pid>/mem, sysfs knobs,
+    # device nodes) past what the container itself may do. The cloned tree
+    # has them (vessel spec mounts proc, sysfs, a /dev tmpfs with devpts,
+    # shm, mqueue); none may remain in virtiofsd's mount namespace.
+    vm_bundle(bundle, guest)
+    guest.action("hang")
+    vessel.run("create", "--bundle", bundle.path, cid, env=guest.env, check=True)
+    fsd = virtiofsd_of(vessel, cid)
+    assert fsd, "no virtiofsd for the container"
+    kernel = ("proc", "sysfs", "devtmpfs", "devpts", "mqueue")
+    share = os.path.join(vessel.root, cid, "rootfs.share")
+    checked = 0
+    for p in fsd:
+        try:
+            with open(f"/proc/{p}/mountinfo") as f:
+                mounts = [(pre.split()[4], post.split()[0])
+                          for pre, post in (l.split(" - ", 1) for l in f.read().splitlines())]
+        except OSError:
+            continue
+        checked += 1
+        # Before its sandbox pivots, virtiofsd has the tree on the share
+        # directory; after, the share is its root and the mount points
+        # are shown from there.
+        pivoted = not any(point == share for point, _ in mounts)
+        for point, fstype in mounts:
+            if pivoted:
+                rel = point
+            elif point.startswith(share + "/"):
+                rel = point[len(share):]
+            else:
+                continue
+            top = rel.split("/")[1] if rel != "/" else ""
+            assert top not in ("proc", "sys", "dev"), f"virtiofsd {p} still has {fstype} on {point}"
+            assert not pivoted or fstype not in kernel, f"virtiofsd {p} has {fstype} on {point}"
+    assert checked, "no virtiofsd mount table could be read"
+    vessel.run("delete", "--force", cid, env=guest.env, check=True)
+    assert_nothing_left(vessel, cid)
+
+
 @pytest.mark.skipif(not os.access("/usr/bin/mkfs.erofs", os.X_OK),
                     reason="no mkfs.erofs (Debian: erofs-utils)")
 def test_without_virtiofsd_the_root_is_an_erofs_image(vessel, bundle, guest, cid, tmp_path):

@@ -99,6 +99,32 @@ __attribute__((noreturn)) static void child_fail(int pipe_fd, const char *what)
 	_exit(127);
 }
 
+/* The container's /proc, /sys and /dev are its kernel interfaces, not
+ * its files: virtiofsd runs as host root with CAP_DAC_OVERRIDE, so a guest
+ * reading them through the share would see and write what the container
+ * itself may not (the erofs image leaves them out as well). Each is
+ * detached with everything below it, again while something is stacked
+ * there; never following a symlink (it would resolve in the host's tree). */
+static void hide_kernel_trees(const struct child_args *a)
+{
+	static const char *const names[] = { "/proc", "/sys", "/dev" };
+	size_t dl = strlen(a->dir);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char path[PATH_MAX + 8];
+		size_t nl = strlen(names[i]);
+		if (dl + nl >= sizeof(path)) {
+			errno = ENAMETOOLONG;
+			child_fail(a->pipe_fd, "unmounting the tree's /proc, /sys, /dev");
+		}
+		memcpy(path, a->dir, dl);
+		memcpy(path + dl, names[i], nl + 1);
+		while (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
+			;
+		if (errno != EINVAL && errno != ENOENT)
+			child_fail(a->pipe_fd, "unmounting the tree's /proc, /sys, /dev");
+	}
+}
+
 /* The tree's own namespace: the tree moved onto dir, seen by no one else. */
 __attribute__((noreturn)) static void tree_child(const struct child_args *a)
 {
@@ -114,6 +140,7 @@ __attribute__((noreturn)) static void tree_child(const struct child_args *a)
 	if (syscall(SYS_move_mount, a->tree_fd, "", AT_FDCWD, a->dir, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		child_fail(a->pipe_fd, "move_mount of the container's root");
 	close(a->tree_fd);
+	hide_kernel_trees(a);
 	int null = open("/dev/null", O_RDONLY);
 	if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(a->log_fd, STDOUT_FILENO) < 0 ||
 	    dup2(a->log_fd, STDERR_FILENO) < 0)
