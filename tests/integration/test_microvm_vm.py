@@ -316,6 +316,38 @@ def test_without_virtiofsd_the_root_is_an_erofs_image(vessel, bundle, guest, cid
     assert_nothing_left(vessel, cid)
 
 
+@pytest.mark.skipif(not os.access("/usr/bin/mkfs.erofs", os.X_OK),
+                    reason="no mkfs.erofs (Debian: erofs-utils)")
+def test_a_sparse_file_cannot_grow_the_erofs_image_past_its_limit(vessel, bundle, guest, cid,
+                                                                   tmp_path):
+    # The attack: a sparse file costs the rootfs nothing, but mkfs.erofs
+    # writes its every byte into the image in the state dir (a tmpfs,
+    # /run, on most hosts): a 1 TiB one would fill it. The image is
+    # limited (RLIMIT_FSIZE, io.vessel.vm.rootfs-image-max, here 8M), and
+    # create fails naming the limit, leaving nothing behind.
+    open(os.path.join(guest.path, "no-virtiofsd"), "w").close()
+    with open(tmp_path / "bundle" / "rootfs" / "sparse", "wb") as f:
+        f.truncate(64 << 20)
+    vm_bundle(bundle, guest, **{"io.vessel.vm.rootfs-image-max": "8M"})
+    guest.action("hang")
+    p = vessel.run("create", "--bundle", bundle.path, cid, env=guest.env)
+    assert p.returncode != 0, "create succeeded with an image past its limit"
+    assert "larger than 8388608 bytes" in p.stderr and "rootfs-image-max" in p.stderr, p.stderr
+    assert not os.path.exists(os.path.join(vessel.root, cid, "rootfs.erofs"))
+    assert_nothing_left(vessel, cid)
+
+
+@pytest.mark.parametrize("value", ["0", "8X", "-1", "M", "99999999999T", "8 M"])
+def test_a_bad_rootfs_image_max_fails_create_naming_the_annotation(vessel, bundle, guest, cid,
+                                                                   value):
+    vm_bundle(bundle, guest, **{"io.vessel.vm.rootfs-image-max": value})
+    guest.action("hang")
+    p = vessel.run("create", "--bundle", bundle.path, cid, env=guest.env)
+    assert p.returncode != 0
+    assert "io.vessel.vm.rootfs-image-max" in p.stderr, p.stderr
+    assert_nothing_left(vessel, cid)
+
+
 def test_delete_force_of_a_created_vm_leaves_nothing(vessel, bundle, guest, cid):
     vm_bundle(bundle, guest)
     guest.action("hang")

@@ -34,7 +34,8 @@ enum { FD_KVM, FD_KERNEL, FD_INITRD, FD_CONSOLE, FD_VSOCK, FD_TUN, FD_COUNT };
 typedef struct monitor {
 	vs_vm_config vmc;
 	int fds[FD_COUNT];
-	int fs_conn; /* the init's: the vhost-user connection to virtiofsd */
+	int fs_conn;	    /* the init's: the vhost-user connection to virtiofsd */
+	uint64_t image_max; /* the erofs fallback's size limit */
 	vs_tc_redirect tc;
 	bool no_agent;
 	const char *cmdline_blk;
@@ -108,7 +109,7 @@ static bool have_virtiofsd(void)
  * exited or was killed), so nothing outlives the workload. */
 static int monitor_root_tree(void *arg, vs_container *c, int tree_fd, int *reply, vs_err *err)
 {
-	(void)arg;
+	const monitor *m = arg;
 	char mnt[PATH_MAX];
 	if (vs_path_join(mnt, sizeof(mnt), c->dir, VS_MICROVM_ROOT_SHARE, err) < 0)
 		return -1;
@@ -129,7 +130,7 @@ static int monitor_root_tree(void *arg, vs_container *c, int tree_fd, int *reply
 		vs_warn("microvm: no virtiofsd at %s (Debian: qemu-system-common): the guest's "
 			"root is an erofs image of the container's, and writes stay in the VM",
 			VS_VIRTIOFSD_PATH);
-		if (vs_microvm_root_image(tree_fd, mnt, image, lfd, reply, err) < 0)
+		if (vs_microvm_root_image(tree_fd, mnt, image, lfd, m->image_max, reply, err) < 0)
 			return vs_err_wrap(err, "microvm");
 		return 0;
 	}
@@ -245,6 +246,8 @@ int vs_microvm_monitor_create(vs_container *c, const vs_config *cfg, const vs_cr
 	m.vmc.console = VS_VM_CONSOLE_FDS;
 	m.no_agent = b->no_agent;
 	m.cmdline_blk = b->cmdline_blk;
+	if (vs_microvm_root_image_max(cfg->annotations, &m.image_max, err) < 0)
+		return -1;
 	if (stat("/proc/self/ns/net", &m.host_netns) < 0)
 		return vs_fail_errno(err, "stat /proc/self/ns/net");
 	m.inject[0] = m.inject[1] = -1;
