@@ -281,6 +281,30 @@ def test_virtiofsd_serves_no_proc_sys_or_dev_of_the_container(vessel, bundle, gu
     assert_nothing_left(vessel, cid)
 
 
+def cgroups_of(pid):
+    with open(f"/proc/{pid}/cgroup") as f:
+        return sorted(f.read().splitlines())
+
+
+def test_virtiofsd_runs_in_the_containers_cgroups(vessel, bundle, guest, cid):
+    # The attack: virtiofsd works for the guest, but outside the
+    # container's cgroups its memory, pids and CPU escape the limits (and
+    # delete's kill of the cgroup). It is moved in before it execs, so all
+    # its processes are in every hierarchy the container's init is in.
+    vm_bundle(bundle, guest)
+    guest.action("hang")
+    vessel.run("create", "--bundle", bundle.path, cid, env=guest.env, check=True)
+    pid = pid_of(vessel, guest.env, cid)
+    want = cgroups_of(pid)
+    assert any(cid in line for line in want), want
+    fsd = virtiofsd_of(vessel, cid)
+    assert fsd, "no virtiofsd for the container"
+    for p in fsd:
+        assert cgroups_of(p) == want, f"virtiofsd {p}"
+    vessel.run("delete", "--force", cid, env=guest.env, check=True)
+    assert_nothing_left(vessel, cid)
+
+
 @pytest.mark.skipif(not os.access("/usr/bin/mkfs.erofs", os.X_OK),
                     reason="no mkfs.erofs (Debian: erofs-utils)")
 def test_without_virtiofsd_the_root_is_an_erofs_image(vessel, bundle, guest, cid, tmp_path):

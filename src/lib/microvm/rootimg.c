@@ -50,9 +50,18 @@ int vs_microvm_root_image_max(json_object *annotations, uint64_t *out, vs_err *e
 
 /* Between fork and exec: async-signal-safe calls only; exit codes say
  * which step failed. */
-__attribute__((noreturn)) static void child(pid_t parent, int tree_fd, const char *mnt, int log_fd,
-					    uint64_t max_bytes, char *const argv[])
+__attribute__((noreturn)) static void child(pid_t parent, int go_fd, int tree_fd, const char *mnt,
+					    int log_fd, uint64_t max_bytes, char *const argv[])
 {
+	/* Nothing before the parent moved us into the container's cgroups. */
+	char go;
+	ssize_t n;
+	do
+		n = read(go_fd, &go, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(126);
+	close(go_fd);
 	/* Not left running (filling the state dir) when vessel is killed. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		_exit(124);
@@ -78,7 +87,8 @@ __attribute__((noreturn)) static void child(pid_t parent, int tree_fd, const cha
 }
 
 int vs_microvm_root_image(int tree_fd, const char *mnt, const char *image, int log_fd,
-			  uint64_t max_bytes, int *fd, vs_err *err)
+			  uint64_t max_bytes, vs_root_image_place_fn place, void *place_arg,
+			  int *fd, vs_err *err)
 {
 	*fd = -1;
 	if (access(VS_MKFS_EROFS, X_OK) < 0)
@@ -90,11 +100,29 @@ int vs_microvm_root_image(int tree_fd, const char *mnt, const char *image, int l
 			 "--exclude-path=dev",	(char *)image,
 			 (char *)mnt,		NULL };
 	pid_t parent = getpid();
+	int g[2];
+	if (pipe2(g, O_CLOEXEC) < 0)
+		return vs_fail_errno(err, "pipe");
 	pid_t c = fork();
-	if (c < 0)
+	if (c < 0) {
+		close(g[0]);
+		close(g[1]);
 		return vs_fail_errno(err, "fork");
-	if (c == 0)
-		child(parent, tree_fd, mnt, log_fd, max_bytes, argv);
+	}
+	if (c == 0) {
+		close(g[1]);
+		child(parent, g[0], tree_fd, mnt, log_fd, max_bytes, argv);
+	}
+	close(g[0]);
+	int placed = place ? place(place_arg, c, err) : 0;
+	if (placed == 0 && write(g[1], "g", 1) != 1)
+		placed = vs_fail_errno(err, "starting %s", VS_MKFS_EROFS);
+	close(g[1]);
+	if (placed < 0) {
+		kill(c, SIGKILL);
+		waitpid(c, NULL, 0);
+		return -1;
+	}
 	int st = 0;
 	while (waitpid(c, &st, 0) < 0)
 		if (errno != EINTR)
@@ -110,6 +138,7 @@ int vs_microvm_root_image(int tree_fd, const char *mnt, const char *image, int l
 				image, (unsigned long long)max_bytes, VS_ANN_VM_ROOTFS_IMAGE_MAX);
 		const char *why = code == 124	? "vessel exited"
 				  : code == 125 ? "limiting its size (setrlimit)"
+				  : code == 126 ? "waiting to be placed in the container's cgroups"
 				  : code == 120 ? "a private mount namespace"
 				  : code == 121 ? "move_mount of the container's root"
 				  : code == 122 ? "redirecting stdio"

@@ -7,6 +7,7 @@
 
 #include <json-c/json.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "core/error.h"
 
@@ -27,8 +28,11 @@ int vs_microvm_root_image_max(json_object *annotations, uint64_t *out, vs_err *e
  * virtiofsd), leaving out the container's /proc, /sys and /dev (the guest
  * mounts its own), and without xattrs (file capabilities and SELinux
  * labels are lost); mkfs.erofs's output goes to log_fd; it may write
- * no more than max_bytes, and dies with vessel. *fd: the image, read-only. */
+ * no more than max_bytes, and dies with vessel. place (may be NULL) runs
+ * with its pid before it execs (it waits), to move it into cgroups. *fd: the image, read-only. */
+typedef int (*vs_root_image_place_fn)(void *arg, pid_t pid, vs_err *err);
 int vs_microvm_root_image(int tree_fd, const char *mnt, const char *image, int log_fd,
-			  uint64_t max_bytes, int *fd, vs_err *err);
+			  uint64_t max_bytes, vs_root_image_place_fn place, void *place_arg,
+			  int *fd, vs_err *err);
 
 #endif
