@@ -239,6 +239,72 @@ def test_virtiofsd_serves_the_containers_root_with_its_volumes(vessel, bundle, g
     assert_nothing_left(vessel, cid)
 
 
+def test_virtiofsd_serves_no_proc_sys_or_dev_of_the_container(vessel, bundle, guest, cid):
+    # The attack: virtiofsd runs as host root with CAP_DAC_OVERRIDE, so a
+    # guest reading /proc, /sys or /dev of the share would reach the
+    # container's kernel interfaces (its /proc/<pid>/mem, sysfs knobs,
+    # device nodes) past what the container itself may do. The cloned tree
+    # has them (vessel spec mounts proc, sysfs, a /dev tmpfs with devpts,
+    # shm, mqueue); none may remain in virtiofsd's mount namespace.
+    vm_bundle(bundle, guest)
+    guest.action("hang")
+    vessel.run("create", "--bundle", bundle.path, cid, env=guest.env, check=True)
+    fsd = virtiofsd_of(vessel, cid)
+    assert fsd, "no virtiofsd for the container"
+    kernel = ("proc", "sysfs", "devtmpfs", "devpts", "mqueue")
+    share = os.path.join(vessel.root, cid, "rootfs.share")
+    checked = 0
+    for p in fsd:
+        try:
+            with open(f"/proc/{p}/mountinfo") as f:
+                mounts = [(pre.split()[4], post.split()[0])
+                          for pre, post in (l.split(" - ", 1) for l in f.read().splitlines())]
+        except OSError:
+            continue
+        checked += 1
+        # Before its sandbox pivots, virtiofsd has the tree on the share
+        # directory; after, the share is its root and the mount points
+        # are shown from there.
+        pivoted = not any(point == share for point, _ in mounts)
+        for point, fstype in mounts:
+            if pivoted:
+                rel = point
+            elif point.startswith(share + "/"):
+                rel = point[len(share):]
+            else:
+                continue
+            top = rel.split("/")[1] if rel != "/" else ""
+            assert top not in ("proc", "sys", "dev"), f"virtiofsd {p} still has {fstype} on {point}"
+            assert not pivoted or fstype not in kernel, f"virtiofsd {p} has {fstype} on {point}"
+    assert checked, "no virtiofsd mount table could be read"
+    vessel.run("delete", "--force", cid, env=guest.env, check=True)
+    assert_nothing_left(vessel, cid)
+
+
+def cgroups_of(pid):
+    with open(f"/proc/{pid}/cgroup") as f:
+        return sorted(f.read().splitlines())
+
+
+def test_virtiofsd_runs_in_the_containers_cgroups(vessel, bundle, guest, cid):
+    # The attack: virtiofsd works for the guest, but outside the
+    # container's cgroups its memory, pids and CPU escape the limits (and
+    # delete's kill of the cgroup). It is moved in before it execs, so all
+    # its processes are in every hierarchy the container's init is in.
+    vm_bundle(bundle, guest)
+    guest.action("hang")
+    vessel.run("create", "--bundle", bundle.path, cid, env=guest.env, check=True)
+    pid = pid_of(vessel, guest.env, cid)
+    want = cgroups_of(pid)
+    assert any(cid in line for line in want), want
+    fsd = virtiofsd_of(vessel, cid)
+    assert fsd, "no virtiofsd for the container"
+    for p in fsd:
+        assert cgroups_of(p) == want, f"virtiofsd {p}"
+    vessel.run("delete", "--force", cid, env=guest.env, check=True)
+    assert_nothing_left(vessel, cid)
+
+
 @pytest.mark.skipif(not os.access("/usr/bin/mkfs.erofs", os.X_OK),
                     reason="no mkfs.erofs (Debian: erofs-utils)")
 def test_without_virtiofsd_the_root_is_an_erofs_image(vessel, bundle, guest, cid, tmp_path):
@@ -271,6 +337,38 @@ def test_without_virtiofsd_the_root_is_an_erofs_image(vessel, bundle, guest, cid
     for d in ("proc", "sys", "dev"):
         assert not (out / d).exists(), d
     vessel.run("delete", "--force", cid, env=guest.env, check=True)
+    assert_nothing_left(vessel, cid)
+
+
+@pytest.mark.skipif(not os.access("/usr/bin/mkfs.erofs", os.X_OK),
+                    reason="no mkfs.erofs (Debian: erofs-utils)")
+def test_a_sparse_file_cannot_grow_the_erofs_image_past_its_limit(vessel, bundle, guest, cid,
+                                                                   tmp_path):
+    # The attack: a sparse file costs the rootfs nothing, but mkfs.erofs
+    # writes its every byte into the image in the state dir (a tmpfs,
+    # /run, on most hosts): a 1 TiB one would fill it. The image is
+    # limited (RLIMIT_FSIZE, io.vessel.vm.rootfs-image-max, here 8M), and
+    # create fails naming the limit, leaving nothing behind.
+    open(os.path.join(guest.path, "no-virtiofsd"), "w").close()
+    with open(tmp_path / "bundle" / "rootfs" / "sparse", "wb") as f:
+        f.truncate(64 << 20)
+    vm_bundle(bundle, guest, **{"io.vessel.vm.rootfs-image-max": "8M"})
+    guest.action("hang")
+    p = vessel.run("create", "--bundle", bundle.path, cid, env=guest.env)
+    assert p.returncode != 0, "create succeeded with an image past its limit"
+    assert "larger than 8388608 bytes" in p.stderr and "rootfs-image-max" in p.stderr, p.stderr
+    assert not os.path.exists(os.path.join(vessel.root, cid, "rootfs.erofs"))
+    assert_nothing_left(vessel, cid)
+
+
+@pytest.mark.parametrize("value", ["0", "8X", "-1", "M", "99999999999T", "8 M"])
+def test_a_bad_rootfs_image_max_fails_create_naming_the_annotation(vessel, bundle, guest, cid,
+                                                                   value):
+    vm_bundle(bundle, guest, **{"io.vessel.vm.rootfs-image-max": value})
+    guest.action("hang")
+    p = vessel.run("create", "--bundle", bundle.path, cid, env=guest.env)
+    assert p.returncode != 0
+    assert "io.vessel.vm.rootfs-image-max" in p.stderr, p.stderr
     assert_nothing_left(vessel, cid)
 
 

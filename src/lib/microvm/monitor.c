@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroup/cgroup.h"
 #include "core/cleanup.h"
 #include "core/fs.h"
 #include "core/unixsock.h"
@@ -34,7 +35,8 @@ enum { FD_KVM, FD_KERNEL, FD_INITRD, FD_CONSOLE, FD_VSOCK, FD_TUN, FD_COUNT };
 typedef struct monitor {
 	vs_vm_config vmc;
 	int fds[FD_COUNT];
-	int fs_conn; /* the init's: the vhost-user connection to virtiofsd */
+	int fs_conn;	    /* the init's: the vhost-user connection to virtiofsd */
+	uint64_t image_max; /* the erofs fallback's size limit */
 	vs_tc_redirect tc;
 	bool no_agent;
 	const char *cmdline_blk;
@@ -106,9 +108,31 @@ static bool have_virtiofsd(void)
  * that the host's mount table never shows. Its lifetime is the
  * connection's: it ends when the monitor's end closes (the monitor
  * exited or was killed), so nothing outlives the workload. */
+/* The container's cgroup record in its state dir (container/internal.h's
+ * VS_CGROUP_FILE, written by the container backend before the root tree
+ * is handed over). */
+#define CONTAINER_CGROUP_FILE "cgroup.json"
+
+/* virtiofsd and mkfs.erofs work for the container: they go into its
+ * cgroups (its limits, its accounting, killed by delete with it), not
+ * vessel's caller's. */
+static int enter_container_cgroup(void *arg, pid_t pid, vs_err *err)
+{
+	const vs_container *c = arg;
+	char file[PATH_MAX];
+	if (vs_path_join(file, sizeof(file), c->dir, CONTAINER_CGROUP_FILE, err) < 0)
+		return -1;
+	vs_cgroup *cg = vs_cgroup_load(file, err);
+	if (!cg)
+		return -1;
+	int rc = vs_cgroup_enter(cg, pid, err);
+	vs_cgroup_free(cg);
+	return rc;
+}
+
 static int monitor_root_tree(void *arg, vs_container *c, int tree_fd, int *reply, vs_err *err)
 {
-	(void)arg;
+	const monitor *m = arg;
 	char mnt[PATH_MAX];
 	if (vs_path_join(mnt, sizeof(mnt), c->dir, VS_MICROVM_ROOT_SHARE, err) < 0)
 		return -1;
@@ -129,12 +153,14 @@ static int monitor_root_tree(void *arg, vs_container *c, int tree_fd, int *reply
 		vs_warn("microvm: no virtiofsd at %s (Debian: qemu-system-common): the guest's "
 			"root is an erofs image of the container's, and writes stay in the VM",
 			VS_VIRTIOFSD_PATH);
-		if (vs_microvm_root_image(tree_fd, mnt, image, lfd, reply, err) < 0)
+		if (vs_microvm_root_image(tree_fd, mnt, image, lfd, m->image_max,
+					  enter_container_cgroup, c, reply, err) < 0)
 			return vs_err_wrap(err, "microvm");
 		return 0;
 	}
 	pid_t pid;
-	if (vs_virtiofsd_start_tree(NULL, tree_fd, mnt, lfd, &pid, reply, err) < 0)
+	if (vs_virtiofsd_start_tree(NULL, tree_fd, mnt, lfd, enter_container_cgroup, c, &pid, reply,
+				    err) < 0)
 		return vs_err_wrap(err, "microvm: the guest's root");
 	vs_debug("container %s: virtiofsd pid %d", c->state.id, (int)pid);
 	return 0;
@@ -245,6 +271,8 @@ int vs_microvm_monitor_create(vs_container *c, const vs_config *cfg, const vs_cr
 	m.vmc.console = VS_VM_CONSOLE_FDS;
 	m.no_agent = b->no_agent;
 	m.cmdline_blk = b->cmdline_blk;
+	if (vs_microvm_root_image_max(cfg->annotations, &m.image_max, err) < 0)
+		return -1;
 	if (stat("/proc/self/ns/net", &m.host_netns) < 0)
 		return vs_fail_errno(err, "stat /proc/self/ns/net");
 	m.inject[0] = m.inject[1] = -1;

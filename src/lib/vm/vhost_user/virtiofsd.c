@@ -85,6 +85,7 @@ struct child_args {
 	bool readonly;
 	int tree_fd; /* vs_virtiofsd_start_tree: moved onto dir; -1 else */
 	int log_fd;  /* and its stdout/stderr */
+	int go_fd;   /* tree child: one byte once placed, before exec; -1 else */
 	char *argv[10];
 };
 
@@ -99,12 +100,48 @@ __attribute__((noreturn)) static void child_fail(int pipe_fd, const char *what)
 	_exit(127);
 }
 
+/* The container's /proc, /sys and /dev are its kernel interfaces, not
+ * its files: virtiofsd runs as host root with CAP_DAC_OVERRIDE, so a guest
+ * reading them through the share would see and write what the container
+ * itself may not (the erofs image leaves them out as well). Each is
+ * detached with everything below it, again while something is stacked
+ * there; never following a symlink (it would resolve in the host's tree). */
+static void hide_kernel_trees(const struct child_args *a)
+{
+	static const char *const names[] = { "/proc", "/sys", "/dev" };
+	size_t dl = strlen(a->dir);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char path[PATH_MAX + 8];
+		size_t nl = strlen(names[i]);
+		if (dl + nl >= sizeof(path)) {
+			errno = ENAMETOOLONG;
+			child_fail(a->pipe_fd, "unmounting the tree's /proc, /sys, /dev");
+		}
+		memcpy(path, a->dir, dl);
+		memcpy(path + dl, names[i], nl + 1);
+		while (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
+			;
+		if (errno != EINVAL && errno != ENOENT)
+			child_fail(a->pipe_fd, "unmounting the tree's /proc, /sys, /dev");
+	}
+}
+
 /* The tree's own namespace: the tree moved onto dir, seen by no one else. */
 __attribute__((noreturn)) static void tree_child(const struct child_args *a)
 {
 	sigset_t all;
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
+	/* Nothing before the parent moved us into the container's cgroups:
+	 * virtiofsd's own children are then there as well. */
+	char go;
+	ssize_t n;
+	do
+		n = read(a->go_fd, &go, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(127); /* the parent failed to place us, or died */
+	close(a->go_fd);
 	if (setsid() < 0)
 		child_fail(a->pipe_fd, "setsid");
 	if (unshare(CLONE_NEWNS) < 0)
@@ -114,6 +151,7 @@ __attribute__((noreturn)) static void tree_child(const struct child_args *a)
 	if (syscall(SYS_move_mount, a->tree_fd, "", AT_FDCWD, a->dir, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		child_fail(a->pipe_fd, "move_mount of the container's root");
 	close(a->tree_fd);
+	hide_kernel_trees(a);
 	int null = open("/dev/null", O_RDONLY);
 	if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(a->log_fd, STDOUT_FILENO) < 0 ||
 	    dup2(a->log_fd, STDERR_FILENO) < 0)
@@ -218,6 +256,7 @@ int vs_virtiofsd_start(vs_virtiofsd *v, const char *bin, const char *dir, bool r
 		.dir = real,
 		.readonly = readonly,
 		.tree_fd = -1,
+		.go_fd = -1,
 		.argv = { (char *)bin, fdarg, "-o", src, "-o", "log_level=warn", NULL },
 	};
 	pid_t pid = fork();
@@ -273,8 +312,9 @@ static int child_result(int rfd, const char *bin, vs_err *err)
 	return vs_fail(err, r.err, "starting %s: %s", bin, r.what);
 }
 
-int vs_virtiofsd_start_tree(const char *bin, int tree_fd, const char *mnt, int log_fd, pid_t *pid,
-			    int *conn, vs_err *err)
+int vs_virtiofsd_start_tree(const char *bin, int tree_fd, const char *mnt, int log_fd,
+			    vs_virtiofsd_place_fn place, void *place_arg, pid_t *pid, int *conn,
+			    vs_err *err)
 {
 	*pid = 0;
 	*conn = -1;
@@ -284,11 +324,20 @@ int vs_virtiofsd_start_tree(const char *bin, int tree_fd, const char *mnt, int l
 		return vs_fail_errno(err, "virtiofsd %s (Debian: qemu-system-common)", bin);
 	if (strpbrk(mnt, ",\\"))
 		return vs_fail(err, EINVAL, "virtiofsd: a comma or backslash in %s", mnt);
-	int lfd = -1, p[2];
+	int lfd = -1, p[2], g[2];
 	if (socket_pair(&lfd, conn, err) < 0)
 		return -1;
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		vs_fail_errno(err, "virtiofsd: pipe");
+		close(lfd);
+		close(*conn);
+		*conn = -1;
+		return -1;
+	}
+	if (pipe2(g, O_CLOEXEC) < 0) {
+		vs_fail_errno(err, "virtiofsd: pipe");
+		close(p[0]);
+		close(p[1]);
 		close(lfd);
 		close(*conn);
 		*conn = -1;
@@ -305,21 +354,37 @@ int vs_virtiofsd_start_tree(const char *bin, int tree_fd, const char *mnt, int l
 		.dir = mnt,
 		.tree_fd = tree_fd,
 		.log_fd = log_fd,
+		.go_fd = g[0],
 		.argv = { (char *)bin, fdarg, "-o", src, "-o", "sandbox=namespace", "-o",
 			  "log_level=warn", NULL },
 	};
 	pid_t c = fork();
 	if (c == 0) {
 		close(p[0]);
+		close(g[1]);
 		child(&a);
 	}
 	close(p[1]);
+	close(g[0]);
 	close(lfd);
 	if (c < 0) {
 		close(p[0]);
+		close(g[1]);
 		close(*conn);
 		*conn = -1;
 		return vs_fail_errno(err, "virtiofsd: fork");
+	}
+	int placed = place ? place(place_arg, c, err) : 0;
+	if (placed == 0 && write(g[1], "g", 1) != 1)
+		placed = vs_fail_errno(err, "virtiofsd: starting it");
+	close(g[1]);
+	if (placed < 0) {
+		kill(c, SIGKILL);
+		waitpid(c, NULL, 0);
+		close(p[0]);
+		close(*conn);
+		*conn = -1;
+		return -1;
 	}
 	if (child_result(p[0], bin, err) < 0) {
 		waitpid(c, NULL, 0);

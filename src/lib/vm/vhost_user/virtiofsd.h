@@ -41,9 +41,13 @@ int vs_virtiofsd_start(vs_virtiofsd *v, const char *bin, const char *dir, bool r
  * `vessel create`, exits): it has no death signal, its own session, and
  * ends when the other end of *conn closes (the monitor's). Its stdout and
  * stderr go to log_fd (not the caller's, which are the workload's stdio),
- * its stdin is /dev/null. *pid: virtiofsd. */
-int vs_virtiofsd_start_tree(const char *bin, int tree_fd, const char *mnt, int log_fd, pid_t *pid,
-			    int *conn, vs_err *err);
+ * its stdin is /dev/null. place (may be NULL) runs with the child's pid
+ * before it execs (the child waits for it), to move it into cgroups;
+ * when it fails the child is killed. *pid: virtiofsd. */
+typedef int (*vs_virtiofsd_place_fn)(void *arg, pid_t pid, vs_err *err);
+int vs_virtiofsd_start_tree(const char *bin, int tree_fd, const char *mnt, int log_fd,
+			    vs_virtiofsd_place_fn place, void *place_arg, pid_t *pid, int *conn,
+			    vs_err *err);
 
 /* The connection broke: if virtiofsd exits within half a second, reap it
  * and say how it ended into buf ("exited with status 1"); else say it is
