@@ -48,7 +48,7 @@ static const vs_command commands[] = {
 	  "vessel ps [--format table|json] ID [ps options]" },
 	{ "vm", cmd_vm, "boot a KVM microVM from a kernel image; fetch and prepare guest kernels",
 	  "vessel vm run --kernel PATH [--initrd PATH] [--cmdline STR] [--cpus N] [--memory MiB]\n"
-	  "              [--disk PATH[,ro]] [--rng] [--console stdio|none|FILE]\n"
+	  "              [--disk PATH[,ro]] [--rng] [--console stdio|none|FILE] [--console-max BYTES]\n"
 	  "              [--net tap=NAME|fd=N[,mac=MAC]] [--vsock PATH[,cid=N]]\n"
 	  "              [--fs TAG=DIR[,ro] | --vhost-user-fs TAG=SOCKET] [--virtiofsd PATH]\n"
 	  "              [--confine]\n"

@@ -114,7 +114,8 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 		O_FS,
 		O_VHOST_USER_FS,
 		O_VIRTIOFSD,
-		O_CONFINE
+		O_CONFINE,
+		O_CONSOLE_MAX
 	};
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
@@ -131,6 +132,7 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 		{ "virtiofsd", required_argument, NULL, O_VIRTIOFSD },
 		{ "console", required_argument, NULL, O_CONSOLE },
 		{ "confine", no_argument, NULL, O_CONFINE },
+		{ "console-max", required_argument, NULL, O_CONSOLE_MAX },
 		{ 0 },
 	};
 	vs_vm_config cfg;
@@ -155,6 +157,11 @@ static int vm_run(const vs_command *cmd, int argc, char **argv)
 			if (parse_u64(optarg, &n) < 0 || n < 1 || n > VS_VM_MAX_CPUS)
 				return cli_usage_error(cmd, "--cpus: 1 to %d", VS_VM_MAX_CPUS);
 			cfg.cpus = (unsigned)n;
+			break;
+		case O_CONSOLE_MAX:
+			if (parse_u64(optarg, &n) < 0 || n < 1)
+				return cli_usage_error(cmd, "--console-max: bytes, at least 1");
+			cfg.console_max = n;
 			break;
 		case O_MEMORY:
 			if (parse_u64(optarg, &n) < 0 || n < 2)

@@ -119,6 +119,32 @@ def test_console_file(tmp_path):
     assert "GUEST boot_params" in log.read_text()
 
 
+def test_console_file_is_capped(tmp_path):
+    """The attack: a guest writing without end to a console that is a file
+    (the microvm backend's console.log lives on the state dir's tmpfs).
+    Past the cap nothing more is written, and vessel says so once."""
+    log = tmp_path / "console.log"
+    full = vm_run("--kernel", guest("boot_params.bzImage"), "--console", tmp_path / "full.log")
+    assert full.returncode == 0, full.stderr
+    size = (tmp_path / "full.log").stat().st_size
+    assert size > 40
+    log.write_bytes(b"x" * 10)  # bytes already in the file count
+    p = vm_run("--kernel", guest("boot_params.bzImage"), "--console", log,
+               "--console-max", "40")
+    assert p.returncode == 0, p.stderr
+    data = log.read_bytes()
+    assert len(data) == 40
+    assert data[10:] == (tmp_path / "full.log").read_bytes()[:30]
+    assert p.stderr.count("guest console output beyond its file's cap dropped") == 1
+
+
+@pytest.mark.parametrize("bad", ["0", "x", "-1"])
+def test_console_max_bad(bad):
+    p = vm_run("--kernel", guest("boot_params.bzImage"), "--console-max", bad)
+    assert p.returncode == 1
+    assert "--console-max: bytes, at least 1" in p.stderr
+
+
 def test_console_none():
     p = vm_run("--kernel", guest("boot_params.bzImage"), "--console", "none")
     assert p.returncode == 0, p.stderr

@@ -90,6 +90,10 @@ struct vs_vm {
 	/* console sink and source */
 	int con_out, con_in;
 	bool own_con_out;
+	/* Bytes the console may still write to a regular file (UINT64_MAX: no
+	 * cap, a pipe or terminal); con_capped once the note is written. */
+	uint64_t con_room;
+	bool con_capped;
 	pthread_mutex_t con_lock;
 
 	/* devices: what they see of the VM, and what to destroy */

@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -89,6 +90,12 @@ static int open_console(vs_vm *vm, vs_err *err)
 		vm->con_in = vm->cfg.console_in_fd;
 		vm->con_out = vm->cfg.console_out_fd;
 		break;
+	}
+	struct stat st;
+	vm->con_room = UINT64_MAX;
+	if (vm->con_out >= 0 && fstat(vm->con_out, &st) == 0 && S_ISREG(st.st_mode)) {
+		uint64_t max = vm->cfg.console_max ? vm->cfg.console_max : VS_VM_CONSOLE_FILE_MAX;
+		vm->con_room = (uint64_t)st.st_size < max ? max - (uint64_t)st.st_size : 0;
 	}
 	return 0;
 }

@@ -48,6 +48,9 @@ typedef struct vs_vm_config {
 	const char *virtiofsd;
 	vs_vm_console console;
 	const char *console_path;
+	/* A console going to a regular file stops after this many bytes (0:
+	 * VS_VM_CONSOLE_FILE_MAX): a guest must not fill the host's disk. */
+	uint64_t console_max;
 	int console_in_fd, console_out_fd;
 	/* Already open, for a monitor that cannot reach the paths any more (the
 	 * microvm backend's, after pivot_root); -1 (vs_vm_config_init): open
@@ -71,6 +74,7 @@ typedef struct vs_vm_config {
 } vs_vm_config;
 
 #define VS_VM_MAX_CPUS		   64
+#define VS_VM_CONSOLE_FILE_MAX	   (16ULL << 20)
 #define VS_VM_VSOCK_MAX_TIMEOUT_MS 3600000 /* = VS_VSOCK_MAX_TIMEOUT_MS */
 #define VS_VM_DEFAULT_CMDLINE	   "console=ttyS0 reboot=k panic=1"
 

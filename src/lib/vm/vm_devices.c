@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "vm/devices.h"
 #include "vm/internal.h"
 
@@ -26,6 +27,15 @@ static void hook_console_write(void *host, const void *buf, size_t len)
 	if (vm->con_out < 0)
 		return;
 	pthread_mutex_lock(&vm->con_lock);
+	if (len > vm->con_room) {
+		len = (size_t)vm->con_room;
+		if (!vm->con_capped) {
+			vm->con_capped = true;
+			vs_warn("guest console output beyond its file's cap dropped");
+		}
+	}
+	if (vm->con_room != UINT64_MAX)
+		vm->con_room -= len;
 	const char *p = buf;
 	while (len > 0) {
 		ssize_t w = write(vm->con_out, p, len);
