@@ -38,3 +38,15 @@ void vs_microvm_init_identity(const vs_config *cfg, vs_config *m, char **env)
 	m->seccomp = NULL;
 	memset(&m->process_attrs, 0, sizeof(m->process_attrs));
 }
+
+int vs_microvm_create_init(vs_container *c, const vs_config *cfg, const vs_create_opts *opts,
+			   vs_exec_instead *instead, char **env, vs_err *err)
+{
+	vs_create_opts o = *opts;
+	o.instead = instead;
+	o.console_socket = NULL;
+	o.console_proxy = false;
+	vs_config m;
+	vs_microvm_init_identity(cfg, &m, env);
+	return vs_container_backend.create(c, &m, &o, err);
+}

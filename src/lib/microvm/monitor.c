@@ -288,13 +288,7 @@ int vs_microvm_monitor_create(vs_container *c, const vs_config *cfg, const vs_cr
 					    .n_keep = FD_COUNT,
 					    .root_tree = monitor_root_tree,
 					    .root_reply = &m.fs_conn };
-		vs_create_opts o = *opts;
-		o.instead = &instead;
-		o.console_socket = NULL;
-		o.console_proxy = false;
-		vs_config mc;
-		vs_microvm_init_identity(cfg, &mc, env);
-		rc = vs_container_backend.create(c, &mc, &o, err);
+		rc = vs_microvm_create_init(c, cfg, opts, &instead, env, err);
 	}
 	for (int i = 0; i < FD_COUNT; i++)
 		if (m.fds[i] >= 0)

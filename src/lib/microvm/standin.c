@@ -63,13 +63,7 @@ int vs_microvm_standin_create(vs_container *c, const vs_config *cfg, const vs_cr
 	char *argv[] = { "vessel-agent", "--listen-fd", fdnum, NULL };
 	char *env[] = { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL };
 	vs_exec_instead instead = { .fd = agent_fd, .argv = argv, .pass_fd = ls };
-	vs_create_opts o = *opts;
-	o.instead = &instead;
-	o.console_socket = NULL;
-	o.console_proxy = false;
-	vs_config m;
-	vs_microvm_init_identity(cfg, &m, env);
-	return vs_container_backend.create(c, &m, &o, err);
+	return vs_microvm_create_init(c, cfg, opts, &instead, env, err);
 }
 
 #endif
